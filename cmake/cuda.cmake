@@ -1,0 +1,30 @@
+# Decides whether the CUDA backend is built: MODECONN_CUDA = AUTO (if a CUDA compiler is found), ON, OFF.
+include(CheckLanguage)
+
+set(MODECONN_HAVE_CUDA OFF)
+string(TOUPPER "${MODECONN_CUDA}" _modeconn_cuda)
+if(NOT _modeconn_cuda MATCHES "^(AUTO|ON|OFF)$")
+  message(FATAL_ERROR "MODECONN_CUDA must be AUTO, ON or OFF, not '${MODECONN_CUDA}'")
+endif()
+
+if(NOT _modeconn_cuda STREQUAL "OFF")
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    # No GPU on the build machines to detect an architecture from: name the ones we target.
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 80 90)
+    endif()
+    enable_language(CUDA)
+    set(CMAKE_CUDA_STANDARD 20)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    set(MODECONN_HAVE_CUDA ON)
+  elseif(_modeconn_cuda STREQUAL "ON")
+    message(FATAL_ERROR "MODECONN_CUDA=ON but no CUDA compiler was found (put nvcc on PATH or set CMAKE_CUDA_COMPILER)")
+  endif()
+endif()
+
+if(MODECONN_HAVE_CUDA)
+  message(STATUS "modeconn: CUDA compiler found (${CMAKE_CUDA_COMPILER}), architectures ${CMAKE_CUDA_ARCHITECTURES}")
+else()
+  message(STATUS "modeconn: building without CUDA (MODECONN_CUDA=${MODECONN_CUDA})")
+endif()

@@ -1,0 +1,123 @@
+// The CPU backend: all path points in one pass over the data, and backpropagation, on OpenBLAS and OpenMP.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "backend/cpu_ops.hpp"
+#include "modeconn/backend.hpp"
+#include "modeconn/error.hpp"
+
+namespace modeconn {
+namespace {
+
+// Rows per chunk: large enough for efficient GEMMs, small enough that a chunk's activations stay modest.
+int64_t chunk_rows(const Architecture& arch, std::size_t buffers) {
+  const int64_t budget_floats = int64_t{1} << 24;  // 64 MiB of activations
+  const int64_t per_row = arch.max_width() * static_cast<int64_t>(buffers);
+  return std::clamp<int64_t>(budget_floats / std::max<int64_t>(per_row, 1), 64, 2048);
+}
+
+// out[i] = Σ_k c_k θ_k[begin + i], summed in float64 and rounded once.
+void interpolate(const Path& path, std::span<const double> coef, std::size_t begin, std::size_t end, float* out) {
+  const int64_t n = static_cast<int64_t>(end - begin);
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    double v = 0;
+    for (std::size_t k = 0; k < coef.size(); ++k) v += coef[k] * path.points[k][begin + static_cast<std::size_t>(i)];
+    out[i] = static_cast<float>(v);
+  }
+}
+
+class CpuBackend final : public Backend {
+ public:
+  std::string name() const override { return "cpu"; }
+
+  std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts, const Split& split) override;
+  double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
+                       std::span<const int64_t> rows, std::span<float> grad) override {
+    return cpu::loss_and_grad(arch, params, split, rows, grad);
+  }
+};
+
+std::vector<PointMetrics> CpuBackend::evaluate(const Path& path, std::span<const double> ts, const Split& split) {
+  const Architecture& arch = path.arch;
+  const std::size_t num_layers = arch.layers.size();
+  const std::size_t num_cp = path.points.size();
+  const std::size_t num_pts = ts.size();
+  MODECONN_EXPECTS(num_cp >= 1 && num_layers >= 1, "a path with control points and layers");
+  MODECONN_EXPECTS(split.features == arch.input_width(), "data width matches the model");
+  for (const auto& p : path.points) MODECONN_EXPECTS(p.size() == arch.num_params(), "control point size");
+  if (num_pts == 0) return {};
+
+  // With fewer control points than path points, the first layer costs one product per control point.
+  const bool factorise = num_cp < num_pts;
+  const std::size_t tail_begin = factorise ? arch.bias_offset(0) : 0;
+  const std::size_t tail_size = arch.num_params() - tail_begin;
+
+  std::vector<std::vector<double>> coef(num_pts);
+  std::vector<std::vector<float>> point_params(num_pts, std::vector<float>(tail_size));
+  for (std::size_t p = 0; p < num_pts; ++p) {
+    coef[p] = path.coefficients(ts[p]);
+    interpolate(path, coef[p], tail_begin, arch.num_params(), point_params[p].data());
+  }
+  const auto param = [&](std::size_t p, std::size_t offset) { return point_params[p].data() + (offset - tail_begin); };
+
+  const int64_t width0 = arch.layers[0].out;
+  const int64_t d = arch.input_width();
+  const int64_t chunk = chunk_rows(arch, 2 + (factorise ? num_cp : 0));
+  std::vector<float> parts(factorise ? num_cp * static_cast<std::size_t>(chunk * width0) : 0);
+  std::vector<float> buf_a(static_cast<std::size_t>(chunk * arch.max_width()));
+  std::vector<float> buf_b(buf_a.size());
+  std::vector<double> row_loss(static_cast<std::size_t>(chunk)), row_err(static_cast<std::size_t>(chunk));
+  std::vector<double> loss_sum(num_pts, 0.0), err_sum(num_pts, 0.0);
+
+  const auto part = [&](std::size_t k) { return parts.data() + k * static_cast<std::size_t>(chunk * width0); };
+  std::vector<const float*> part_ptrs(num_cp);
+  for (std::size_t k = 0; k < num_cp && factorise; ++k) part_ptrs[k] = part(k);
+
+  for (int64_t r0 = 0; r0 < split.rows; r0 += chunk) {
+    const int64_t rows = std::min(chunk, split.rows - r0);
+    const float* x = split.x.data() + r0 * d;
+    if (factorise)
+      for (std::size_t k = 0; k < num_cp; ++k)
+        cpu::gemm(rows, width0, d, 1.f, x, false, path.points[k].data(), true, 0.f, part(k));
+
+    for (std::size_t p = 0; p < num_pts; ++p) {
+      float* h = buf_a.data();
+      float* next = buf_b.data();
+      const bool last0 = num_layers == 1;  // a single layer: its affine output is the logits
+      if (factorise) {
+        cpu::combine_bias_activation(part_ptrs, coef[p], h, rows, width0, param(p, arch.bias_offset(0)),
+                                     last0 ? Activation::identity : arch.activation);
+      } else {
+        cpu::gemm(rows, width0, d, 1.f, x, false, param(p, arch.weight_offset(0)), true, 0.f, h);
+        cpu::bias_activation(h, rows, width0, param(p, arch.bias_offset(0)), arch.activation, !last0);
+      }
+      for (std::size_t l = 1; l < num_layers; ++l) {
+        const auto& layer = arch.layers[l];
+        cpu::gemm(rows, layer.out, layer.in, 1.f, h, false, param(p, arch.weight_offset(l)), true, 0.f, next);
+        cpu::bias_activation(next, rows, layer.out, param(p, arch.bias_offset(l)), arch.activation, l + 1 < num_layers);
+        std::swap(h, next);
+      }
+      cpu::row_losses(h, rows, arch.output_width(), split, r0, row_loss.data(), row_err.data());
+      double ls = 0, es = 0;  // summed in row order: the same result for any thread count
+      for (int64_t r = 0; r < rows; ++r) {
+        ls += row_loss[static_cast<std::size_t>(r)];
+        es += row_err[static_cast<std::size_t>(r)];
+      }
+      loss_sum[p] += ls;
+      err_sum[p] += es;
+    }
+  }
+
+  std::vector<PointMetrics> out(num_pts);
+  for (std::size_t p = 0; p < num_pts; ++p)
+    out[p] = {loss_sum[p] / static_cast<double>(split.rows), err_sum[p] / static_cast<double>(split.rows)};
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+
+}  // namespace modeconn

@@ -1,0 +1,32 @@
+// The CPU backend's building blocks: SGEMM through OpenBLAS and fused, OpenMP-parallel row operations.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "modeconn/activation.hpp"
+#include "modeconn/dataset.hpp"
+
+namespace modeconn::cpu {
+
+// C[m×n] = alpha · A[m×k] · op(B) + beta · C, all row-major; B is [n×k] when trans_b, else [k×n].
+void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bool trans_a, const float* b, bool trans_b,
+          float beta, float* c);
+
+// h[r, j] = act(z[r, j] + bias[j]) in place; `activate` false leaves the affine output (the last layer).
+void bias_activation(float* z, int64_t rows, int64_t cols, const float* bias, Activation act, bool activate);
+
+// h[r, j] = act(Σ_k coef[k] · parts[k][r, j] + bias[j]): the first layer of a path point from the control
+// points' products X·W_kᵀ (DESIGN's first-layer factorisation).
+void combine_bias_activation(std::span<const float* const> parts, std::span<const double> coef, float* h,
+                             int64_t rows, int64_t cols, const float* bias, Activation act);
+
+// Per-row loss and error of `logits` against rows [row0, row0 + rows) of the split, in float64.
+void row_losses(const float* logits, int64_t rows, int64_t cols, const Split& split, int64_t row0, double* loss,
+                double* error);
+
+// Mean loss over split rows `rows` and its gradient by backpropagation (the CPU backend's loss_and_grad).
+double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
+                     std::span<const int64_t> rows, std::span<float> grad);
+
+}  // namespace modeconn::cpu

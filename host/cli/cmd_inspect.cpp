@@ -1,0 +1,64 @@
+// modeconn inspect: what a model file holds, and with --data how well it does.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/command_line.hpp"
+#include "cli/commands.hpp"
+#include "cli/inputs.hpp"
+
+namespace modeconn::cli {
+namespace {
+
+double norm(std::span<const float> v) {
+  double s = 0;
+  for (float x : v) s += static_cast<double>(x) * x;
+  return std::sqrt(s);
+}
+
+}  // namespace
+
+int run_inspect(const Args& args) {
+  CommandLine cl("inspect", "modeconn inspect MODEL [--data D]");
+  cl.options().add_options()
+      ("model", po::value<std::string>()->required(), "model file (safetensors)")
+      ("data", po::value<std::string>(), "also evaluate loss and error on this data")
+      ("activation", po::value<std::string>()->default_value(""), "activation for files without modeconn metadata (default relu)");
+  cl.positional("model", 1);
+  if (!cl.parse(args)) return 0;
+
+  const auto path = cl.get<std::string>("model");
+  Model model = load_model(path, cl.get<std::string>("activation"));
+  char line[256];
+  std::cout << path << "\n";
+  std::cout << "  architecture  " << model.arch.widths() << "\n";
+  std::cout << "  activation    " << activation_name(model.arch.activation) << "\n";
+  std::cout << "  task          " << (model.task_known ? std::string(task_name(model.arch.task)) : "not stated (taken from the data)") << "\n";
+  std::cout << "  parameters    " << model.arch.num_params() << "\n\n";
+  std::snprintf(line, sizeof line, "  %-24s %-14s %12s %12s\n", "layer", "shape", "|W|", "|b|");
+  std::cout << line;
+  for (std::size_t l = 0; l < model.arch.layers.size(); ++l) {
+    const auto& layer = model.arch.layers[l];
+    const std::string shape = std::to_string(layer.out) + "x" + std::to_string(layer.in);
+    std::snprintf(line, sizeof line, "  %-24s %-14s %12.4f %12.4f\n", layer.weight_name.c_str(), shape.c_str(),
+                  norm(model.weight(l)), norm(model.bias(l)));
+    std::cout << line;
+  }
+  if (cl.has("data")) {
+    const Dataset data = load_dataset(cl.get<std::string>("data"));
+    fit_model_to_data(model, path, data);
+    auto backend = cl.backend();
+    const Path point{PathKind::linear, model.arch, {model.params}};
+    const double t0 = 0.0;
+    std::cout << "\n";
+    for (const Split* s : {&data.test, &data.train}) {
+      const PointMetrics m = backend->evaluate(point, {&t0, 1}, *s)[0];
+      std::snprintf(line, sizeof line, "  %-5s  loss %.5f  error %.2f%%  (%lld samples)\n", s->name.c_str(), m.loss,
+                    100 * m.error, static_cast<long long>(s->rows));
+      std::cout << line;
+    }
+  }
+  return 0;
+}
+
+}  // namespace modeconn::cli

@@ -1,0 +1,83 @@
+// modeconn path: loss and error along a path between two minima, with every barrier definition.
+#include <chrono>
+#include <iostream>
+
+#include "cli/command_line.hpp"
+#include "cli/commands.hpp"
+#include "cli/inputs.hpp"
+#include "modeconn/error.hpp"
+#include "modeconn/file_util.hpp"
+#include "modeconn/report.hpp"
+
+namespace modeconn::cli {
+
+int run_path(const Args& args) {
+  CommandLine cl("path",
+                 "modeconn path --a A --b B --data D [--kind linear|bezier|polychain --curve C] [--points 25] "
+                 "[--split test|train|both] [--json OUT] [--csv OUT]");
+  cl.options().add_options()
+      ("a", po::value<std::string>()->required(), "first minimum (safetensors)")
+      ("b", po::value<std::string>()->required(), "second minimum (safetensors)")
+      ("data", po::value<std::string>()->required(), "data folder or builtin:fashion-mnist")
+      ("kind", po::value<std::string>()->default_value("linear"), "linear, bezier or polychain")
+      ("curve", po::value<std::string>(), "curve file for bezier and polychain (from fit-curve)")
+      ("points", po::value<int>()->default_value(25), "points along the path, endpoints included (t = 1/2 is always added)")
+      ("split", po::value<std::string>()->default_value("both"), "test, train or both")
+      ("activation", po::value<std::string>()->default_value(""), "activation for files without modeconn metadata (default relu)")
+      ("json", po::value<std::string>(), "write the profile and barriers as JSON")
+      ("csv", po::value<std::string>(), "write the profile as CSV");
+  if (!cl.parse(args)) return 0;
+
+  const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b");
+  const auto activation = cl.get<std::string>("activation");
+  const PathKind kind = parse_path_kind(cl.get<std::string>("kind"));
+  const std::string curve_path = cl.has("curve") ? cl.get<std::string>("curve") : "";
+  if (kind != PathKind::linear && curve_path.empty()) throw usage_error("path: --kind " + cl.get<std::string>("kind") + " needs --curve");
+  if (kind == PathKind::linear && !curve_path.empty()) throw usage_error("path: --curve goes with --kind bezier or polychain");
+  const std::vector<double> ts = path_grid(cl.get<int>("points"));
+  std::vector<std::string> inputs{a_path, b_path, curve_path};
+  for (const char* out : {"json", "csv"})
+    if (cl.has(out)) check_output(cl.get<std::string>(out), inputs, out);
+
+  Model a = load_model(a_path, activation);
+  Model b = load_model(b_path, activation);
+  check_same_architecture(a, a_path, b, b_path);
+  const Dataset data = load_dataset(cl.get<std::string>("data"));
+  fit_model_to_data(a, a_path, data);
+  fit_model_to_data(b, b_path, data);
+  const auto splits = chosen_splits(data, cl.get<std::string>("split"));
+
+  Path path = linear_path(a, b);
+  if (kind != PathKind::linear) {
+    path = load_curve(curve_path, activation);
+    if (path.kind != kind)
+      throw input_error(curve_path, "holds a " + std::string(path_kind_name(path.kind)) + " curve, not " + std::string(path_kind_name(kind)));
+    if (!path.arch.same_shape(a.arch))
+      throw input_error(curve_path, "architecture " + path.arch.widths() + " differs from " + a_path + " (" + a.arch.widths() + ")");
+    path.arch = a.arch;
+    if (path.points.front() != a.params) throw input_error(curve_path, "its first control point is not " + a_path);
+    if (path.points.back() != b.params) throw input_error(curve_path, "its last control point is not " + b_path);
+  }
+
+  auto backend = cl.backend();
+  PathReport report{kind, a_path, b_path, curve_path, data.source, describe(a.arch), backend->name(), 0, ts, {}};
+  const auto start = std::chrono::steady_clock::now();
+  for (const Split* split : splits) report.splits.push_back(make_profile(split->name, ts, backend->evaluate(path, ts, *split)));
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  // Every output is complete before any is put in place.
+  std::vector<std::unique_ptr<AtomicFile>> outputs;
+  if (cl.has("json")) {
+    outputs.push_back(std::make_unique<AtomicFile>(cl.get<std::string>("json")));
+    outputs.back()->write(path_report_json(report));
+  }
+  if (cl.has("csv")) {
+    outputs.push_back(std::make_unique<AtomicFile>(cl.get<std::string>("csv")));
+    outputs.back()->write(path_report_csv(report));
+  }
+  for (auto& f : outputs) f->commit();
+  std::cout << path_report_table(report);
+  return 0;
+}
+
+}  // namespace modeconn::cli

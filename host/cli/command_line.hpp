@@ -1,0 +1,57 @@
+// Option parsing shared by every subcommand: the common options, --config files, --help, and error mapping.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "modeconn/backend.hpp"
+
+namespace modeconn::cli {
+
+namespace po = boost::program_options;
+
+struct CommonOptions {
+  std::string device = "auto";
+  int threads = 0;
+  bool quiet = false;
+  std::string config;
+};
+
+class CommandLine {
+ public:
+  CommandLine(std::string command, std::string usage);
+
+  po::options_description& options() { return specific_; }
+  // A positional argument, e.g. inspect's MODEL.
+  void positional(const char* name, int count) { positional_.add(name, count); }
+
+  // Parses argv (after the subcommand name). Returns false when --help was printed and nothing more should run.
+  bool parse(const std::vector<std::string>& args);
+
+  const po::variables_map& vm() const { return vm_; }
+  const CommonOptions& common() const { return common_; }
+  bool has(const char* name) const { return vm_.count(name) > 0 && !vm_[name].defaulted(); }
+  template <typename T>
+  T get(const char* name) const { return vm_[name].as<T>(); }
+
+  // Prints to stderr unless --quiet.
+  void say(const std::string& line) const;
+  // The backend --device asks for, announcing the choice on stderr.
+  std::unique_ptr<Backend> backend() const;
+
+ private:
+  std::string command_;
+  std::string usage_;
+  po::options_description specific_;
+  po::options_description common_desc_;
+  po::positional_options_description positional_;
+  po::variables_map vm_;
+  CommonOptions common_;
+};
+
+// Refuses an output path that is one of the inputs: nothing a user gave is overwritten.
+void check_output(const std::string& output, const std::vector<std::string>& inputs, const char* option);
+
+}  // namespace modeconn::cli

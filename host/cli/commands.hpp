@@ -1,0 +1,16 @@
+// The subcommands of the modeconn executable; each takes its arguments after the command name.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace modeconn::cli {
+
+using Args = std::vector<std::string>;
+
+int run_inspect(const Args& args);
+int run_train(const Args& args);
+int run_path(const Args& args);
+int run_demo(const Args& args);
+
+}  // namespace modeconn::cli

@@ -1,0 +1,36 @@
+// Training with a live progress line and a closing summary on stderr.
+#include "cli/training_run.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/progress.hpp"
+
+namespace modeconn::cli {
+
+std::vector<PointMetrics> run_training(Backend& backend, Model& model, const Dataset& data, const TrainOptions& o,
+                                       bool verbose) {
+  ProgressLine line(verbose);
+  const auto start = std::chrono::steady_clock::now();
+  char text[200];
+  train(backend, model, data.train, o, [&](const EpochReport& r) {
+    std::snprintf(text, sizeof text, "epoch %d/%d  step %lld/%lld  loss %.4f", r.epoch, r.epochs,
+                  static_cast<long long>(r.step), static_cast<long long>(r.steps), r.running_loss);
+    line.update(text, r.epoch_done);
+  });
+  line.finish();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const Path point{PathKind::linear, model.arch, {model.params}};
+  const double t0 = 0.0;
+  std::vector<PointMetrics> metrics{backend.evaluate(point, {&t0, 1}, data.test)[0],
+                                    backend.evaluate(point, {&t0, 1}, data.train)[0]};
+  if (verbose) {
+    std::snprintf(text, sizeof text, "trained in %.1f s: train loss %.4f error %.2f%%, test loss %.4f error %.2f%%",
+                  seconds, metrics[1].loss, 100 * metrics[1].error, metrics[0].loss, 100 * metrics[0].error);
+    std::cerr << text << "\n";
+  }
+  return metrics;
+}
+
+}  // namespace modeconn::cli

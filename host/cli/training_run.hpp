@@ -1,0 +1,13 @@
+// Trains a model with a progress line and reports its final train and test metrics (train and demo share it).
+#pragma once
+
+#include "modeconn/backend.hpp"
+#include "modeconn/train.hpp"
+
+namespace modeconn::cli {
+
+// Returns the final metrics on {test, train}.
+std::vector<PointMetrics> run_training(Backend& backend, Model& model, const Dataset& data, const TrainOptions& o,
+                                       bool verbose);
+
+}  // namespace modeconn::cli

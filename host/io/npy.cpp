@@ -1,0 +1,250 @@
+// .npy reader and writer (format versions 1-3); the header's Python dict literal is parsed strictly.
+#include "modeconn/npy.hpp"
+
+#include <cctype>
+#include <cstring>
+#include <limits>
+
+#include "modeconn/error.hpp"
+#include "modeconn/file_util.hpp"
+
+namespace modeconn {
+namespace {
+
+constexpr unsigned char kMagic[] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+
+std::size_t item_size(NpyType t) {
+  switch (t) {
+    case NpyType::f32: case NpyType::i32: return 4;
+    case NpyType::f64: case NpyType::i64: return 8;
+    case NpyType::u8: return 1;
+  }
+  return 1;
+}
+
+const char* descr_of(NpyType t) {
+  switch (t) {
+    case NpyType::f32: return "<f4";
+    case NpyType::f64: return "<f8";
+    case NpyType::u8: return "|u1";
+    case NpyType::i32: return "<i4";
+    case NpyType::i64: return "<i8";
+  }
+  return "";
+}
+
+NpyType parse_descr(const std::string& d, const std::string& path) {
+  if (d == "<f4") return NpyType::f32;
+  if (d == "<f8") return NpyType::f64;
+  if (d == "|u1" || d == "<u1") return NpyType::u8;
+  if (d == "<i4") return NpyType::i32;
+  if (d == "<i8") return NpyType::i64;
+  if (!d.empty() && d[0] == '>') throw input_error(path, "big-endian dtype '" + d + "' is not supported; save it little-endian");
+  throw input_error(path, "unsupported dtype '" + d + "' (modeconn reads float32, float64, uint8, int32, int64)");
+}
+
+// A minimal reader for the dict literal numpy writes: {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
+class HeaderParser {
+ public:
+  HeaderParser(std::string text, std::string path) : s_(std::move(text)), path_(std::move(path)) {}
+
+  void parse(std::string& descr, bool& fortran, std::vector<int64_t>& shape) {
+    bool have_descr = false, have_fortran = false, have_shape = false;
+    expect('{');
+    while (true) {
+      skip_space();
+      if (peek() == '}') break;
+      const std::string key = string_literal();
+      expect(':');
+      if (key == "descr") { descr = string_literal(); have_descr = true; }
+      else if (key == "fortran_order") { fortran = boolean(); have_fortran = true; }
+      else if (key == "shape") { shape = tuple(); have_shape = true; }
+      else fail("unexpected key '" + key + "'");
+      skip_space();
+      if (peek() == ',') { ++pos_; continue; }
+      if (peek() == '}') break;
+      fail("expected ',' or '}'");
+    }
+    if (!have_descr || !have_fortran || !have_shape) fail("missing descr, fortran_order or shape");
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) { throw input_error(path_, "malformed .npy header: " + what); }
+  void skip_space() { while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_; }
+  char peek() { return pos_ < s_.size() ? s_[pos_] : '\0'; }
+  void expect(char c) {
+    skip_space();
+    if (peek() != c) fail(std::string("expected '") + c + "'");
+    ++pos_;
+  }
+  std::string string_literal() {
+    skip_space();
+    const char q = peek();
+    if (q != '\'' && q != '"') fail("expected a string");
+    const std::size_t end = s_.find(q, pos_ + 1);
+    if (end == std::string::npos) fail("unterminated string");
+    std::string out = s_.substr(pos_ + 1, end - pos_ - 1);
+    pos_ = end + 1;
+    return out;
+  }
+  bool boolean() {
+    skip_space();
+    if (s_.compare(pos_, 4, "True") == 0) { pos_ += 4; return true; }
+    if (s_.compare(pos_, 5, "False") == 0) { pos_ += 5; return false; }
+    fail("expected True or False");
+  }
+  std::vector<int64_t> tuple() {
+    std::vector<int64_t> dims;
+    expect('(');
+    while (true) {
+      skip_space();
+      if (peek() == ')') { ++pos_; break; }
+      bool negative = false;
+      if (peek() == '-') { negative = true; ++pos_; }
+      if (!std::isdigit(static_cast<unsigned char>(peek()))) fail("shape holds a non-integer");
+      int64_t v = 0;
+      while (std::isdigit(static_cast<unsigned char>(peek()))) {
+        if (v > (std::numeric_limits<int64_t>::max() - 9) / 10) fail("dimension too large");
+        v = v * 10 + (s_[pos_++] - '0');
+      }
+      if (negative) throw input_error(path_, "negative dimension -" + std::to_string(v) + " in shape");
+      dims.push_back(v);
+      skip_space();
+      if (peek() == ',') ++pos_;
+      else if (peek() != ')') fail("expected ',' or ')' in shape");
+    }
+    return dims;
+  }
+
+  std::string s_;
+  std::string path_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+int64_t NpyArray::size() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+std::vector<float> NpyArray::to_float() const {
+  const std::size_t n = static_cast<std::size_t>(size());
+  std::vector<float> out(n);
+  const unsigned char* p = data.data();
+  for (std::size_t i = 0; i < n; ++i) {
+    switch (type) {
+      case NpyType::f32: std::memcpy(&out[i], p + 4 * i, 4); break;
+      case NpyType::f64: { double v; std::memcpy(&v, p + 8 * i, 8); out[i] = static_cast<float>(v); break; }
+      case NpyType::u8: out[i] = p[i]; break;
+      case NpyType::i32: { int32_t v; std::memcpy(&v, p + 4 * i, 4); out[i] = static_cast<float>(v); break; }
+      case NpyType::i64: { int64_t v; std::memcpy(&v, p + 8 * i, 8); out[i] = static_cast<float>(v); break; }
+    }
+  }
+  return out;
+}
+
+std::vector<int64_t> NpyArray::to_int64() const {
+  const std::size_t n = static_cast<std::size_t>(size());
+  std::vector<int64_t> out(n);
+  const unsigned char* p = data.data();
+  for (std::size_t i = 0; i < n; ++i) {
+    switch (type) {
+      case NpyType::u8: out[i] = p[i]; break;
+      case NpyType::i32: { int32_t v; std::memcpy(&v, p + 4 * i, 4); out[i] = v; break; }
+      case NpyType::i64: { int64_t v; std::memcpy(&v, p + 8 * i, 8); out[i] = v; break; }
+      default: MODECONN_EXPECTS(false, "to_int64 on a float array");
+    }
+  }
+  return out;
+}
+
+NpyArray parse_npy(const std::vector<unsigned char>& bytes, const std::string& path) {
+  if (bytes.size() < 10 || std::memcmp(bytes.data(), kMagic, 6) != 0)
+    throw input_error(path, "not a .npy file (bad magic)");
+  const int major = bytes[6];
+  std::size_t header_len = 0, header_start = 0;
+  if (major == 1) {
+    header_len = bytes[8] | (static_cast<std::size_t>(bytes[9]) << 8);
+    header_start = 10;
+  } else if (major == 2 || major == 3) {
+    if (bytes.size() < 12) throw input_error(path, "truncated .npy header");
+    header_len = bytes[8] | (static_cast<std::size_t>(bytes[9]) << 8) | (static_cast<std::size_t>(bytes[10]) << 16) |
+                 (static_cast<std::size_t>(bytes[11]) << 24);
+    header_start = 12;
+  } else {
+    throw input_error(path, "unsupported .npy format version " + std::to_string(major));
+  }
+  if (header_len > bytes.size() - header_start) throw input_error(path, "truncated .npy header");
+
+  std::string descr;
+  bool fortran = false;
+  NpyArray array;
+  HeaderParser(std::string(bytes.begin() + static_cast<std::ptrdiff_t>(header_start),
+                           bytes.begin() + static_cast<std::ptrdiff_t>(header_start + header_len)),
+               path)
+      .parse(descr, fortran, array.shape);
+  array.type = parse_descr(descr, path);
+  if (fortran) throw input_error(path, "Fortran-order arrays are not supported; save with np.ascontiguousarray");
+
+  const std::size_t data_start = header_start + header_len;
+  const std::size_t available = bytes.size() - data_start;
+  const std::size_t isz = item_size(array.type);
+  uint64_t count = 1;
+  for (int64_t d : array.shape) {
+    if (d > 0 && count > available / static_cast<uint64_t>(d) + 1) {
+      count = std::numeric_limits<uint64_t>::max() / 16;  // far more than the file holds
+      break;
+    }
+    count *= static_cast<uint64_t>(d);
+  }
+  if (count * isz != available)
+    throw input_error(path, "data is " + std::to_string(available) + " bytes but the shape needs " +
+                                (count > available ? std::string("more") : std::to_string(count * isz)));
+  array.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(data_start), bytes.end());
+  return array;
+}
+
+NpyArray read_npy(const std::string& path) { return parse_npy(read_file(path), path); }
+
+std::vector<unsigned char> serialize_npy(const NpyArray& array) {
+  std::string header = std::string("{'descr': '") + descr_of(array.type) + "', 'fortran_order': False, 'shape': (";
+  for (std::size_t i = 0; i < array.shape.size(); ++i) {
+    header += std::to_string(array.shape[i]);
+    if (array.shape.size() == 1 || i + 1 < array.shape.size()) header += ",";
+    if (i + 1 < array.shape.size()) header += " ";
+  }
+  header += "), }";
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';  // numpy aligns the data to 64 bytes
+  header += '\n';
+  std::vector<unsigned char> out(kMagic, kMagic + 6);
+  out.push_back(1);
+  out.push_back(0);
+  out.push_back(static_cast<unsigned char>(header.size() & 0xFF));
+  out.push_back(static_cast<unsigned char>(header.size() >> 8));
+  out.insert(out.end(), header.begin(), header.end());
+  out.insert(out.end(), array.data.begin(), array.data.end());
+  return out;
+}
+
+void write_npy(const NpyArray& array, const std::string& path) {
+  const auto bytes = serialize_npy(array);
+  write_file_atomic(path, bytes.data(), bytes.size());
+}
+
+NpyArray make_npy(const std::vector<float>& values, std::vector<int64_t> shape) {
+  NpyArray a{NpyType::f32, std::move(shape), {}};
+  a.data.resize(values.size() * 4);
+  std::memcpy(a.data.data(), values.data(), a.data.size());
+  return a;
+}
+
+NpyArray make_npy(const std::vector<int32_t>& values, std::vector<int64_t> shape) {
+  NpyArray a{NpyType::i32, std::move(shape), {}};
+  a.data.resize(values.size() * 4);
+  std::memcpy(a.data.data(), values.data(), a.data.size());
+  return a;
+}
+
+}  // namespace modeconn

@@ -1,0 +1,35 @@
+// Barrier heights under the definitions in use (DESIGN: gap, mean, midpoint, t_peak).
+#include "modeconn/barrier.hpp"
+
+#include <cmath>
+
+#include "modeconn/error.hpp"
+
+namespace modeconn {
+
+Barrier compute_barrier(std::span<const double> ts, std::span<const double> f) {
+  MODECONN_EXPECTS(ts.size() == f.size() && ts.size() >= 2, "one value per t, at least the endpoints");
+  MODECONN_EXPECTS(ts.front() == 0.0 && ts.back() == 1.0, "the profile must span t = 0 to 1");
+  const double f0 = f.front(), f1 = f.back();
+  Barrier b;
+  b.gap = -INFINITY;
+  double max_f = -INFINITY;
+  bool have_mid = false;
+  for (std::size_t i = 0; i < ts.size(); ++i) {
+    const double excess = f[i] - ((1.0 - ts[i]) * f0 + ts[i] * f1);
+    if (excess > b.gap) {
+      b.gap = excess;
+      b.t_peak = ts[i];
+    }
+    max_f = std::max(max_f, f[i]);
+    if (ts[i] == 0.5) {
+      b.midpoint = f[i] - 0.5 * (f0 + f1);
+      have_mid = true;
+    }
+  }
+  MODECONN_EXPECTS(have_mid, "t = 1/2 must be evaluated");
+  b.mean = max_f - 0.5 * (f0 + f1);
+  return b;
+}
+
+}  // namespace modeconn

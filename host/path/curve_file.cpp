@@ -1,0 +1,73 @@
+// Curve files: a path's control points in one safetensors file, prefixed points.0., points.1., ...
+#include <map>
+
+#include "modeconn/error.hpp"
+#include "modeconn/path.hpp"
+#include "modeconn/tensor_file.hpp"
+
+namespace modeconn {
+namespace {
+
+const std::string kPrefix = "points.";
+
+// The K of points.K.<name>, or -1.
+int point_index(const std::string& name, std::size_t* dot) {
+  if (name.rfind(kPrefix, 0) != 0) return -1;
+  *dot = name.find('.', kPrefix.size());
+  if (*dot == std::string::npos || *dot == kPrefix.size()) return -1;
+  int k = 0;
+  for (std::size_t i = kPrefix.size(); i < *dot; ++i) {
+    if (name[i] < '0' || name[i] > '9' || k > 100000) return -1;
+    k = k * 10 + (name[i] - '0');
+  }
+  return k;
+}
+
+}  // namespace
+
+Path load_curve(const std::string& file, const std::string& activation_override) {
+  const TensorFile tf = read_safetensors(file);
+  const auto kind = tf.metadata.find("modeconn.curve");
+  if (kind == tf.metadata.end()) throw input_error(file, "is not a curve file (no modeconn.curve in its metadata)");
+  Path path;
+  if (kind->second == "bezier") path.kind = PathKind::bezier;
+  else if (kind->second == "polychain") path.kind = PathKind::polychain;
+  else throw input_error(file, "unknown curve kind '" + kind->second + "' (bezier, polychain)");
+
+  std::map<int, TensorFile> by_point;
+  for (const auto& t : tf.tensors) {
+    std::size_t dot = 0;
+    const int k = point_index(t.name, &dot);
+    if (k < 0) throw input_error(file, "tensor '" + t.name + "' is not named points.K.<tensor name>");
+    by_point[k].tensors.push_back({t.name.substr(dot + 1), t.shape, t.values});
+  }
+  if (by_point.size() < 2) throw input_error(file, "a curve needs at least two control points");
+  int expected = 0;
+  for (auto& [k, point] : by_point) {
+    if (k != expected) throw input_error(file, "control point " + std::to_string(expected) + " is missing");
+    ++expected;
+    point.metadata = tf.metadata;
+    Model m = model_from_tensors(point, file + " (control point " + std::to_string(k) + ")", activation_override);
+    if (path.points.empty()) path.arch = m.arch;
+    else if (!path.arch.same_shape(m.arch))
+      throw input_error(file, "control point " + std::to_string(k) + " has architecture " + m.arch.widths() +
+                                  ", not " + path.arch.widths());
+    path.points.push_back(std::move(m.params));
+  }
+  return path;
+}
+
+void save_curve(const Path& path, const std::string& file) {
+  MODECONN_EXPECTS(path.kind != PathKind::linear, "a curve file holds a Bézier curve or a polygonal chain");
+  TensorFile out;
+  for (std::size_t k = 0; k < path.points.size(); ++k) {
+    const TensorFile point = model_to_tensors(Model{path.arch, path.points[k], true});
+    if (k == 0) out.metadata = point.metadata;
+    for (const auto& t : point.tensors)
+      out.tensors.push_back({kPrefix + std::to_string(k) + "." + t.name, t.shape, t.values});
+  }
+  out.metadata["modeconn.curve"] = std::string(path_kind_name(path.kind));
+  write_safetensors(out, file);
+}
+
+}  // namespace modeconn

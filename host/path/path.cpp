@@ -1,0 +1,69 @@
+// Path bases (linear, Bézier, polygonal chain) and the grid of t values every path command evaluates.
+#include "modeconn/path.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "modeconn/error.hpp"
+
+namespace modeconn {
+
+PathKind parse_path_kind(std::string_view name) {
+  if (name == "linear") return PathKind::linear;
+  if (name == "bezier") return PathKind::bezier;
+  if (name == "polychain") return PathKind::polychain;
+  throw usage_error("--kind: unknown path kind '" + std::string(name) + "' (linear, bezier, polychain)");
+}
+
+std::string_view path_kind_name(PathKind k) {
+  switch (k) {
+    case PathKind::linear: return "linear";
+    case PathKind::bezier: return "bezier";
+    case PathKind::polychain: return "polychain";
+  }
+  return "?";
+}
+
+std::vector<double> Path::coefficients(double t) const {
+  const int k = static_cast<int>(points.size());
+  MODECONN_EXPECTS(k >= 1, "a path needs a control point");
+  std::vector<double> c(static_cast<std::size_t>(k), 0.0);
+  if (k == 1) {
+    c[0] = 1.0;
+    return c;
+  }
+  switch (kind) {
+    case PathKind::linear:
+      MODECONN_EXPECTS(k == 2, "a linear path has two endpoints");
+      c[0] = 1.0 - t;
+      c[1] = t;
+      break;
+    case PathKind::bezier:
+      for (int i = 0; i < k; ++i) c[static_cast<std::size_t>(i)] = bernstein(i, k - 1, t);
+      break;
+    case PathKind::polychain: {
+      const double s = std::clamp(t, 0.0, 1.0) * (k - 1);
+      const int seg = std::min(static_cast<int>(std::floor(s)), k - 2);
+      const double u = s - seg;
+      c[static_cast<std::size_t>(seg)] = 1.0 - u;
+      c[static_cast<std::size_t>(seg + 1)] = u;
+      break;
+    }
+  }
+  return c;
+}
+
+Path linear_path(const Model& a, const Model& b) {
+  MODECONN_EXPECTS(a.arch.same_shape(b.arch), "linear_path on models of different shapes");
+  return Path{PathKind::linear, a.arch, {a.params, b.params}};
+}
+
+std::vector<double> path_grid(int n) {
+  if (n < 2) throw usage_error("--points must be at least 2 (the endpoints), not " + std::to_string(n));
+  std::vector<double> ts;
+  for (int i = 0; i < n; ++i) ts.push_back(static_cast<double>(i) / (n - 1));
+  if (n % 2 == 0) ts.insert(std::upper_bound(ts.begin(), ts.end(), 0.5), 0.5);
+  return ts;
+}
+
+}  // namespace modeconn

@@ -1,0 +1,46 @@
+// The compute interface: the CPU backend implements it, and so will the CUDA backend; callers never know which.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "modeconn/dataset.hpp"
+#include "modeconn/path.hpp"
+
+namespace modeconn {
+
+// Mean loss and error at one point (classification: cross-entropy and fraction misclassified;
+// regression: mean squared error and mean absolute error, both over every output element).
+struct PointMetrics {
+  double loss = 0;
+  double error = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+
+  // Loss and error of the model at every t of the path on the split, in one pass over the data.
+  virtual std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts, const Split& split) = 0;
+
+  // Mean loss over split rows `rows` at `params`, and its gradient (written to `grad`, num_params values).
+  virtual double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
+                               std::span<const int64_t> rows, std::span<float> grad) = 0;
+};
+
+std::unique_ptr<Backend> make_cpu_backend();
+
+enum class DeviceChoice { automatic, cpu, cuda };
+DeviceChoice parse_device(std::string_view name);
+// Makes the backend for a device choice; `announce` receives a line saying which was chosen and why.
+std::unique_ptr<Backend> make_backend(DeviceChoice choice, std::string* announce);
+
+// Sets the threads of the CPU backend's OpenMP loops and of OpenBLAS; 0 keeps the default.
+void set_cpu_threads(int threads);
+int cpu_threads();
+
+}  // namespace modeconn

@@ -1,0 +1,38 @@
+// Training and test data: features as a float32 matrix, integer labels or float targets.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "modeconn/model.hpp"
+
+namespace modeconn {
+
+struct Split {
+  std::string name;       // "train" or "test"
+  std::string x_source;   // file the features came from, for messages
+  std::string y_source;   // file the labels or targets came from
+  int64_t rows = 0;
+  int64_t features = 0;
+  std::vector<float> x;          // rows × features, row-major
+  Task task = Task::classification;
+  std::vector<int32_t> labels;   // classification: rows values
+  int64_t target_width = 0;      // regression: targets per row
+  std::vector<float> targets;    // regression: rows × target_width
+};
+
+struct Dataset {
+  std::string source;
+  Split train;
+  Split test;
+};
+
+// Loads `spec`: a folder of x_train.npy y_train.npy x_test.npy y_test.npy, a folder in MNIST IDX layout
+// (plain or .gz), or builtin:fashion-mnist. Throws an input error naming the offending file.
+Dataset load_dataset(const std::string& spec);
+
+// Checks that the data fits the model: features = input width, labels in [0, classes), target width.
+void check_compatible(const Split& split, const Architecture& arch, const std::string& model_path);
+
+}  // namespace modeconn

@@ -1,0 +1,39 @@
+// The result of evaluating a path, and its three renderings: DESIGN's JSON, a CSV and a table for people.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "modeconn/backend.hpp"
+#include "modeconn/barrier.hpp"
+
+namespace modeconn {
+
+struct SplitProfile {
+  std::string split;  // "test" or "train"
+  std::vector<double> loss;
+  std::vector<double> error;
+  Barrier loss_barrier;
+  Barrier error_barrier;
+};
+
+struct PathReport {
+  PathKind kind = PathKind::linear;
+  std::string a, b, curve;  // file names as given
+  std::string data;
+  std::string architecture;  // "784-256-256-10 relu classification"
+  std::string device;
+  double seconds = 0;
+  std::vector<double> ts;
+  std::vector<SplitProfile> splits;
+};
+
+// Builds a split's profile and barriers from per-point metrics.
+SplitProfile make_profile(const std::string& split, const std::vector<double>& ts,
+                          const std::vector<PointMetrics>& metrics);
+
+std::string path_report_json(const PathReport& report);
+std::string path_report_csv(const PathReport& report);
+std::string path_report_table(const PathReport& report);
+
+}  // namespace modeconn

@@ -1,0 +1,32 @@
+// safetensors files: named tensors plus string metadata, read into float32 and written as F32.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace modeconn {
+
+struct NamedTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<float> values;  // converted to float32 whatever the stored dtype
+};
+
+struct TensorFile {
+  std::vector<NamedTensor> tensors;  // in file order of their data
+  std::map<std::string, std::string> metadata;
+
+  const NamedTensor* find(const std::string& name) const;
+};
+
+// Reads and validates a safetensors file (F32, F64, F16, BF16). Throws an input error naming the file.
+TensorFile read_safetensors(const std::string& path);
+// Parses safetensors bytes; `path` is only used in messages.
+TensorFile parse_safetensors(const std::vector<unsigned char>& bytes, const std::string& path);
+// Serialises tensors as F32 safetensors.
+std::vector<unsigned char> serialize_safetensors(const TensorFile& file);
+void write_safetensors(const TensorFile& file, const std::string& path);
+
+}  // namespace modeconn
