@@ -1,0 +1,164 @@
+// The modeconn executable end to end: good runs write what DESIGN promises; bad input exits 2 with one line.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "modeconn/file_util.hpp"
+#include "modeconn/npy.hpp"
+#include "modeconn/tensor_file.hpp"
+#include "support/fixtures.hpp"
+
+namespace modeconn {
+namespace {
+
+using test::TempDir;
+
+struct RunResult {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+RunResult run(const TempDir& dir, const std::string& args) {
+  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
+  const std::string cmd = std::string(MODECONN_BIN) + " " + args + " >" + out + " 2>" + err;
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = dir_.file("data");
+    std::filesystem::create_directories(data_);
+    for (const char* split : {"train", "test"}) {
+      const Split s = test::random_split(60, 6, Task::classification, 3, split[1]);
+      write_npy(make_npy(s.x, {s.rows, s.features}), data_ + "/x_" + split + ".npy");
+      write_npy(make_npy(s.labels, {s.rows}), data_ + "/y_" + split + ".npy");
+    }
+    save_model(test::random_model({6, 8, 3}, Activation::relu, Task::classification, 1), dir_.file("a.safetensors"));
+    save_model(test::random_model({6, 8, 3}, Activation::relu, Task::classification, 2), dir_.file("b.safetensors"));
+  }
+
+  // Runs a command that must fail on bad input: exit 2, one line naming `file`, no output left behind.
+  void expect_refused(const std::string& args, const std::string& file, const std::string& problem) {
+    const std::string out = dir_.file("out.json");
+    std::filesystem::remove(out);
+    const RunResult r = run(dir_, args + " --json " + out);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(file), std::string::npos) << "message does not name " << file << ": " << r.err;
+    EXPECT_NE(r.err.find(problem), std::string::npos) << "message does not say '" << problem << "': " << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out)) << "a failed run left an output file";
+    for (const auto& e : std::filesystem::directory_iterator(dir_.path()))
+      EXPECT_EQ(e.path().string().find(".tmp-"), std::string::npos) << "temporary file left: " << e.path();
+  }
+
+  std::string path_args(const std::string& a, const std::string& b) const {
+    return "path -q --a " + a + " --b " + b + " --data " + data_ + " --points 5";
+  }
+
+  TempDir dir_;
+  std::string data_;
+};
+
+TEST_F(Cli, PathWritesDesignJsonCsvAndTable) {
+  const RunResult r = run(dir_, path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --json " +
+                                    dir_.file("p.json") + " --csv " + dir_.file("p.csv"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("barriers"), std::string::npos);
+  const auto j = nlohmann::json::parse(slurp(dir_.file("p.json")));
+  EXPECT_EQ(j["path"]["kind"], "linear");
+  EXPECT_EQ(j["path"]["points"], 5);
+  EXPECT_EQ(j["t"].size(), 5u);
+  for (const char* split : {"test", "train"})
+    for (const char* metric : {"loss", "error"}) {
+      EXPECT_EQ(j["splits"][split][metric].size(), 5u);
+      for (const char* key : {"gap", "mean", "midpoint", "t_peak"})
+        EXPECT_TRUE(j["splits"][split]["barrier"][metric][key].is_number()) << split << metric << key;
+    }
+  const std::string csv = slurp(dir_.file("p.csv"));
+  EXPECT_EQ(csv.rfind("t,test_loss,test_error,train_loss,train_error\n", 0), 0u);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6);
+}
+
+TEST_F(Cli, TrainIsDeterministicAndReadsConfigFiles) {
+  std::ofstream(dir_.file("train.cfg")) << "hidden = 5\nepochs = 2\nbatch = 16\nseed = 3\n";
+  const std::string base = "train -q --data " + data_ + " --config " + dir_.file("train.cfg") + " --out ";
+  ASSERT_EQ(run(dir_, base + dir_.file("m1.safetensors")).code, 0);
+  ASSERT_EQ(run(dir_, base + dir_.file("m2.safetensors")).code, 0);
+  EXPECT_EQ(read_file(dir_.file("m1.safetensors")), read_file(dir_.file("m2.safetensors")));
+  const RunResult r = run(dir_, "inspect " + dir_.file("m1.safetensors"));
+  EXPECT_NE(r.out.find("6-5-3"), std::string::npos) << r.out;  // hidden = 5 came from the config file
+  // The command line wins over the config file.
+  ASSERT_EQ(run(dir_, base + dir_.file("m3.safetensors") + " --hidden 4").code, 0);
+  EXPECT_NE(run(dir_, "inspect " + dir_.file("m3.safetensors")).out.find("6-4-3"), std::string::npos);
+}
+
+TEST_F(Cli, RefusesModelsOfDifferentArchitectures) {
+  save_model(test::random_model({6, 9, 3}, Activation::relu, Task::classification, 3), dir_.file("c.safetensors"));
+  expect_refused(path_args(dir_.file("a.safetensors"), dir_.file("c.safetensors")), "c.safetensors", "architecture 6-9-3 differs");
+}
+
+TEST_F(Cli, RefusesDataThatDoesNotFitTheModel) {
+  save_model(test::random_model({7, 8, 3}, Activation::relu, Task::classification, 3), dir_.file("w7a.safetensors"));
+  save_model(test::random_model({7, 8, 3}, Activation::relu, Task::classification, 4), dir_.file("w7b.safetensors"));
+  expect_refused(path_args(dir_.file("w7a.safetensors"), dir_.file("w7b.safetensors")), "x_train.npy", "has 6 features");
+  save_model(test::random_model({6, 8, 2}, Activation::relu, Task::classification, 3), dir_.file("c2a.safetensors"));
+  save_model(test::random_model({6, 8, 2}, Activation::relu, Task::classification, 4), dir_.file("c2b.safetensors"));
+  expect_refused(path_args(dir_.file("c2a.safetensors"), dir_.file("c2b.safetensors")), "y_train.npy", "outside the 2 classes");
+  write_npy(make_npy(std::vector<int32_t>(59, 0), {59}), data_ + "/y_test.npy");
+  expect_refused(path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")), "y_test.npy", "has 59 rows");
+}
+
+TEST_F(Cli, RefusesBadModelFiles) {
+  TensorFile nan = read_safetensors(dir_.file("b.safetensors"));
+  nan.tensors[1].values[0] = NAN;
+  write_safetensors(nan, dir_.file("nan.safetensors"));
+  expect_refused(path_args(dir_.file("a.safetensors"), dir_.file("nan.safetensors")), "nan.safetensors", "NaN or Inf");
+
+  TensorFile act = read_safetensors(dir_.file("b.safetensors"));
+  act.metadata["modeconn.activation"] = "swish";
+  write_safetensors(act, dir_.file("act.safetensors"));
+  expect_refused(path_args(dir_.file("a.safetensors"), dir_.file("act.safetensors")), "act.safetensors", "unknown activation");
+  expect_refused(path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --activation swish", "--activation", "unknown activation");
+
+  auto bytes = read_file(dir_.file("b.safetensors"));
+  bytes.resize(bytes.size() - 10);
+  write_file_atomic(dir_.file("cut.safetensors"), bytes.data(), bytes.size());
+  expect_refused(path_args(dir_.file("a.safetensors"), dir_.file("cut.safetensors")), "cut.safetensors", "past the end");
+
+  expect_refused(path_args(dir_.file("a.safetensors"), dir_.file("nowhere.safetensors")), "nowhere.safetensors", "cannot open");
+  expect_refused("path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") + " --data " +
+                     dir_.file("nodata"), "nodata", "does not exist");
+}
+
+TEST_F(Cli, RefusesBadUsageAndNeverOverwritesInputs) {
+  expect_refused("path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") + " --data " + data_ + " --points 1", "--points", "at least 2");
+  expect_refused(path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --bogus", "path", "unrecognised option");
+  expect_refused("path -q --a " + dir_.file("a.safetensors"), "path", "'--b' is required");
+
+  const auto before = read_file(dir_.file("a.safetensors"));
+  const RunResult r = run(dir_, path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --csv " + dir_.file("a.safetensors"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("refusing to overwrite"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file(dir_.file("a.safetensors")), before);
+
+  // A failed run leaves an earlier output untouched.
+  std::ofstream(dir_.file("keep.json")) << "earlier result";
+  EXPECT_EQ(run(dir_, path_args(dir_.file("a.safetensors"), dir_.file("missing.safetensors")) + " --json " + dir_.file("keep.json")).code, 2);
+  EXPECT_EQ(slurp(dir_.file("keep.json")), "earlier result");
+  EXPECT_EQ(run(dir_, "frobnicate").code, 2);
+}
+
+}  // namespace
+}  // namespace modeconn

@@ -1,0 +1,167 @@
+// Data sets: .npy folders and MNIST IDX folders (plain and gzip) load; mismatched files are refused by name.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <fstream>
+
+#include "modeconn/dataset.hpp"
+#include "modeconn/error.hpp"
+#include "modeconn/file_util.hpp"
+#include "modeconn/npy.hpp"
+#include "support/fixtures.hpp"
+
+namespace modeconn {
+namespace {
+
+using test::TempDir;
+
+void write_npy_folder(const TempDir& dir, int64_t n_train, int64_t n_test, int64_t d) {
+  std::vector<float> x(static_cast<std::size_t>(n_train * d));
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i) * 0.5f;
+  write_npy(make_npy(x, {n_train, d}), dir.file("x_train.npy"));
+  std::vector<int32_t> y(static_cast<std::size_t>(n_train));
+  for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<int32_t>(i % 3);
+  write_npy(make_npy(y, {n_train}), dir.file("y_train.npy"));
+  write_npy(make_npy(std::vector<float>(static_cast<std::size_t>(n_test * d), 1.f), {n_test, d}), dir.file("x_test.npy"));
+  write_npy(make_npy(std::vector<int32_t>(static_cast<std::size_t>(n_test), 2), {n_test}), dir.file("y_test.npy"));
+}
+
+std::vector<unsigned char> idx(const std::vector<uint32_t>& shape, const std::vector<unsigned char>& values, int ndim_override = -1) {
+  std::vector<unsigned char> out{0, 0, 0x08, static_cast<unsigned char>(ndim_override < 0 ? shape.size() : ndim_override)};
+  for (uint32_t d : shape)
+    for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<unsigned char>(d >> s));
+  out.insert(out.end(), values.begin(), values.end());
+  return out;
+}
+
+void write_bytes(const std::string& path, const std::vector<unsigned char>& bytes, bool gzip) {
+  if (!gzip) {
+    write_file_atomic(path, bytes.data(), bytes.size());
+    return;
+  }
+  gzFile f = gzopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())), static_cast<int>(bytes.size()));
+  gzclose(f);
+}
+
+void write_idx_folder(const TempDir& dir, bool gzip) {
+  const std::string ext = gzip ? ".gz" : "";
+  write_bytes(dir.file("train-images-idx3-ubyte" + ext), idx({3, 2, 2}, {0, 255, 51, 102, 1, 2, 3, 4, 5, 6, 7, 8}), gzip);
+  write_bytes(dir.file("train-labels-idx1-ubyte" + ext), idx({3}, {9, 0, 4}), gzip);
+  write_bytes(dir.file("t10k-images-idx3-ubyte" + ext), idx({1, 2, 2}, {255, 255, 0, 0}), gzip);
+  write_bytes(dir.file("t10k-labels-idx1-ubyte" + ext), idx({1}, {1}), gzip);
+}
+
+std::string refusal(const std::string& spec) {
+  try {
+    load_dataset(spec);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::input);
+    return e.what();
+  }
+  ADD_FAILURE() << "accepted bad data " << spec;
+  return "";
+}
+
+TEST(Dataset, LoadsNpyFolder) {
+  TempDir dir;
+  write_npy_folder(dir, 5, 2, 3);
+  const Dataset d = load_dataset(dir.path().string());
+  EXPECT_EQ(d.train.rows, 5);
+  EXPECT_EQ(d.train.features, 3);
+  EXPECT_EQ(d.train.x[7], 3.5f);
+  EXPECT_EQ(d.train.labels, (std::vector<int32_t>{0, 1, 2, 0, 1}));
+  EXPECT_EQ(d.test.rows, 2);
+  EXPECT_EQ(d.train.task, Task::classification);
+}
+
+TEST(Dataset, LoadsIdxFoldersPlainAndGzipScaledToUnitRange) {
+  for (bool gzip : {false, true}) {
+    TempDir dir;
+    write_idx_folder(dir, gzip);
+    const Dataset d = load_dataset(dir.path().string());
+    EXPECT_EQ(d.train.rows, 3);
+    EXPECT_EQ(d.train.features, 4);
+    EXPECT_FLOAT_EQ(d.train.x[1], 1.0f);
+    EXPECT_FLOAT_EQ(d.train.x[2], 0.2f);
+    EXPECT_EQ(d.train.labels, (std::vector<int32_t>{9, 0, 4}));
+    EXPECT_EQ(d.test.labels, (std::vector<int32_t>{1}));
+  }
+}
+
+TEST(Dataset, RefusesMismatchedAndMissingFiles) {
+  {
+    TempDir dir;
+    write_npy_folder(dir, 5, 2, 3);
+    write_npy(make_npy(std::vector<int32_t>(4, 0), {4}), dir.file("y_train.npy"));
+    EXPECT_NE(refusal(dir.path().string()).find("y_train.npy: has 4 rows"), std::string::npos);
+  }
+  {
+    TempDir dir;
+    write_npy_folder(dir, 5, 2, 3);
+    write_npy(make_npy(std::vector<float>(8, 0), {2, 4}), dir.file("x_test.npy"));
+    EXPECT_NE(refusal(dir.path().string()).find("x_test.npy: has 4 features"), std::string::npos);
+  }
+  {
+    TempDir dir;
+    write_npy_folder(dir, 5, 2, 3);
+    std::vector<float> x(15, 0.f);
+    x[4] = std::numeric_limits<float>::quiet_NaN();
+    write_npy(make_npy(x, {5, 3}), dir.file("x_train.npy"));
+    EXPECT_NE(refusal(dir.path().string()).find("NaN"), std::string::npos);
+  }
+  {
+    TempDir dir;
+    write_npy_folder(dir, 5, 2, 3);
+    std::filesystem::remove(dir.file("y_test.npy"));
+    EXPECT_NE(refusal(dir.path().string()).find("y_test.npy: missing"), std::string::npos);
+  }
+  {
+    TempDir dir;
+    write_idx_folder(dir, true);
+    write_bytes(dir.file("t10k-labels-idx1-ubyte.gz"), idx({2}, {1, 1}), true);
+    EXPECT_NE(refusal(dir.path().string()).find("has 2 labels"), std::string::npos);
+  }
+  {
+    TempDir dir;
+    write_idx_folder(dir, false);
+    write_bytes(dir.file("train-images-idx3-ubyte"), idx({3, 2, 2}, {1, 2, 3}), false);
+    EXPECT_NE(refusal(dir.path().string()).find("IDX data is 3 bytes"), std::string::npos);
+  }
+  {
+    TempDir dir;
+    write_idx_folder(dir, true);
+    auto bytes = read_file(dir.file("train-images-idx3-ubyte.gz"));
+    bytes.resize(bytes.size() / 2);
+    write_file_atomic(dir.file("train-images-idx3-ubyte.gz"), bytes.data(), bytes.size());
+    EXPECT_NE(refusal(dir.path().string()).find("gzip"), std::string::npos);
+  }
+  EXPECT_NE(refusal("/nonexistent/data").find("does not exist"), std::string::npos);
+  EXPECT_NE(refusal("builtin:cifar").find("unknown builtin"), std::string::npos);
+  TempDir empty;
+  EXPECT_NE(refusal(empty.path().string()).find("holds neither"), std::string::npos);
+}
+
+TEST(Dataset, CheckCompatibleNamesTheDataFileAndTheModel) {
+  TempDir dir;
+  write_npy_folder(dir, 5, 2, 3);
+  const Dataset d = load_dataset(dir.path().string());
+  const Architecture fits = make_architecture({3, 4, 3}, Activation::relu, Task::classification);
+  EXPECT_NO_THROW(check_compatible(d.train, fits, "m.safetensors"));
+  try {
+    check_compatible(d.train, make_architecture({4, 4, 3}, Activation::relu, Task::classification), "m.safetensors");
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("x_train.npy: has 3 features but m.safetensors takes 4"), std::string::npos) << e.what();
+  }
+  try {
+    check_compatible(d.train, make_architecture({3, 4, 2}, Activation::relu, Task::classification), "m.safetensors");
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("y_train.npy: label 2 at row 2 is outside the 2 classes"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace modeconn

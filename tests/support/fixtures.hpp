@@ -1,0 +1,72 @@
+// Random models and data sets built by the tests themselves, and a temporary folder that cleans up.
+#pragma once
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "modeconn/dataset.hpp"
+#include "modeconn/model.hpp"
+#include "modeconn/rng.hpp"
+
+namespace modeconn::test {
+
+inline Model random_model(const std::vector<int64_t>& widths, Activation act, Task task, uint64_t seed, double scale = 1.0) {
+  Model m{make_architecture(widths, act, task), {}, true};
+  Rng rng(seed);
+  m.params.resize(m.arch.num_params());
+  for (std::size_t l = 0; l < m.arch.layers.size(); ++l) {
+    const double bound = scale * std::sqrt(3.0 / static_cast<double>(m.arch.layers[l].in));
+    const std::size_t end = m.arch.bias_offset(l) + static_cast<std::size_t>(m.arch.layers[l].out);
+    for (std::size_t i = m.arch.weight_offset(l); i < end; ++i) m.params[i] = static_cast<float>((2 * rng.uniform() - 1) * bound);
+  }
+  return m;
+}
+
+inline Split random_split(int64_t rows, int64_t features, Task task, int64_t outputs, uint64_t seed) {
+  Split s;
+  s.name = "test";
+  s.x_source = "x.npy";
+  s.y_source = "y.npy";
+  s.rows = rows;
+  s.features = features;
+  s.task = task;
+  Rng rng(seed);
+  s.x.resize(static_cast<std::size_t>(rows * features));
+  for (auto& v : s.x) v = static_cast<float>(2 * rng.uniform() - 1);
+  if (task == Task::classification) {
+    for (int64_t i = 0; i < rows; ++i) s.labels.push_back(static_cast<int32_t>(rng.below(static_cast<uint64_t>(outputs))));
+  } else {
+    s.target_width = outputs;
+    for (int64_t i = 0; i < rows * outputs; ++i) s.targets.push_back(static_cast<float>(2 * rng.uniform() - 1));
+  }
+  return s;
+}
+
+inline std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = std::filesystem::temp_directory_path() / ("modeconn-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  static int& counter() {
+    static int c = 0;
+    return c;
+  }
+  std::filesystem::path path_;
+};
+
+}  // namespace modeconn::test
