@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Configures and builds modeconn into build/ (or $BUILD_DIR); extra arguments go to cmake.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${BUILD_DIR:-build}
+generator=()
+if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); fi
+if [ ! -f "$build_dir/CMakeCache.txt" ]; then
+  cmake -S . -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "$@"
+else
+  cmake -S . -B "$build_dir" "$@" >/dev/null
+fi
+cmake --build "$build_dir" -j "$(nproc)"
