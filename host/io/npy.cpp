@@ -236,14 +236,14 @@ void write_npy(const NpyArray& array, const std::string& path) {
 NpyArray make_npy(const std::vector<float>& values, std::vector<int64_t> shape) {
   NpyArray a{NpyType::f32, std::move(shape), {}};
   a.data.resize(values.size() * 4);
-  std::memcpy(a.data.data(), values.data(), a.data.size());
+  if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());
   return a;
 }
 
 NpyArray make_npy(const std::vector<int32_t>& values, std::vector<int64_t> shape) {
   NpyArray a{NpyType::i32, std::move(shape), {}};
   a.data.resize(values.size() * 4);
-  std::memcpy(a.data.data(), values.data(), a.data.size());
+  if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());
   return a;
 }
 

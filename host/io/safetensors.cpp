@@ -180,6 +180,7 @@ std::vector<unsigned char> serialize_safetensors(const TensorFile& file) {
   std::memcpy(out.data() + 8, text.data(), text.size());
   unsigned char* p = out.data() + 8 + text.size();
   for (const auto& t : file.tensors) {
+    if (t.values.empty()) continue;  // memcpy must not see the null data() of an empty vector
     std::memcpy(p, t.values.data(), t.values.size() * sizeof(float));
     p += t.values.size() * sizeof(float);
   }
