@@ -10,11 +10,12 @@
 namespace modeconn {
 namespace {
 
-// Rows per chunk: large enough for efficient GEMMs, small enough that a chunk's activations stay modest.
-int64_t chunk_rows(const Architecture& arch, std::size_t buffers) {
-  const int64_t budget_floats = int64_t{1} << 24;  // 64 MiB of activations
+// Rows per block: each OpenMP thread pushes a block through every point with single-threaded GEMMs, so the
+// block's activations (`buffers` of them, max_width wide) should stay within a few MiB of cache-friendly memory.
+int64_t block_rows(const Architecture& arch, std::size_t buffers) {
+  const int64_t budget_floats = int64_t{1} << 22;  // 16 MiB per thread
   const int64_t per_row = arch.max_width() * static_cast<int64_t>(buffers);
-  return std::clamp<int64_t>(budget_floats / std::max<int64_t>(per_row, 1), 64, 2048);
+  return std::clamp<int64_t>(budget_floats / std::max<int64_t>(per_row, 1), 32, 512);
 }
 
 // out[i] = Σ_k c_k θ_k[begin + i], summed in float64 and rounded once.
@@ -64,55 +65,65 @@ std::vector<PointMetrics> CpuBackend::evaluate(const Path& path, std::span<const
 
   const int64_t width0 = arch.layers[0].out;
   const int64_t d = arch.input_width();
-  const int64_t chunk = chunk_rows(arch, 2 + (factorise ? num_cp : 0));
-  std::vector<float> parts(factorise ? num_cp * static_cast<std::size_t>(chunk * width0) : 0);
-  std::vector<float> buf_a(static_cast<std::size_t>(chunk * arch.max_width()));
-  std::vector<float> buf_b(buf_a.size());
-  std::vector<double> row_loss(static_cast<std::size_t>(chunk)), row_err(static_cast<std::size_t>(chunk));
-  std::vector<double> loss_sum(num_pts, 0.0), err_sum(num_pts, 0.0);
+  const int64_t block = block_rows(arch, 2 + (factorise ? num_cp : 0));
+  const int64_t num_blocks = (split.rows + block - 1) / block;
+  // Per-row results, indexed by point then row, summed in row order afterwards: the totals do not depend on
+  // how blocks were spread over threads.
+  std::vector<double> row_loss(num_pts * static_cast<std::size_t>(split.rows));
+  std::vector<double> row_err(row_loss.size());
 
-  const auto part = [&](std::size_t k) { return parts.data() + k * static_cast<std::size_t>(chunk * width0); };
-  std::vector<const float*> part_ptrs(num_cp);
-  for (std::size_t k = 0; k < num_cp && factorise; ++k) part_ptrs[k] = part(k);
+  // Each thread runs its own GEMMs: OpenBLAS's pool would only contend with OpenMP's for the same cores.
+  cpu::BlasThreadsGuard single_threaded_blas(1);
+#pragma omp parallel
+  {
+    std::vector<float> parts(factorise ? num_cp * static_cast<std::size_t>(block * width0) : 0);
+    std::vector<float> buf_a(static_cast<std::size_t>(block * arch.max_width()));
+    std::vector<float> buf_b(buf_a.size());
+    std::vector<const float*> part_ptrs(num_cp);
+    for (std::size_t k = 0; k < num_cp && factorise; ++k) part_ptrs[k] = parts.data() + k * static_cast<std::size_t>(block * width0);
 
-  for (int64_t r0 = 0; r0 < split.rows; r0 += chunk) {
-    const int64_t rows = std::min(chunk, split.rows - r0);
-    const float* x = split.x.data() + r0 * d;
-    if (factorise)
-      for (std::size_t k = 0; k < num_cp; ++k)
-        cpu::gemm(rows, width0, d, 1.f, x, false, path.points[k].data(), true, 0.f, part(k));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t blk = 0; blk < num_blocks; ++blk) {
+      const int64_t r0 = blk * block;
+      const int64_t rows = std::min(block, split.rows - r0);
+      const float* x = split.x.data() + r0 * d;
+      if (factorise)
+        for (std::size_t k = 0; k < num_cp; ++k)
+          cpu::gemm(rows, width0, d, 1.f, x, false, path.points[k].data(), true, 0.f, parts.data() + k * static_cast<std::size_t>(block * width0));
 
-    for (std::size_t p = 0; p < num_pts; ++p) {
-      float* h = buf_a.data();
-      float* next = buf_b.data();
-      const bool last0 = num_layers == 1;  // a single layer: its affine output is the logits
-      if (factorise) {
-        cpu::combine_bias_activation(part_ptrs, coef[p], h, rows, width0, param(p, arch.bias_offset(0)),
-                                     last0 ? Activation::identity : arch.activation);
-      } else {
-        cpu::gemm(rows, width0, d, 1.f, x, false, param(p, arch.weight_offset(0)), true, 0.f, h);
-        cpu::bias_activation(h, rows, width0, param(p, arch.bias_offset(0)), arch.activation, !last0);
+      for (std::size_t p = 0; p < num_pts; ++p) {
+        float* h = buf_a.data();
+        float* next = buf_b.data();
+        const bool last0 = num_layers == 1;  // a single layer: its affine output is the logits
+        if (factorise) {
+          cpu::combine_bias_activation(part_ptrs, coef[p], h, rows, width0, param(p, arch.bias_offset(0)),
+                                       last0 ? Activation::identity : arch.activation);
+        } else {
+          cpu::gemm(rows, width0, d, 1.f, x, false, param(p, arch.weight_offset(0)), true, 0.f, h);
+          cpu::bias_activation(h, rows, width0, param(p, arch.bias_offset(0)), arch.activation, !last0);
+        }
+        for (std::size_t l = 1; l < num_layers; ++l) {
+          const auto& layer = arch.layers[l];
+          cpu::gemm(rows, layer.out, layer.in, 1.f, h, false, param(p, arch.weight_offset(l)), true, 0.f, next);
+          cpu::bias_activation(next, rows, layer.out, param(p, arch.bias_offset(l)), arch.activation, l + 1 < num_layers);
+          std::swap(h, next);
+        }
+        const std::size_t at = p * static_cast<std::size_t>(split.rows) + static_cast<std::size_t>(r0);
+        cpu::row_losses(h, rows, arch.output_width(), split, r0, row_loss.data() + at, row_err.data() + at);
       }
-      for (std::size_t l = 1; l < num_layers; ++l) {
-        const auto& layer = arch.layers[l];
-        cpu::gemm(rows, layer.out, layer.in, 1.f, h, false, param(p, arch.weight_offset(l)), true, 0.f, next);
-        cpu::bias_activation(next, rows, layer.out, param(p, arch.bias_offset(l)), arch.activation, l + 1 < num_layers);
-        std::swap(h, next);
-      }
-      cpu::row_losses(h, rows, arch.output_width(), split, r0, row_loss.data(), row_err.data());
-      double ls = 0, es = 0;  // summed in row order: the same result for any thread count
-      for (int64_t r = 0; r < rows; ++r) {
-        ls += row_loss[static_cast<std::size_t>(r)];
-        es += row_err[static_cast<std::size_t>(r)];
-      }
-      loss_sum[p] += ls;
-      err_sum[p] += es;
     }
   }
 
   std::vector<PointMetrics> out(num_pts);
-  for (std::size_t p = 0; p < num_pts; ++p)
-    out[p] = {loss_sum[p] / static_cast<double>(split.rows), err_sum[p] / static_cast<double>(split.rows)};
+  for (std::size_t p = 0; p < num_pts; ++p) {
+    double ls = 0, es = 0;
+    for (int64_t r = 0; r < split.rows; ++r) {
+      const std::size_t at = p * static_cast<std::size_t>(split.rows) + static_cast<std::size_t>(r);
+      ls += row_loss[at];
+      es += row_err[at];
+    }
+    out[p] = {ls / static_cast<double>(split.rows), es / static_cast<double>(split.rows)};
+  }
   return out;
 }
 

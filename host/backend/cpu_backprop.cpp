@@ -1,4 +1,5 @@
 // Backpropagation through an MLP on a minibatch: forward keeps every layer, backward is two SGEMMs a layer.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -7,6 +8,17 @@
 #include "modeconn/error.hpp"
 
 namespace modeconn::cpu {
+namespace {
+
+// Runs fn(first_row, rows) over blocks of rows on the OpenMP threads.
+template <typename F>
+void parallel_rows(int64_t n, F&& fn) {
+  constexpr int64_t kBlock = 64;
+#pragma omp parallel for schedule(static)
+  for (int64_t r0 = 0; r0 < n; r0 += kBlock) fn(r0, std::min(kBlock, n - r0));
+}
+
+}  // namespace
 
 double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
                      std::span<const int64_t> rows, std::span<float> grad) {
@@ -30,7 +42,10 @@ double loss_and_grad(const Architecture& arch, std::span<const float> params, co
     pre[l].resize(static_cast<std::size_t>(n * layer.out));
     gemm(n, layer.out, layer.in, 1.f, input, false, params.data() + arch.weight_offset(l), true, 0.f, pre[l].data());
     post[l] = pre[l];
-    bias_activation(post[l].data(), n, layer.out, params.data() + arch.bias_offset(l), arch.activation, l + 1 < num_layers);
+    const float* bias = params.data() + arch.bias_offset(l);
+    parallel_rows(n, [&](int64_t r0, int64_t count) {
+      bias_activation(post[l].data() + r0 * layer.out, count, layer.out, bias, arch.activation, l + 1 < num_layers);
+    });
     if (l + 1 < num_layers) {
       // pre must hold z + b too, for the activation's derivative.
       const float* b = params.data() + arch.bias_offset(l);

@@ -4,8 +4,34 @@
 #include <cblas.h>
 
 #include <cmath>
+#include <type_traits>
 
 namespace modeconn::cpu {
+namespace {
+
+// Calls f with the activation as a compile-time constant, so that the switch inside activate() folds away
+// and the loops around it vectorise.
+template <typename F>
+void with_activation(Activation a, F&& f) {
+  using A = Activation;
+  switch (a) {
+    case A::relu: f(std::integral_constant<A, A::relu>{}); return;
+    case A::leaky_relu: f(std::integral_constant<A, A::leaky_relu>{}); return;
+    case A::tanh: f(std::integral_constant<A, A::tanh>{}); return;
+    case A::sigmoid: f(std::integral_constant<A, A::sigmoid>{}); return;
+    case A::gelu: f(std::integral_constant<A, A::gelu>{}); return;
+    case A::softplus: f(std::integral_constant<A, A::softplus>{}); return;
+    case A::identity: f(std::integral_constant<A, A::identity>{}); return;
+  }
+}
+
+}  // namespace
+
+BlasThreadsGuard::BlasThreadsGuard(int threads) : previous_(openblas_get_num_threads()) {
+  openblas_set_num_threads(threads);
+}
+
+BlasThreadsGuard::~BlasThreadsGuard() { openblas_set_num_threads(previous_); }
 
 void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bool trans_a, const float* b, bool trans_b,
           float beta, float* c) {
@@ -17,36 +43,35 @@ void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bool tra
 }
 
 void bias_activation(float* z, int64_t rows, int64_t cols, const float* bias, Activation act, bool activate) {
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    float* row = z + r * cols;
-    if (activate) {
-      for (int64_t j = 0; j < cols; ++j) row[j] = modeconn::activate(act, row[j] + bias[j]);
-    } else {
-      for (int64_t j = 0; j < cols; ++j) row[j] += bias[j];
+  with_activation(activate ? act : Activation::identity, [&](auto a) {
+    for (int64_t r = 0; r < rows; ++r) {
+      float* __restrict__ row = z + r * cols;
+      for (int64_t j = 0; j < cols; ++j) row[j] = modeconn::activate(a, row[j] + bias[j]);
     }
-  }
+  });
 }
 
 void combine_bias_activation(std::span<const float* const> parts, std::span<const double> coef, float* h,
                              int64_t rows, int64_t cols, const float* bias, Activation act) {
   const std::size_t k = parts.size();
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    float* out = h + r * cols;
-    for (int64_t j = 0; j < cols; ++j) out[j] = static_cast<float>(coef[0]) * parts[0][r * cols + j];
-    for (std::size_t q = 1; q < k; ++q) {
-      const float c = static_cast<float>(coef[q]);
-      const float* in = parts[q] + r * cols;
-      for (int64_t j = 0; j < cols; ++j) out[j] += c * in[j];
+  with_activation(act, [&](auto a) {
+    for (int64_t r = 0; r < rows; ++r) {
+      float* __restrict__ out = h + r * cols;
+      const float c0 = static_cast<float>(coef[0]);
+      const float* __restrict__ in0 = parts[0] + r * cols;
+      for (int64_t j = 0; j < cols; ++j) out[j] = c0 * in0[j] + bias[j];
+      for (std::size_t q = 1; q < k; ++q) {
+        const float c = static_cast<float>(coef[q]);
+        const float* __restrict__ in = parts[q] + r * cols;
+        for (int64_t j = 0; j < cols; ++j) out[j] += c * in[j];
+      }
+      for (int64_t j = 0; j < cols; ++j) out[j] = modeconn::activate(a, out[j]);
     }
-    for (int64_t j = 0; j < cols; ++j) out[j] = modeconn::activate(act, out[j] + bias[j]);
-  }
+  });
 }
 
 void row_losses(const float* logits, int64_t rows, int64_t cols, const Split& split, int64_t row0, double* loss,
                 double* error) {
-#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const float* z = logits + r * cols;
     if (split.task == Task::classification) {

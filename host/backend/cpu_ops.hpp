@@ -1,4 +1,5 @@
-// The CPU backend's building blocks: SGEMM through OpenBLAS and fused, OpenMP-parallel row operations.
+// The CPU backend's building blocks: SGEMM through OpenBLAS and fused row operations. The row operations run
+// on the calling thread; callers parallelise over blocks of rows.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,18 @@
 #include "modeconn/dataset.hpp"
 
 namespace modeconn::cpu {
+
+// Sets OpenBLAS's thread count for a scope: 1 while OpenMP threads each run their own GEMMs.
+class BlasThreadsGuard {
+ public:
+  explicit BlasThreadsGuard(int threads);
+  ~BlasThreadsGuard();
+  BlasThreadsGuard(const BlasThreadsGuard&) = delete;
+  BlasThreadsGuard& operator=(const BlasThreadsGuard&) = delete;
+
+ private:
+  int previous_;
+};
 
 // C[m×n] = alpha · A[m×k] · op(B) + beta · C, all row-major; B is [n×k] when trans_b, else [k×n].
 void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bool trans_a, const float* b, bool trans_b,

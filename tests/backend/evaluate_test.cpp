@@ -66,7 +66,13 @@ std::vector<EvalCase> cases() {
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Cpu, EvaluateAgainstFloat64, ::testing::ValuesIn(cases()));
+INSTANTIATE_TEST_SUITE_P(Cpu, EvaluateAgainstFloat64, ::testing::ValuesIn(cases()),
+                         [](const ::testing::TestParamInfo<EvalCase>& info) {
+                           const EvalCase& c = info.param;
+                           return std::string(activation_name(c.activation)) + "_" + std::string(task_name(c.task)) + "_" +
+                                  std::string(path_kind_name(c.kind)) + std::to_string(c.control_points) + "_" +
+                                  std::to_string(c.rows) + "rows_" + std::to_string(info.index);
+                         });
 
 TEST(Evaluate, ClosedFormSingleLayerLoss) {
   // Zero weights and biases: every logit is 0, so the cross-entropy is log(C) and argmax picks class 0.

@@ -47,7 +47,11 @@ INSTANTIATE_TEST_SUITE_P(Cpu, GradientAgainstFiniteDifferences,
                                            GradCase{Activation::sigmoid, Task::classification, 4},
                                            GradCase{Activation::gelu, Task::regression, 5},
                                            GradCase{Activation::softplus, Task::classification, 6},
-                                           GradCase{Activation::identity, Task::regression, 7}));
+                                           GradCase{Activation::identity, Task::regression, 7}),
+                         [](const ::testing::TestParamInfo<GradCase>& info) {
+                           return std::string(activation_name(info.param.activation)) + "_" +
+                                  std::string(task_name(info.param.task));
+                         });
 
 }  // namespace
 }  // namespace modeconn
