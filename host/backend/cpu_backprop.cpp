@@ -27,6 +27,7 @@ double loss_and_grad(const Architecture& arch, std::span<const float> params, co
   const std::size_t num_layers = arch.layers.size();
   const int64_t n = static_cast<int64_t>(rows.size());
   const int64_t d = arch.input_width();
+  BlasThreadsGuard single_threaded_blas(1);
 
   // The minibatch's features, gathered once.
   std::vector<float> x(static_cast<std::size_t>(n * d));

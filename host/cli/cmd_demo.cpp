@@ -13,11 +13,11 @@
 namespace modeconn::cli {
 
 int run_demo(const Args& args) {
-  CommandLine cl("demo", "modeconn demo [--data builtin:fashion-mnist] [--out-dir demo-out] [--epochs 5]");
+  CommandLine cl("demo", "modeconn demo [--data builtin:fashion-mnist] [--out-dir demo-out] [--epochs 10]");
   cl.options().add_options()
       ("data", po::value<std::string>()->default_value("builtin:fashion-mnist"), "data folder or builtin:fashion-mnist")
       ("out-dir", po::value<std::string>()->default_value("demo-out"), "where the models and the report go")
-      ("epochs", po::value<int>()->default_value(5), "training epochs per model")
+      ("epochs", po::value<int>()->default_value(10), "training epochs per model")
       ("points", po::value<int>()->default_value(25), "points along the path");
   if (!cl.parse(args)) return 0;
 
