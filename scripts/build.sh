@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Configures and builds modeconn into build/ (or $BUILD_DIR); extra arguments go to cmake.
+# BUILD_TARGET=modeconn builds only the executable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build}
@@ -10,4 +11,4 @@ if [ ! -f "$build_dir/CMakeCache.txt" ]; then
 else
   cmake -S . -B "$build_dir" "$@" >/dev/null
 fi
-cmake --build "$build_dir" -j "$(nproc)"
+cmake --build "$build_dir" -j "$(nproc)" ${BUILD_TARGET:+--target "$BUILD_TARGET"}

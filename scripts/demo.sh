@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-scripts/build.sh >/dev/null
+BUILD_TARGET=modeconn scripts/build.sh >/dev/null
 echo "== modeconn demo"
 build/host/modeconn demo --out-dir demo-out "$@"

@@ -57,6 +57,11 @@ std::unique_ptr<Backend> CommandLine::backend() const {
 
 void check_output(const std::string& output, const std::vector<std::string>& inputs, const char* option) {
   std::error_code ec;
+  // Checked before any work, so that a long run does not end on an output it cannot write.
+  const auto parent = std::filesystem::path(output).parent_path();
+  if (!parent.empty() && !std::filesystem::is_directory(parent, ec))
+    throw input_error(output, std::string("the folder for ") + option + " does not exist");
+  if (std::filesystem::is_directory(output, ec)) throw input_error(output, std::string(option) + " names a folder, not a file");
   for (const auto& in : inputs) {
     if (in.empty()) continue;
     if (std::filesystem::equivalent(output, in, ec))

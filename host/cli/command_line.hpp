@@ -51,7 +51,8 @@ class CommandLine {
   CommonOptions common_;
 };
 
-// Refuses an output path that is one of the inputs: nothing a user gave is overwritten.
+// Refuses an output path that is one of the inputs (nothing a user gave is overwritten), or that cannot be
+// written because its folder is missing.
 void check_output(const std::string& output, const std::vector<std::string>& inputs, const char* option);
 
 }  // namespace modeconn::cli

@@ -158,6 +158,11 @@ TEST_F(Cli, RefusesBadUsageAndNeverOverwritesInputs) {
   EXPECT_EQ(run(dir_, path_args(dir_.file("a.safetensors"), dir_.file("missing.safetensors")) + " --json " + dir_.file("keep.json")).code, 2);
   EXPECT_EQ(slurp(dir_.file("keep.json")), "earlier result");
   EXPECT_EQ(run(dir_, "frobnicate").code, 2);
+
+  // An output that cannot be written is refused before any training starts.
+  const RunResult t = run(dir_, "train -q --data " + data_ + " --out " + dir_.file("no/such/folder/m.safetensors"));
+  EXPECT_EQ(t.code, 2);
+  EXPECT_NE(t.err.find("folder for --out does not exist"), std::string::npos) << t.err;
 }
 
 }  // namespace
