@@ -114,6 +114,12 @@ TEST(Dataset, RefusesMismatchedAndMissingFiles) {
   {
     TempDir dir;
     write_npy_folder(dir, 5, 2, 3);
+    write_npy(make_npy(std::vector<int32_t>{0, 1, -1, 2, 0}, {5}), dir.file("y_train.npy"));
+    EXPECT_NE(refusal(dir.path().string()).find("y_train.npy: label -1 at row 2 is negative"), std::string::npos);
+  }
+  {
+    TempDir dir;
+    write_npy_folder(dir, 5, 2, 3);
     std::filesystem::remove(dir.file("y_test.npy"));
     EXPECT_NE(refusal(dir.path().string()).find("y_test.npy: missing"), std::string::npos);
   }
