@@ -34,6 +34,12 @@ class CpuBackend final : public Backend {
   std::string name() const override { return "cpu"; }
 
   std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts, const Split& split) override;
+  ActivationStats activation_stats(const Model& a, const Model& b, const Split& split, std::size_t layer) override {
+    return cpu::activation_stats(a, b, split, layer);
+  }
+  std::vector<float> outputs(const Model& model, const Split& split, int64_t first, int64_t count) override {
+    return cpu::outputs(model, split, first, count);
+  }
   double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
                        std::span<const int64_t> rows, std::span<float> grad) override {
     return cpu::loss_and_grad(arch, params, split, rows, grad);

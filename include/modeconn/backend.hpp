@@ -12,6 +12,13 @@
 
 namespace modeconn {
 
+// Statistics of two models' post-activations at one hidden layer over a split, in float64.
+struct ActivationStats {
+  std::vector<double> mean_a, std_a, max_a;  // per unit of A (max: the largest activation seen)
+  std::vector<double> mean_b, std_b, max_b;
+  std::vector<double> covariance;            // units(A) × units(B), row-major
+};
+
 // Mean loss and error at one point (classification: cross-entropy and fraction misclassified;
 // regression: mean squared error and mean absolute error, both over every output element).
 struct PointMetrics {
@@ -26,6 +33,12 @@ class Backend {
 
   // Loss and error of the model at every t of the path on the split, in one pass over the data.
   virtual std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts, const Split& split) = 0;
+
+  // Post-activation statistics of hidden layer `layer` of A and B (same shape) over the split, one pass.
+  virtual ActivationStats activation_stats(const Model& a, const Model& b, const Split& split, std::size_t layer) = 0;
+
+  // The model's outputs (logits) for split rows [first, first + count), row-major.
+  virtual std::vector<float> outputs(const Model& model, const Split& split, int64_t first, int64_t count) = 0;
 
   // Mean loss over split rows `rows` at `params`, and its gradient (written to `grad`, num_params values).
   virtual double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,

@@ -1,0 +1,84 @@
+// What the CPU backend reports about a model's insides: hidden-layer statistics and raw outputs.
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "backend/cpu_ops.hpp"
+#include "modeconn/error.hpp"
+
+namespace modeconn::cpu {
+namespace {
+
+constexpr int64_t kBlock = 1024;
+
+// Post-activations of layers 0..last for rows [r0, r0 + rows); returns layer `last` (activated if hidden).
+std::vector<float> forward_to(const Model& m, const Split& s, int64_t r0, int64_t rows, std::size_t last) {
+  const Architecture& arch = m.arch;
+  std::vector<float> h(s.x.begin() + r0 * s.features, s.x.begin() + (r0 + rows) * s.features);
+  for (std::size_t l = 0; l <= last; ++l) {
+    const auto& layer = arch.layers[l];
+    std::vector<float> next(static_cast<std::size_t>(rows * layer.out));
+    gemm(rows, layer.out, layer.in, 1.f, h.data(), false, m.params.data() + arch.weight_offset(l), true, 0.f, next.data());
+    bias_activation(next.data(), rows, layer.out, m.params.data() + arch.bias_offset(l), arch.activation,
+                    l + 1 < arch.layers.size());
+    h.swap(next);
+  }
+  return h;
+}
+
+}  // namespace
+
+ActivationStats activation_stats(const Model& a, const Model& b, const Split& split, std::size_t layer) {
+  MODECONN_EXPECTS(a.arch.same_shape(b.arch) && layer + 1 < a.arch.layers.size(), "a hidden layer of one shape");
+  const int64_t n = a.arch.layers[layer].out;
+  const auto un = static_cast<std::size_t>(n);
+  std::vector<double> sum_a(un, 0), sum_b(un, 0), sq_a(un, 0), sq_b(un, 0), cross(un * un, 0);
+  ActivationStats st;
+  st.max_a.assign(un, -INFINITY);
+  st.max_b.assign(un, -INFINITY);
+  std::vector<double> da, db;
+  for (int64_t r0 = 0; r0 < split.rows; r0 += kBlock) {
+    const int64_t rows = std::min(kBlock, split.rows - r0);
+    const std::vector<float> ha = forward_to(a, split, r0, rows, layer);
+    const std::vector<float> hb = forward_to(b, split, r0, rows, layer);
+    da.assign(ha.begin(), ha.end());
+    db.assign(hb.begin(), hb.end());
+    for (int64_t r = 0; r < rows; ++r)
+      for (std::size_t j = 0; j < un; ++j) {
+        const double x = da[static_cast<std::size_t>(r) * un + j], y = db[static_cast<std::size_t>(r) * un + j];
+        sum_a[j] += x;
+        sq_a[j] += x * x;
+        sum_b[j] += y;
+        sq_b[j] += y * y;
+        st.max_a[j] = std::max(st.max_a[j], x);
+        st.max_b[j] = std::max(st.max_b[j], y);
+      }
+    // Σ_rows a bᵀ in float64.
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<blasint>(n), static_cast<blasint>(n),
+                static_cast<blasint>(rows), 1.0, da.data(), static_cast<blasint>(n), db.data(), static_cast<blasint>(n),
+                1.0, cross.data(), static_cast<blasint>(n));
+  }
+  const double count = static_cast<double>(split.rows);
+  st.mean_a.resize(un);
+  st.mean_b.resize(un);
+  st.std_a.resize(un);
+  st.std_b.resize(un);
+  for (std::size_t j = 0; j < un; ++j) {
+    st.mean_a[j] = sum_a[j] / count;
+    st.mean_b[j] = sum_b[j] / count;
+    st.std_a[j] = std::sqrt(std::max(0.0, sq_a[j] / count - st.mean_a[j] * st.mean_a[j]));
+    st.std_b[j] = std::sqrt(std::max(0.0, sq_b[j] / count - st.mean_b[j] * st.mean_b[j]));
+  }
+  st.covariance.resize(un * un);
+  for (std::size_t i = 0; i < un; ++i)
+    for (std::size_t j = 0; j < un; ++j) st.covariance[i * un + j] = cross[i * un + j] / count - st.mean_a[i] * st.mean_b[j];
+  return st;
+}
+
+std::vector<float> outputs(const Model& m, const Split& split, int64_t first, int64_t count) {
+  MODECONN_EXPECTS(first >= 0 && count >= 0 && first + count <= split.rows, "rows inside the split");
+  return forward_to(m, split, first, count, m.arch.layers.size() - 1);
+}
+
+}  // namespace modeconn::cpu
