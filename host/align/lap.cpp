@@ -16,44 +16,73 @@ std::vector<int64_t> solve_wide(const std::vector<double>& cost, int64_t n, int6
   std::vector<double> u(static_cast<std::size_t>(n), 0.0), v(static_cast<std::size_t>(m), 0.0);
   std::vector<double> dist(static_cast<std::size_t>(m));
   std::vector<int64_t> path(static_cast<std::size_t>(m)), col4row(static_cast<std::size_t>(n), -1),
-      row4col(static_cast<std::size_t>(m), -1), remaining(static_cast<std::size_t>(m));
+      row4col(static_cast<std::size_t>(m), -1);
   std::vector<char> seen_row(static_cast<std::size_t>(n)), seen_col(static_cast<std::size_t>(m));
 
+  // Column reduction (Jonker & Volgenant's initialisation): v[j] = min_i c[i][j] keeps every reduced cost
+  // non-negative, and each column's cheapest row, if still free, takes it at zero reduced cost. Only the rows
+  // left free then need an augmenting-path search. Square problems only: with spare columns, optimality also
+  // needs v ≤ 0 on the columns left unassigned, which the search keeps only when it starts from v = 0.
+  for (int64_t j = 0; j < m && n == m; ++j) {
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; ++i)
+      if (cost[static_cast<std::size_t>(i * m + j)] < cost[static_cast<std::size_t>(best * m + j)]) best = i;
+    v[static_cast<std::size_t>(j)] = cost[static_cast<std::size_t>(best * m + j)];
+    if (col4row[static_cast<std::size_t>(best)] < 0) {
+      col4row[static_cast<std::size_t>(best)] = j;
+      row4col[static_cast<std::size_t>(j)] = best;
+    }
+  }
+
+  // The columns not yet reached by a search live in slots, with their reduced-cost bounds and duals copied
+  // alongside, so that the inner loop reads memory in order.
+  std::vector<int64_t> slot_col(static_cast<std::size_t>(m)), slot_path(static_cast<std::size_t>(m));
+  std::vector<double> slot_dist(static_cast<std::size_t>(m)), slot_v(static_cast<std::size_t>(m));
+
   for (int64_t cur = 0; cur < n; ++cur) {
-    std::fill(dist.begin(), dist.end(), kInf);
+    if (col4row[static_cast<std::size_t>(cur)] >= 0) continue;
     std::fill(seen_row.begin(), seen_row.end(), 0);
     std::fill(seen_col.begin(), seen_col.end(), 0);
-    for (int64_t j = 0; j < m; ++j) remaining[static_cast<std::size_t>(j)] = m - 1 - j;
+    for (int64_t j = 0; j < m; ++j) {
+      slot_col[static_cast<std::size_t>(j)] = j;
+      slot_dist[static_cast<std::size_t>(j)] = kInf;
+      slot_v[static_cast<std::size_t>(j)] = v[static_cast<std::size_t>(j)];
+    }
     int64_t num_remaining = m;
     double min_val = 0;
     int64_t i = cur, sink = -1;
     while (sink < 0) {
       seen_row[static_cast<std::size_t>(i)] = 1;
       const double* row = cost.data() + i * m;
-      const double ui = u[static_cast<std::size_t>(i)];
+      const double base = min_val - u[static_cast<std::size_t>(i)];
       int64_t best = -1;
       double lowest = kInf;
       for (int64_t it = 0; it < num_remaining; ++it) {
-        const int64_t j = remaining[static_cast<std::size_t>(it)];
-        const double r = min_val + row[j] - ui - v[static_cast<std::size_t>(j)];
-        if (r < dist[static_cast<std::size_t>(j)]) {
-          path[static_cast<std::size_t>(j)] = i;
-          dist[static_cast<std::size_t>(j)] = r;
+        const auto k = static_cast<std::size_t>(it);
+        const double r = base + row[slot_col[k]] - slot_v[k];
+        if (r < slot_dist[k]) {
+          slot_dist[k] = r;
+          slot_path[k] = i;
         }
-        // Ties go to a free column: the search ends sooner.
-        if (dist[static_cast<std::size_t>(j)] < lowest ||
-            (dist[static_cast<std::size_t>(j)] == lowest && row4col[static_cast<std::size_t>(j)] < 0)) {
-          lowest = dist[static_cast<std::size_t>(j)];
+        if (slot_dist[k] < lowest) {
+          lowest = slot_dist[k];
           best = it;
         }
       }
       min_val = lowest;
       if (!std::isfinite(min_val)) throw Error(ErrorKind::internal, "assignment: no finite augmenting path");
-      const int64_t j = remaining[static_cast<std::size_t>(best)];
+      const auto b = static_cast<std::size_t>(best);
+      const int64_t j = slot_col[b];
+      dist[static_cast<std::size_t>(j)] = slot_dist[b];
+      path[static_cast<std::size_t>(j)] = slot_path[b];
       if (row4col[static_cast<std::size_t>(j)] < 0) sink = j;
       else i = row4col[static_cast<std::size_t>(j)];
       seen_col[static_cast<std::size_t>(j)] = 1;
-      remaining[static_cast<std::size_t>(best)] = remaining[static_cast<std::size_t>(--num_remaining)];
+      const auto last = static_cast<std::size_t>(--num_remaining);
+      slot_col[b] = slot_col[last];
+      slot_dist[b] = slot_dist[last];
+      slot_v[b] = slot_v[last];
+      slot_path[b] = slot_path[last];
     }
     // Update the duals so that reduced costs stay non-negative, then flip the augmenting path.
     u[static_cast<std::size_t>(cur)] += min_val;
