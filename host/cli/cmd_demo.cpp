@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "cli/command_line.hpp"
+#include "cli/align_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
 #include "cli/training_run.hpp"
@@ -13,13 +13,16 @@
 namespace modeconn::cli {
 
 int run_demo(const Args& args) {
-  CommandLine cl("demo", "modeconn demo [--data builtin:fashion-mnist] [--out-dir demo-out] [--epochs 10]");
+  CommandLine cl("demo", "modeconn demo [--data builtin:fashion-mnist] [--out-dir demo-out] [--epochs 10] [--align weight]");
   cl.options().add_options()
       ("data", po::value<std::string>()->default_value("builtin:fashion-mnist"), "data folder or builtin:fashion-mnist")
       ("out-dir", po::value<std::string>()->default_value("demo-out"), "where the models and the report go")
       ("epochs", po::value<int>()->default_value(10), "training epochs per model")
-      ("points", po::value<int>()->default_value(25), "points along the path");
+      ("points", po::value<int>()->default_value(25), "points along the path")
+      ("align", po::value<std::string>()->default_value("weight"), "align the second model onto the first: none, weight or activation");
+  add_align_options(cl);
   if (!cl.parse(args)) return 0;
+  const AlignMethod align = parse_align_method(cl.get<std::string>("align"));
 
   const std::string dir = cl.get<std::string>("out-dir");
   std::filesystem::create_directories(dir);
@@ -46,10 +49,26 @@ int run_demo(const Args& args) {
   }
 
   const std::vector<double> ts = path_grid(cl.get<int>("points"));
-  const Path path = linear_path(models[0], models[1]);
-  PathReport report{PathKind::linear, files[0], files[1], "", data.source, describe(arch), backend->name(), 0, ts, {}};
+  PathReport report;
+  report.a = files[0];
+  report.b = files[1];
+  report.data = data.source;
+  report.architecture = describe(arch);
+  report.device = backend->name();
+  report.ts = ts;
+  report.align = align;
+  AlignOutcome outcome;
+  if (align != AlignMethod::none) {
+    outcome = align_models(*backend, models[0], models[1], &data, read_align_options(cl, align, arch.activation));
+    report.alignment = &outcome;
+  }
+  const Path naive = linear_path(models[0], models[1]);
+  const Path aligned = report.alignment ? linear_path(outcome.a, outcome.aligned) : naive;
   const auto start = std::chrono::steady_clock::now();
-  for (const Split* s : {&data.test, &data.train}) report.splits.push_back(make_profile(s->name, ts, backend->evaluate(path, ts, *s)));
+  for (const Split* s : {&data.test, &data.train}) {
+    report.splits.push_back(make_profile(s->name, ts, backend->evaluate(aligned, ts, *s)));
+    if (report.alignment) report.naive_splits.push_back(make_profile(s->name, ts, backend->evaluate(naive, ts, *s)));
+  }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string json = (std::filesystem::path(dir) / "linear.json").string();
   const std::string text = path_report_json(report);

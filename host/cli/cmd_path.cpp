@@ -2,7 +2,7 @@
 #include <chrono>
 #include <iostream>
 
-#include "cli/command_line.hpp"
+#include "cli/align_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
 #include "modeconn/error.hpp"
@@ -25,7 +25,10 @@ int run_path(const Args& args) {
       ("split", po::value<std::string>()->default_value("both"), "test, train or both")
       ("activation", po::value<std::string>()->default_value(""), "activation for files without modeconn metadata (default relu)")
       ("json", po::value<std::string>(), "write the profile and barriers as JSON")
-      ("csv", po::value<std::string>(), "write the profile as CSV");
+      ("csv", po::value<std::string>(), "write the profile as CSV")
+      ("align", po::value<std::string>()->default_value("none"), "align B onto A first: none, weight or activation; "
+                                                                  "the naive path is reported beside the aligned one");
+  add_align_options(cl);
   if (!cl.parse(args)) return 0;
 
   const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b");
@@ -34,6 +37,9 @@ int run_path(const Args& args) {
   const std::string curve_path = cl.has("curve") ? cl.get<std::string>("curve") : "";
   if (kind != PathKind::linear && curve_path.empty()) throw usage_error("path: --kind " + cl.get<std::string>("kind") + " needs --curve");
   if (kind == PathKind::linear && !curve_path.empty()) throw usage_error("path: --curve goes with --kind bezier or polychain");
+  const AlignMethod align = parse_align_method(cl.get<std::string>("align"));
+  if (align != AlignMethod::none && kind != PathKind::linear)
+    throw usage_error("path: --align goes with --kind linear (a curve file fixes its own endpoints)");
   const std::vector<double> ts = path_grid(cl.get<int>("points"));
   std::vector<std::string> inputs{a_path, b_path, curve_path};
   for (const char* out : {"json", "csv"})
@@ -60,9 +66,27 @@ int run_path(const Args& args) {
   }
 
   auto backend = cl.backend();
-  PathReport report{kind, a_path, b_path, curve_path, data.source, describe(a.arch), backend->name(), 0, ts, {}};
+  PathReport report;
+  report.kind = kind;
+  report.a = a_path;
+  report.b = b_path;
+  report.curve = curve_path;
+  report.data = data.source;
+  report.architecture = describe(a.arch);
+  report.device = backend->name();
+  report.ts = ts;
+  report.align = align;
+  AlignOutcome outcome;
+  if (align != AlignMethod::none) {
+    outcome = align_models(*backend, a, b, &data, read_align_options(cl, align, a.arch.activation));
+    report.alignment = &outcome;
+  }
   const auto start = std::chrono::steady_clock::now();
-  for (const Split* split : splits) report.splits.push_back(make_profile(split->name, ts, backend->evaluate(path, ts, *split)));
+  const Path aligned_path = report.alignment ? linear_path(outcome.a, outcome.aligned) : path;
+  for (const Split* split : splits) {
+    report.splits.push_back(make_profile(split->name, ts, backend->evaluate(aligned_path, ts, *split)));
+    if (report.alignment) report.naive_splits.push_back(make_profile(split->name, ts, backend->evaluate(path, ts, *split)));
+  }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   // Every output is complete before any is put in place.

@@ -12,5 +12,6 @@ int run_inspect(const Args& args);
 int run_train(const Args& args);
 int run_path(const Args& args);
 int run_demo(const Args& args);
+int run_align(const Args& args);
 
 }  // namespace modeconn::cli

@@ -16,6 +16,7 @@ const std::map<std::string, int (*)(const Args&)> kCommands = {
     {"inspect", modeconn::cli::run_inspect},
     {"train", modeconn::cli::run_train},
     {"path", modeconn::cli::run_path},
+    {"align", modeconn::cli::run_align},
     {"demo", modeconn::cli::run_demo},
 };
 
@@ -25,6 +26,7 @@ void usage(std::ostream& out) {
          "  inspect   what a model file holds; with --data, its loss and error\n"
          "  train     train an MLP minimum\n"
          "  path      loss and error along a path between two minima, with barrier heights\n"
+         "  align     permute B's hidden units onto A's (weight or activation matching)\n"
          "  demo      train two MLPs on Fashion-MNIST and show the barrier between them\n";
 }
 

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "modeconn/report.hpp"
+#include "report/report_json.hpp"
 
 namespace modeconn {
 namespace {
@@ -20,6 +21,15 @@ std::string fmt(const char* f, double v) {
 }
 
 }  // namespace
+
+nlohmann::json splits_json(const std::vector<SplitProfile>& splits) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& s : splits)
+    j[s.split] = {{"loss", s.loss},
+                  {"error", s.error},
+                  {"barrier", {{"loss", barrier_json(s.loss_barrier)}, {"error", barrier_json(s.error_barrier)}}}};
+  return j;
+}
 
 SplitProfile make_profile(const std::string& split, const std::vector<double>& ts,
                           const std::vector<PointMetrics>& metrics) {
@@ -43,11 +53,11 @@ std::string path_report_json(const PathReport& r) {
   j["device"] = r.device;
   j["seconds"] = r.seconds;
   j["t"] = r.ts;
-  j["splits"] = nlohmann::json::object();
-  for (const auto& s : r.splits) {
-    j["splits"][s.split] = {{"loss", s.loss},
-                            {"error", s.error},
-                            {"barrier", {{"loss", barrier_json(s.loss_barrier)}, {"error", barrier_json(s.error_barrier)}}}};
+  j["splits"] = splits_json(r.splits);
+  if (r.alignment) {
+    j["path"]["align"] = std::string(align_method_name(r.align));
+    j["align"] = alignment_json(*r.alignment, r.align);
+    j["naive"] = {{"splits", splits_json(r.naive_splits)}};
   }
   return j.dump(2) + "\n";
 }
@@ -65,46 +75,84 @@ std::string path_report_csv(const PathReport& r) {
   return out.str();
 }
 
-std::string path_report_table(const PathReport& r) {
-  std::ostringstream out;
-  char line[256];
-  out << path_kind_name(r.kind) << " path  " << r.a << " -> " << r.b;
-  if (!r.curve.empty()) out << "  (curve " << r.curve << ")";
-  out << "\n" << r.architecture << ", " << r.ts.size() << " points, " << r.device << ", " << fmt("%.2f", r.seconds)
-      << " s\n\n";
+namespace {
 
-  // Profile: one row per t.
+void profile_table(std::ostringstream& out, const PathReport& r) {
+  char line[256];
+  const bool aligned = r.alignment != nullptr;
   std::snprintf(line, sizeof line, "%8s", "t");
   out << line;
   for (const auto& s : r.splits) {
-    std::snprintf(line, sizeof line, "  %11s  %10s", (s.split + " loss").c_str(), (s.split + " err").c_str());
+    if (aligned)
+      std::snprintf(line, sizeof line, "  %11s %11s  %9s %9s", (s.split + " loss").c_str(), "(naive)",
+                    (s.split + " err").c_str(), "(naive)");
+    else
+      std::snprintf(line, sizeof line, "  %11s  %10s", (s.split + " loss").c_str(), (s.split + " err").c_str());
     out << line;
   }
   out << "\n";
   for (std::size_t i = 0; i < r.ts.size(); ++i) {
     std::snprintf(line, sizeof line, "%8.4f", r.ts[i]);
     out << line;
-    for (const auto& s : r.splits) {
-      std::snprintf(line, sizeof line, "  %11.5f  %9.2f%%", s.loss[i], 100.0 * s.error[i]);
+    for (std::size_t k = 0; k < r.splits.size(); ++k) {
+      const auto& s = r.splits[k];
+      if (aligned) {
+        const auto& n = r.naive_splits[k];
+        std::snprintf(line, sizeof line, "  %11.5f %11.5f  %8.2f%% %8.2f%%", s.loss[i], n.loss[i], 100.0 * s.error[i],
+                      100.0 * n.error[i]);
+      } else {
+        std::snprintf(line, sizeof line, "  %11.5f  %9.2f%%", s.loss[i], 100.0 * s.error[i]);
+      }
       out << line;
     }
     out << "\n";
   }
+}
 
-  // Barriers: one row per split and metric.
+void barrier_table(std::ostringstream& out, const PathReport& r) {
+  char line[256];
   out << "\nbarriers  gap: max above the line joining the endpoints; mean: max above their mean; midpoint: at t = 0.5\n";
-  std::snprintf(line, sizeof line, "%-6s %-6s %10s %10s %10s %10s %10s %7s\n", "split", "metric", "f(0)", "f(1)", "gap",
-                "mean", "midpoint", "t_peak");
-  out << line;
-  for (const auto& s : r.splits) {
+  if (!r.alignment) {
+    std::snprintf(line, sizeof line, "%-6s %-6s %10s %10s %10s %10s %10s %7s\n", "split", "metric", "f(0)", "f(1)",
+                  "gap", "mean", "midpoint", "t_peak");
+    out << line;
+  } else {
+    std::snprintf(line, sizeof line, "%-6s %-6s %10s %10s %10s %10s %10s %10s %10s\n", "split", "metric", "f(0)",
+                  "gap", "(naive)", "mean", "(naive)", "midpoint", "(naive)");
+    out << line;
+  }
+  for (std::size_t k = 0; k < r.splits.size(); ++k) {
+    const auto& s = r.splits[k];
     for (int metric = 0; metric < 2; ++metric) {
       const auto& f = metric == 0 ? s.loss : s.error;
       const Barrier& b = metric == 0 ? s.loss_barrier : s.error_barrier;
-      std::snprintf(line, sizeof line, "%-6s %-6s %10.5f %10.5f %10.5f %10.5f %10.5f %7.4f\n", s.split.c_str(),
-                    metric == 0 ? "loss" : "error", f.front(), f.back(), b.gap, b.mean, b.midpoint, b.t_peak);
+      const char* name = metric == 0 ? "loss" : "error";
+      if (!r.alignment) {
+        std::snprintf(line, sizeof line, "%-6s %-6s %10.5f %10.5f %10.5f %10.5f %10.5f %7.4f\n", s.split.c_str(), name,
+                      f.front(), f.back(), b.gap, b.mean, b.midpoint, b.t_peak);
+      } else {
+        const Barrier& n = metric == 0 ? r.naive_splits[k].loss_barrier : r.naive_splits[k].error_barrier;
+        std::snprintf(line, sizeof line, "%-6s %-6s %10.5f %10.5f %10.5f %10.5f %10.5f %10.5f %10.5f\n",
+                      s.split.c_str(), name, f.front(), b.gap, n.gap, b.mean, n.mean, b.midpoint, n.midpoint);
+      }
       out << line;
     }
   }
+}
+
+}  // namespace
+
+std::string path_report_table(const PathReport& r) {
+  std::ostringstream out;
+  out << path_kind_name(r.kind) << " path  " << r.a << " -> " << r.b;
+  if (r.alignment) out << " (aligned by " << align_method_name(r.align) << " matching)";
+  if (!r.curve.empty()) out << "  (curve " << r.curve << ")";
+  out << "\n" << r.architecture << ", " << r.ts.size() << " points, " << r.device << ", " << fmt("%.2f", r.seconds)
+      << " s\n";
+  if (r.alignment) out << align_report_table(*r.alignment, r.align);
+  out << "\n";
+  profile_table(out, r);
+  barrier_table(out, r);
   return out.str();
 }
 

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "modeconn/backend.hpp"
@@ -59,5 +61,40 @@ MatchingResult activation_matching(Backend& backend, const Model& a, const Model
 
 // The fraction of hidden units whose position the alignment leaves unchanged.
 double fraction_in_place(const Alignment& alignment);
+
+}  // namespace modeconn
+
+namespace modeconn {
+
+enum class AlignMethod { none, weight, activation };
+AlignMethod parse_align_method(std::string_view name);
+std::string_view align_method_name(AlignMethod m);
+
+struct AlignOptions {
+  AlignMethod method = AlignMethod::weight;
+  MatchingOptions matching;
+  bool canonicalize_scale = false;  // relu, leaky_relu: unit incoming norms before matching
+};
+
+struct FunctionCheck;
+
+// Everything `align` reports: B aligned onto A, and how far it moved.
+struct AlignOutcome {
+  Model a;        // A as matched: canonicalised when asked, else as given
+  Model aligned;  // B aligned onto A
+  MatchingResult matching;
+  double distance_before = 0;  // ‖θ_A − θ_B‖ (canonical forms when canonicalising)
+  double distance_after = 0;   // ‖θ_A − θ_B'‖
+  double seconds = 0;
+  double max_output_difference = 0;  // |f_B − f_B'| on the probe inputs
+  double tolerance = 0;
+  int64_t probe_rows = 0;
+  std::string probe;  // what the function check ran on
+};
+
+// Aligns B onto A and checks that the aligned B computes B's function (throws if not). `data` may be null
+// for weight matching; the check then runs on random inputs.
+AlignOutcome align_models(Backend& backend, const Model& a, const Model& b, const Dataset* data,
+                          const AlignOptions& options);
 
 }  // namespace modeconn

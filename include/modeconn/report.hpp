@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "modeconn/align.hpp"
 #include "modeconn/backend.hpp"
 #include "modeconn/barrier.hpp"
 
@@ -26,6 +27,10 @@ struct PathReport {
   double seconds = 0;
   std::vector<double> ts;
   std::vector<SplitProfile> splits;
+  // With --align: the alignment, and the same path between A and the unaligned B.
+  AlignMethod align = AlignMethod::none;
+  const AlignOutcome* alignment = nullptr;
+  std::vector<SplitProfile> naive_splits;
 };
 
 // Builds a split's profile and barriers from per-point metrics.
@@ -35,5 +40,9 @@ SplitProfile make_profile(const std::string& split, const std::vector<double>& t
 std::string path_report_json(const PathReport& report);
 std::string path_report_csv(const PathReport& report);
 std::string path_report_table(const PathReport& report);
+
+std::string align_report_json(const AlignOutcome& outcome, AlignMethod method, const std::string& a,
+                              const std::string& b, const std::string& out);
+std::string align_report_table(const AlignOutcome& outcome, AlignMethod method);
 
 }  // namespace modeconn

@@ -1,0 +1,63 @@
+// The align report: permutations (and signs), objective and distance before and after, and the function check.
+#include <cstdio>
+#include <sstream>
+
+#include "report/report_json.hpp"
+
+namespace modeconn {
+
+nlohmann::json alignment_json(const AlignOutcome& o, AlignMethod method) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (std::size_t h = 0; h < o.matching.alignment.layers.size(); ++h) {
+    const auto& la = o.matching.alignment.layers[h];
+    std::size_t fixed = 0;
+    for (std::size_t i = 0; i < la.perm.size(); ++i) fixed += la.perm[i] == static_cast<int64_t>(i) && la.sign[i] > 0;
+    nlohmann::json layer = {{"layer", o.a.arch.layers[h].weight_name},
+                            {"units", la.perm.size()},
+                            {"permutation", la.perm},
+                            {"in_place", static_cast<double>(fixed) / static_cast<double>(la.perm.size())}};
+    if (std::any_of(la.sign.begin(), la.sign.end(), [](int8_t s) { return s < 0; })) layer["signs"] = la.sign;
+    layers.push_back(layer);
+  }
+  return {{"method", std::string(align_method_name(method))},
+          {"layers", layers},
+          {"objective_before", o.matching.objective_before},
+          {"objective_after", o.matching.objective_after},
+          {"distance_before", o.distance_before},
+          {"distance_after", o.distance_after},
+          {"fraction_in_place", fraction_in_place(o.matching.alignment)},
+          {"sweeps", o.matching.sweeps},
+          {"seconds", o.seconds},
+          {"function_check",
+           {{"max_output_difference", o.max_output_difference}, {"tolerance", o.tolerance}, {"rows", o.probe_rows},
+            {"inputs", o.probe}}}};
+}
+
+std::string align_report_json(const AlignOutcome& o, AlignMethod method, const std::string& a, const std::string& b,
+                              const std::string& out) {
+  nlohmann::json j = alignment_json(o, method);
+  j["a"] = a;
+  j["b"] = b;
+  j["out"] = out;
+  return j.dump(2) + "\n";
+}
+
+std::string align_report_table(const AlignOutcome& o, AlignMethod method) {
+  std::ostringstream s;
+  char line[256];
+  std::snprintf(line, sizeof line, "%s matching: %d sweep%s, %.2f s\n", std::string(align_method_name(method)).c_str(),
+                o.matching.sweeps, o.matching.sweeps == 1 ? "" : "s", o.seconds);
+  s << line;
+  std::snprintf(line, sizeof line, "  objective       %14.6g -> %.6g\n", o.matching.objective_before, o.matching.objective_after);
+  s << line;
+  std::snprintf(line, sizeof line, "  |theta_A - theta_B|  %10.4f -> %.4f\n", o.distance_before, o.distance_after);
+  s << line;
+  std::snprintf(line, sizeof line, "  units in place  %13.1f%%\n", 100 * fraction_in_place(o.matching.alignment));
+  s << line;
+  std::snprintf(line, sizeof line, "  same function   max |f_B - f_B'| = %.3g (tolerance %.3g, %lld rows of %s)\n",
+                o.max_output_difference, o.tolerance, static_cast<long long>(o.probe_rows), o.probe.c_str());
+  s << line;
+  return s.str();
+}
+
+}  // namespace modeconn
