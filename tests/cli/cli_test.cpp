@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "modeconn/align.hpp"
 #include "modeconn/file_util.hpp"
 #include "modeconn/npy.hpp"
 #include "modeconn/tensor_file.hpp"
@@ -163,6 +164,48 @@ TEST_F(Cli, RefusesBadUsageAndNeverOverwritesInputs) {
   const RunResult t = run(dir_, "train -q --data " + data_ + " --out " + dir_.file("no/such/folder/m.safetensors"));
   EXPECT_EQ(t.code, 2);
   EXPECT_NE(t.err.find("folder for --out does not exist"), std::string::npos) << t.err;
+}
+
+TEST_F(Cli, AlignUndoesAPermutationAndReportsIt) {
+  // B is A with its hidden units reversed: weight matching must give A back, bit for bit.
+  const Model a = test::random_model({6, 8, 3}, Activation::relu, Task::classification, 1);
+  Alignment reverse = identity_alignment(a.arch);
+  std::reverse(reverse.layers[0].perm.begin(), reverse.layers[0].perm.end());
+  save_model(apply_alignment(a, reverse), dir_.file("perm.safetensors"));
+  for (const char* method : {"weight", "activation"}) {
+    const RunResult r = run(dir_, std::string("align -q --method ") + method + " --a " + dir_.file("a.safetensors") + " --b " +
+                                      dir_.file("perm.safetensors") + " --data " + data_ + " --out " + dir_.file("back.safetensors") +
+                                      " --json " + dir_.file("align.json"));
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(load_model(dir_.file("back.safetensors")).params, a.params) << method;
+    const auto j = nlohmann::json::parse(slurp(dir_.file("align.json")));
+    EXPECT_EQ(j["method"], method);
+    EXPECT_EQ(j["layers"][0]["permutation"].size(), 8u);
+    EXPECT_EQ(j["distance_after"], 0.0);
+    EXPECT_GT(j["distance_before"].get<double>(), 0.0);
+    EXPECT_LE(j["function_check"]["max_output_difference"].get<double>(), j["function_check"]["tolerance"].get<double>());
+    for (const char* key : {"objective_before", "objective_after", "fraction_in_place", "sweeps", "seconds"})
+      EXPECT_TRUE(j.contains(key)) << key;
+  }
+  // path --align: the aligned barrier is zero, the naive one is kept beside it.
+  const RunResult p = run(dir_, path_args(dir_.file("a.safetensors"), dir_.file("perm.safetensors")) + " --align weight --json " +
+                                    dir_.file("pa.json"));
+  ASSERT_EQ(p.code, 0) << p.err;
+  const auto j = nlohmann::json::parse(slurp(dir_.file("pa.json")));
+  EXPECT_EQ(j["path"]["align"], "weight");
+  EXPECT_NEAR(j["splits"]["test"]["barrier"]["loss"]["gap"].get<double>(), 0.0, 1e-6);
+  EXPECT_TRUE(j["naive"]["splits"]["test"]["barrier"]["loss"].contains("gap"));
+}
+
+TEST_F(Cli, AlignRefusesWhatItCannotDo) {
+  const std::string ab = " --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors");
+  expect_refused("align -q --method activation" + ab + " --out " + dir_.file("x.safetensors"), "activation matching", "needs --data");
+  save_model(test::random_model({6, 8, 3}, Activation::tanh, Task::classification, 1), dir_.file("t1.safetensors"));
+  save_model(test::random_model({6, 8, 3}, Activation::tanh, Task::classification, 2), dir_.file("t2.safetensors"));
+  expect_refused("align -q --canonicalize-scale --a " + dir_.file("t1.safetensors") + " --b " + dir_.file("t2.safetensors") +
+                     " --out " + dir_.file("x.safetensors"), "--canonicalize-scale", "positively homogeneous");
+  expect_refused("align -q" + ab + " --out " + dir_.file("b.safetensors"), "--out", "refusing to overwrite");
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("x.safetensors")));
 }
 
 }  // namespace
