@@ -13,5 +13,6 @@ int run_train(const Args& args);
 int run_path(const Args& args);
 int run_demo(const Args& args);
 int run_align(const Args& args);
+int run_symmetry(const Args& args);
 
 }  // namespace modeconn::cli

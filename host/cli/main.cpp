@@ -17,6 +17,7 @@ const std::map<std::string, int (*)(const Args&)> kCommands = {
     {"train", modeconn::cli::run_train},
     {"path", modeconn::cli::run_path},
     {"align", modeconn::cli::run_align},
+    {"symmetry", modeconn::cli::run_symmetry},
     {"demo", modeconn::cli::run_demo},
 };
 
@@ -27,6 +28,7 @@ void usage(std::ostream& out) {
          "  train     train an MLP minimum\n"
          "  path      loss and error along a path between two minima, with barrier heights\n"
          "  align     permute B's hidden units onto A's (weight or activation matching)\n"
+         "  symmetry  a model's weight-space symmetries; with --b, what alignment removes\n"
          "  demo      train two MLPs on Fashion-MNIST and show the barrier between them\n";
 }
 

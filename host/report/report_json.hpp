@@ -5,10 +5,12 @@
 
 #include "modeconn/align.hpp"
 #include "modeconn/report.hpp"
+#include "modeconn/symmetry.hpp"
 
 namespace modeconn {
 
 nlohmann::json alignment_json(const AlignOutcome& outcome, AlignMethod method);
 nlohmann::json splits_json(const std::vector<SplitProfile>& splits);
+nlohmann::json symmetry_json(const SymmetryReport& report);
 
 }  // namespace modeconn

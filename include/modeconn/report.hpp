@@ -45,4 +45,16 @@ std::string align_report_json(const AlignOutcome& outcome, AlignMethod method, c
                               const std::string& b, const std::string& out);
 std::string align_report_table(const AlignOutcome& outcome, AlignMethod method);
 
+struct SymmetryReport;
+// With --b: B's distance and linear-path barriers before and after alignment.
+struct PairSymmetry {
+  std::string b;
+  AlignMethod method = AlignMethod::weight;
+  const AlignOutcome* alignment = nullptr;
+  SplitProfile naive;
+  SplitProfile aligned;
+};
+std::string symmetry_report_json(const SymmetryReport& report, const std::string& model, const PairSymmetry* pair);
+std::string symmetry_table(const SymmetryReport& report);
+
 }  // namespace modeconn

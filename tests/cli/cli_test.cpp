@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -195,6 +196,21 @@ TEST_F(Cli, AlignUndoesAPermutationAndReportsIt) {
   EXPECT_EQ(j["path"]["align"], "weight");
   EXPECT_NEAR(j["splits"]["test"]["barrier"]["loss"]["gap"].get<double>(), 0.0, 1e-6);
   EXPECT_TRUE(j["naive"]["splits"]["test"]["barrier"]["loss"].contains("gap"));
+}
+
+TEST_F(Cli, SymmetryReportsCountsUnitsAndAlignment) {
+  const RunResult r = run(dir_, "symmetry -q --model " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") +
+                                    " --data " + data_ + " --points 5 --json " + dir_.file("sym.json"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(slurp(dir_.file("sym.json")));
+  EXPECT_NEAR(j["log10_equivalent_networks"].get<double>(), std::log10(40320.0), 1e-9);  // 8!
+  EXPECT_EQ(j["layers"][0]["units"], 8);
+  EXPECT_EQ(j["layers"][0]["saddle"]["loss"].size(), 5u);
+  EXPECT_TRUE(j["layers"][0]["dead_units"].is_array());
+  EXPECT_LE(j["pair"]["align"]["distance_after"].get<double>(), j["pair"]["align"]["distance_before"].get<double>());
+  EXPECT_TRUE(j["pair"]["naive"]["train"]["barrier"]["loss"].contains("gap"));
+  EXPECT_TRUE(j["pair"]["aligned"]["train"]["barrier"]["loss"].contains("gap"));
+  expect_refused("symmetry -q --model " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors"), "--b", "needs --data");
 }
 
 TEST_F(Cli, AlignRefusesWhatItCannotDo) {

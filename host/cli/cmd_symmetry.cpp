@@ -1,0 +1,83 @@
+// modeconn symmetry: the weight-space symmetries of one model, and with --b how much alignment removes.
+#include <cstdio>
+#include <iostream>
+
+#include "cli/align_options.hpp"
+#include "cli/commands.hpp"
+#include "cli/inputs.hpp"
+#include "modeconn/error.hpp"
+#include "modeconn/file_util.hpp"
+#include "modeconn/report.hpp"
+#include "modeconn/symmetry.hpp"
+
+namespace modeconn::cli {
+
+int run_symmetry(const Args& args) {
+  CommandLine cl("symmetry", "modeconn symmetry --model A [--b B] [--data D] [--json OUT]");
+  cl.options().add_options()
+      ("model", po::value<std::string>()->required(), "the model to analyse (safetensors)")
+      ("b", po::value<std::string>(), "a second minimum: distances and barriers before and after aligning it")
+      ("data", po::value<std::string>(), "data for dead units, the swap barriers and B's barriers")
+      ("split", po::value<std::string>()->default_value("train"), "the split the diagnostics run on: train or test")
+      ("method", po::value<std::string>()->default_value("weight"), "how --b is aligned: weight or activation")
+      ("duplicate-cosine", po::value<double>()->default_value(0.99), "units whose incoming weights have a larger cosine are near-duplicates")
+      ("points", po::value<int>()->default_value(25), "points along each path")
+      ("json", po::value<std::string>(), "write the report as JSON")
+      ("activation", po::value<std::string>()->default_value(""), "activation for files without modeconn metadata (default relu)");
+  add_align_options(cl);
+  if (!cl.parse(args)) return 0;
+
+  const auto path = cl.get<std::string>("model");
+  const std::string b_path = cl.has("b") ? cl.get<std::string>("b") : "";
+  if (cl.has("json")) check_output(cl.get<std::string>("json"), {path, b_path}, "--json");
+  const std::string which = cl.get<std::string>("split");
+  if (which != "train" && which != "test") throw usage_error("symmetry: --split must be train or test");
+  Model model = load_model(path, cl.get<std::string>("activation"));
+  if (model.arch.layers.size() < 2) throw input_error(path, "has no hidden layer, so no hidden-unit symmetry");
+  std::unique_ptr<Dataset> data;
+  if (cl.has("data")) {
+    data = std::make_unique<Dataset>(load_dataset(cl.get<std::string>("data")));
+    fit_model_to_data(model, path, *data);
+  }
+  const Split* split = data ? (which == "train" ? &data->train : &data->test) : nullptr;
+  auto backend = cl.backend();
+  SymmetryOptions options;
+  options.duplicate_cosine = cl.get<double>("duplicate-cosine");
+  options.saddle_points = cl.get<int>("points");
+  const SymmetryReport report = analyse_symmetry(*backend, model, split, options);
+
+  std::unique_ptr<PairSymmetry> pair;
+  AlignOutcome outcome;
+  if (!b_path.empty()) {
+    if (!data) throw usage_error("symmetry: --b needs --data for the barriers");
+    Model b = load_model(b_path, cl.get<std::string>("activation"));
+    check_same_architecture(model, path, b, b_path);
+    fit_model_to_data(b, b_path, *data);
+    const AlignMethod method = parse_align_method(cl.get<std::string>("method"));
+    outcome = align_models(*backend, model, b, data.get(), read_align_options(cl, method, model.arch.activation));
+    pair = std::make_unique<PairSymmetry>();
+    pair->b = b_path;
+    pair->method = method;
+    pair->alignment = &outcome;
+    const std::vector<double> ts = path_grid(options.saddle_points);
+    pair->naive = make_profile(split->name, ts, backend->evaluate(linear_path(model, b), ts, *split));
+    pair->aligned = make_profile(split->name, ts, backend->evaluate(linear_path(outcome.a, outcome.aligned), ts, *split));
+  }
+
+  if (cl.has("json")) {
+    const std::string text = symmetry_report_json(report, path, pair.get());
+    write_file_atomic(cl.get<std::string>("json"), text.data(), text.size());
+  }
+  std::cout << path << ": " << describe(model.arch) << "\n" << symmetry_table(report);
+  if (pair) {
+    char line[256];
+    std::cout << "\n" << b_path << " against " << path << ":\n" << align_report_table(outcome, pair->method);
+    std::snprintf(line, sizeof line, "  linear-path %s loss gap  %.5f naive -> %.5f aligned; error gap %.5f -> %.5f\n",
+                  split->name.c_str(), pair->naive.loss_barrier.gap, pair->aligned.loss_barrier.gap,
+                  pair->naive.error_barrier.gap, pair->aligned.error_barrier.gap);
+    std::cout << line;
+  }
+  return 0;
+}
+
+}  // namespace modeconn::cli
