@@ -3,7 +3,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "cli/command_line.hpp"
+#include "cli/optimizer_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
 #include "cli/progress.hpp"
@@ -41,24 +41,11 @@ int run_train(const Args& args) {
       ("data", po::value<std::string>()->required(), "data folder or builtin:fashion-mnist")
       ("hidden", po::value<std::string>()->default_value("256,256"), "hidden widths, comma-separated (empty: a linear model)")
       ("activation", po::value<std::string>()->default_value("relu"), "relu, leaky_relu, tanh, sigmoid, gelu, softplus, identity")
-      ("optimizer", po::value<std::string>()->default_value("sgd"), "sgd (with momentum) or adam")
-      ("epochs", po::value<int>()->default_value(10), "passes over the training data")
-      ("lr", po::value<double>(), "learning rate (default 0.05 for sgd, 0.001 for adam)")
-      ("momentum", po::value<double>()->default_value(0.9), "SGD momentum")
-      ("weight-decay", po::value<double>()->default_value(0.0), "L2 weight decay")
-      ("batch", po::value<int64_t>()->default_value(128), "minibatch size")
-      ("seed", po::value<uint64_t>()->default_value(0), "seed for initialisation and shuffling")
       ("out", po::value<std::string>()->required(), "where to write the model (safetensors)");
+  add_optimizer_options(cl, 10);
   if (!cl.parse(args)) return 0;
 
-  TrainOptions o;
-  o.optimizer = parse_optimizer(cl.get<std::string>("optimizer"));
-  o.epochs = cl.get<int>("epochs");
-  o.lr = cl.vm().count("lr") ? cl.get<double>("lr") : (o.optimizer == Optimizer::sgd ? 0.05 : 0.001);
-  o.momentum = cl.get<double>("momentum");
-  o.weight_decay = cl.get<double>("weight-decay");
-  o.batch = cl.get<int64_t>("batch");
-  o.seed = cl.get<uint64_t>("seed");
+  const TrainOptions o = read_optimizer_options(cl);
   const auto activation = parse_activation(cl.get<std::string>("activation"), "--activation");
   const auto hidden = parse_widths(cl.get<std::string>("hidden"));
   const auto out = cl.get<std::string>("out");

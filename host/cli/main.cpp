@@ -18,6 +18,7 @@ const std::map<std::string, int (*)(const Args&)> kCommands = {
     {"path", modeconn::cli::run_path},
     {"align", modeconn::cli::run_align},
     {"symmetry", modeconn::cli::run_symmetry},
+    {"fit-curve", modeconn::cli::run_fit_curve},
     {"demo", modeconn::cli::run_demo},
 };
 
@@ -29,6 +30,7 @@ void usage(std::ostream& out) {
          "  path      loss and error along a path between two minima, with barrier heights\n"
          "  align     permute B's hidden units onto A's (weight or activation matching)\n"
          "  symmetry  a model's weight-space symmetries; with --b, what alignment removes\n"
+         "  fit-curve fit a low-loss Bezier curve or polygonal chain between two minima\n"
          "  demo      train two MLPs on Fashion-MNIST and show the barrier between them\n";
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "modeconn/backend.hpp"
+#include "modeconn/path.hpp"
 
 namespace modeconn {
 
@@ -40,5 +41,14 @@ Model init_model(const Architecture& arch, uint64_t seed);
 // Trains `model` in place on `split`; `progress` is called after each step.
 void train(Backend& backend, Model& model, const Split& split, const TrainOptions& options,
            const std::function<void(const EpochReport&)>& progress);
+
+// A curve between A and B with `bends` interior control points placed on the straight line between them
+// (a Bézier curve of order bends + 1, or a polygonal chain through the bends).
+Path init_curve(const Model& a, const Model& b, PathKind kind, int bends);
+
+// Fits the interior control points of `path` (Garipov et al. 2018): the endpoints stay fixed and each
+// minibatch draws a fresh t ~ U[0, 1] and takes a step on L(φ(t)); weight decay is measured at φ(t).
+void fit_curve(Backend& backend, Path& path, const Split& split, const TrainOptions& options,
+               const std::function<void(const EpochReport&)>& progress);
 
 }  // namespace modeconn

@@ -1,0 +1,54 @@
+// modeconn fit-curve: a low-loss Bézier curve or polygonal chain between two minima (Garipov et al. 2018).
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/inputs.hpp"
+#include "cli/optimizer_options.hpp"
+#include "cli/progress.hpp"
+#include "modeconn/error.hpp"
+
+namespace modeconn::cli {
+
+int run_fit_curve(const Args& args) {
+  CommandLine cl("fit-curve",
+                 "modeconn fit-curve --a A --b B --data D [--kind bezier|polychain] [--bends 1] [--epochs N] --out C.safetensors");
+  cl.options().add_options()
+      ("a", po::value<std::string>()->required(), "first endpoint (safetensors), fixed")
+      ("b", po::value<std::string>()->required(), "second endpoint, fixed (align it first with modeconn align to remove permutations)")
+      ("data", po::value<std::string>()->required(), "data folder or builtin:fashion-mnist (the curve is fitted on its train split)")
+      ("kind", po::value<std::string>()->default_value("bezier"), "bezier or polychain")
+      ("bends", po::value<int>()->default_value(1), "interior control points (1: a quadratic Bézier curve)")
+      ("out", po::value<std::string>()->required(), "where to write the curve file")
+      ("activation", po::value<std::string>()->default_value(""), "activation for files without modeconn metadata (default relu)");
+  add_optimizer_options(cl, 10);
+  if (!cl.parse(args)) return 0;
+
+  const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b"), out = cl.get<std::string>("out");
+  check_output(out, {a_path, b_path}, "--out");
+  const TrainOptions o = read_optimizer_options(cl);
+  Model a = load_model(a_path, cl.get<std::string>("activation"));
+  Model b = load_model(b_path, cl.get<std::string>("activation"));
+  check_same_architecture(a, a_path, b, b_path);
+  const Dataset data = load_dataset(cl.get<std::string>("data"));
+  fit_model_to_data(a, a_path, data);
+  fit_model_to_data(b, b_path, data);
+  Path curve = init_curve(a, b, parse_path_kind(cl.get<std::string>("kind")), cl.get<int>("bends"));
+
+  auto backend = cl.backend();
+  cl.say("fitting a " + std::string(path_kind_name(curve.kind)) + " curve with " + std::to_string(curve.points.size() - 2) +
+         " bend(s) between " + a_path + " and " + b_path + " on " + std::to_string(data.train.rows) + " samples");
+  ProgressLine line(!cl.common().quiet);
+  char text[200];
+  fit_curve(*backend, curve, data.train, o, [&](const EpochReport& r) {
+    std::snprintf(text, sizeof text, "epoch %d/%d  step %lld/%lld  running loss %.4f", r.epoch, r.epochs,
+                  static_cast<long long>(r.step), static_cast<long long>(r.steps), r.running_loss);
+    line.update(text, r.epoch_done);
+  });
+  line.finish();
+  save_curve(curve, out);
+  std::cout << "wrote " << out << " (evaluate it with modeconn path --kind " << path_kind_name(curve.kind) << " --curve "
+            << out << ")\n";
+  return 0;
+}
+
+}  // namespace modeconn::cli
