@@ -15,5 +15,6 @@ int run_demo(const Args& args);
 int run_align(const Args& args);
 int run_symmetry(const Args& args);
 int run_fit_curve(const Args& args);
+int run_analyze(const Args& args);
 
 }  // namespace modeconn::cli

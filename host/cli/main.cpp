@@ -19,6 +19,7 @@ const std::map<std::string, int (*)(const Args&)> kCommands = {
     {"align", modeconn::cli::run_align},
     {"symmetry", modeconn::cli::run_symmetry},
     {"fit-curve", modeconn::cli::run_fit_curve},
+    {"analyze", modeconn::cli::run_analyze},
     {"demo", modeconn::cli::run_demo},
 };
 
@@ -31,7 +32,8 @@ void usage(std::ostream& out) {
          "  align     permute B's hidden units onto A's (weight or activation matching)\n"
          "  symmetry  a model's weight-space symmetries; with --b, what alignment removes\n"
          "  fit-curve fit a low-loss Bezier curve or polygonal chain between two minima\n"
-         "  demo      train two MLPs on Fashion-MNIST and show the barrier between them\n";
+         "  analyze   naive line, alignment, aligned line and a fitted curve for a pair: one report\n"
+         "  demo      train two MLPs on Fashion-MNIST and analyze the pair\n";
 }
 
 // One line, whatever the message held.

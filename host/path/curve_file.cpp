@@ -57,7 +57,9 @@ Path load_curve(const std::string& file, const std::string& activation_override)
   return path;
 }
 
-void save_curve(const Path& path, const std::string& file) {
+void save_curve(const Path& path, const std::string& file) { write_safetensors(curve_to_tensors(path), file); }
+
+TensorFile curve_to_tensors(const Path& path) {
   MODECONN_EXPECTS(path.kind != PathKind::linear, "a curve file holds a Bézier curve or a polygonal chain");
   TensorFile out;
   for (std::size_t k = 0; k < path.points.size(); ++k) {
@@ -67,7 +69,7 @@ void save_curve(const Path& path, const std::string& file) {
       out.tensors.push_back({kPrefix + std::to_string(k) + "." + t.name, t.shape, t.values});
   }
   out.metadata["modeconn.curve"] = std::string(path_kind_name(path.kind));
-  write_safetensors(out, file);
+  return out;
 }
 
 }  // namespace modeconn

@@ -40,6 +40,8 @@ Path linear_path(const Model& a, const Model& b);
 // Curve files hold every control point as points.K.<tensor name>, with modeconn.curve = bezier|polychain.
 Path load_curve(const std::string& file, const std::string& activation_override = "");
 void save_curve(const Path& path, const std::string& file);
+struct TensorFile;
+TensorFile curve_to_tensors(const Path& path);
 
 // t = i/(n-1) for i = 0..n-1, with t = 1/2 added when n is even, so the midpoint is always evaluated.
 std::vector<double> path_grid(int n);

@@ -1,0 +1,48 @@
+// The analysis of a pair of minima: naive line, alignment, aligned line, and a fitted curve.
+#include "modeconn/analyze.hpp"
+
+#include <chrono>
+
+#include "modeconn/error.hpp"
+
+namespace modeconn {
+namespace {
+
+PathProfile profile(Backend& backend, const Path& path, const std::vector<double>& ts, const Dataset& data,
+                    std::string name, std::string label) {
+  PathProfile p{std::move(name), std::move(label), path.kind, {}};
+  for (const Split* s : {&data.test, &data.train}) p.splits.push_back(make_profile(s->name, ts, backend.evaluate(path, ts, *s)));
+  return p;
+}
+
+}  // namespace
+
+AnalyzeReport analyze_pair(Backend& backend, const Model& a, const Model& b, const Dataset& data,
+                           const AnalyzeOptions& options, const std::function<void(const EpochReport&)>& curve_progress) {
+  const auto start = std::chrono::steady_clock::now();
+  AnalyzeReport r;
+  r.device = backend.name();
+  r.ts = path_grid(options.points);
+  r.align = options.align.method;
+  r.paths.push_back(profile(backend, linear_path(a, b), r.ts, data, "linear", "linear (naive)"));
+
+  const Model* a_end = &a;
+  const Model* b_end = &b;
+  if (r.align != AlignMethod::none) {
+    r.alignment = align_models(backend, a, b, &data, options.align);
+    a_end = &r.alignment.a;
+    b_end = &r.alignment.aligned;
+    r.paths.push_back(profile(backend, linear_path(*a_end, *b_end), r.ts, data, "linear_aligned", "linear (aligned)"));
+  }
+  if (options.fit_curve) {
+    r.curve = init_curve(*a_end, *b_end, options.curve_kind, options.bends);
+    fit_curve(backend, r.curve, data.train, options.curve_training, curve_progress);
+    const std::string kind(path_kind_name(options.curve_kind));
+    r.paths.push_back(profile(backend, r.curve, r.ts, data, kind,
+                              kind + (r.align != AlignMethod::none ? " (aligned)" : " (naive)")));
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace modeconn

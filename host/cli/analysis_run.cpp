@@ -1,0 +1,71 @@
+// Running the analysis from the command line.
+#include "cli/analysis_run.hpp"
+
+#include <cstdio>
+
+#include "cli/align_options.hpp"
+#include "cli/inputs.hpp"
+#include "cli/optimizer_options.hpp"
+#include "cli/progress.hpp"
+#include "modeconn/error.hpp"
+#include "modeconn/file_util.hpp"
+#include "modeconn/tensor_file.hpp"
+
+namespace modeconn::cli {
+
+void add_analysis_options(CommandLine& cl, const char* default_align) {
+  cl.options().add_options()
+      ("points", po::value<int>()->default_value(25), "points along each path (t = 1/2 is always added)")
+      ("align", po::value<std::string>()->default_value(default_align), "none, weight or activation")
+      ("no-curve", po::bool_switch(), "skip fitting a curve")
+      ("curve-kind", po::value<std::string>()->default_value("bezier"), "bezier or polychain")
+      ("bends", po::value<int>()->default_value(1), "interior control points of the curve (1: quadratic Bézier)");
+  add_align_options(cl);
+  add_optimizer_options(cl, 10, "curve-");
+}
+
+AnalyzeReport run_analysis(const CommandLine& cl, Backend& backend, const Model& a, const Model& b, const Dataset& data,
+                           const std::string& a_name, const std::string& b_name, const AnalysisOutputs& outputs) {
+  AnalyzeOptions o;
+  o.points = cl.get<int>("points");
+  o.align = read_align_options(cl, parse_align_method(cl.get<std::string>("align")), a.arch.activation);
+  o.fit_curve = !cl.get<bool>("no-curve");
+  o.curve_kind = parse_path_kind(cl.get<std::string>("curve-kind"));
+  o.bends = cl.get<int>("bends");
+  o.curve_training = read_optimizer_options(cl, "curve-");
+  if (o.fit_curve && o.curve_kind == PathKind::linear) throw usage_error("--curve-kind: bezier or polychain");
+
+  ProgressLine line(!cl.common().quiet);
+  char text[200];
+  AnalyzeReport r = analyze_pair(backend, a, b, data, o, [&](const EpochReport& e) {
+    std::snprintf(text, sizeof text, "fitting the curve: epoch %d/%d  step %lld/%lld  running loss %.4f", e.epoch, e.epochs,
+                  static_cast<long long>(e.step), static_cast<long long>(e.steps), e.running_loss);
+    line.update(text, e.epoch_done);
+  });
+  line.finish();
+  r.a = a_name;
+  r.b = b_name;
+  r.data = data.source;
+  r.architecture = describe(a.arch);
+
+  std::vector<std::unique_ptr<AtomicFile>> files;
+  const auto add = [&](const std::string& path, const std::string& content) {
+    if (path.empty()) return;
+    files.push_back(std::make_unique<AtomicFile>(path));
+    files.back()->write(content);
+  };
+  const auto bytes = [](const TensorFile& f) {
+    const auto raw = serialize_safetensors(f);
+    return std::string(raw.begin(), raw.end());
+  };
+  add(outputs.json, analyze_report_json(r));
+  add(outputs.csv, analyze_report_csv(r));
+  if (o.fit_curve && !outputs.curve.empty()) {
+    add(outputs.curve, bytes(curve_to_tensors(r.curve)));
+  }
+  if (o.align.method != AlignMethod::none) add(outputs.aligned, bytes(model_to_tensors(r.alignment.aligned)));
+  for (auto& f : files) f->commit();
+  return r;
+}
+
+}  // namespace modeconn::cli

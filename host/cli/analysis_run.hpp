@@ -1,0 +1,20 @@
+// The analysis as analyze and demo run it: options, a progress line for the curve, and the output files.
+#pragma once
+
+#include "cli/command_line.hpp"
+#include "modeconn/analyze.hpp"
+
+namespace modeconn::cli {
+
+// --points, --align (and its options), --no-curve, --curve-kind, --bends, and the curve optimizer as --curve-*.
+void add_analysis_options(CommandLine& cl, const char* default_align);
+
+struct AnalysisOutputs {
+  std::string json, csv, curve, aligned;  // empty: not written
+};
+
+// Runs the analysis, writes the outputs (each complete before any is put in place) and returns the report.
+AnalyzeReport run_analysis(const CommandLine& cl, Backend& backend, const Model& a, const Model& b, const Dataset& data,
+                           const std::string& a_name, const std::string& b_name, const AnalysisOutputs& outputs);
+
+}  // namespace modeconn::cli

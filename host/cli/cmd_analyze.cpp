@@ -1,0 +1,44 @@
+// modeconn analyze: every answer for a pair of minima in one report.
+#include <iostream>
+
+#include "cli/analysis_run.hpp"
+#include "cli/commands.hpp"
+#include "cli/inputs.hpp"
+
+namespace modeconn::cli {
+
+int run_analyze(const Args& args) {
+  CommandLine cl("analyze", "modeconn analyze --a A --b B --data D [--json OUT] [--csv OUT] [--curve-out C] [--aligned-out B2]");
+  cl.options().add_options()
+      ("a", po::value<std::string>()->required(), "first minimum (safetensors)")
+      ("b", po::value<std::string>()->required(), "second minimum")
+      ("data", po::value<std::string>()->required(), "data folder or builtin:fashion-mnist")
+      ("json", po::value<std::string>(), "write the report as JSON (plot it with scripts/plot.py)")
+      ("csv", po::value<std::string>(), "write every profile as CSV: path,split,t,loss,error")
+      ("curve-out", po::value<std::string>(), "write the fitted curve (evaluate it with path --kind bezier --curve)")
+      ("aligned-out", po::value<std::string>(), "write the aligned B")
+      ("activation", po::value<std::string>()->default_value(""), "activation for files without modeconn metadata (default relu)");
+  add_analysis_options(cl, "weight");
+  if (!cl.parse(args)) return 0;
+
+  const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b");
+  AnalysisOutputs outputs;
+  for (auto [option, target] : {std::pair{"json", &outputs.json}, {"csv", &outputs.csv}, {"curve-out", &outputs.curve},
+                                {"aligned-out", &outputs.aligned}})
+    if (cl.has(option)) {
+      *target = cl.get<std::string>(option);
+      check_output(*target, {a_path, b_path}, option);
+    }
+  Model a = load_model(a_path, cl.get<std::string>("activation"));
+  Model b = load_model(b_path, cl.get<std::string>("activation"));
+  check_same_architecture(a, a_path, b, b_path);
+  const Dataset data = load_dataset(cl.get<std::string>("data"));
+  fit_model_to_data(a, a_path, data);
+  fit_model_to_data(b, b_path, data);
+  auto backend = cl.backend();
+  const AnalyzeReport report = run_analysis(cl, *backend, a, b, data, a_path, b_path, outputs);
+  std::cout << analyze_report_table(report);
+  return 0;
+}
+
+}  // namespace modeconn::cli

@@ -1,0 +1,48 @@
+// Every answer for a pair of minima in one report: endpoints, the naive line, alignment, the aligned line,
+// and a fitted curve between A and the aligned B.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "modeconn/align.hpp"
+#include "modeconn/report.hpp"
+#include "modeconn/train.hpp"
+
+namespace modeconn {
+
+struct AnalyzeOptions {
+  int points = 25;
+  AlignOptions align;            // method none skips alignment (the curve then joins A and B)
+  bool fit_curve = true;
+  PathKind curve_kind = PathKind::bezier;
+  int bends = 1;
+  TrainOptions curve_training;
+};
+
+struct PathProfile {
+  std::string name;   // "linear", "linear_aligned", "bezier", "polychain"
+  std::string label;  // for people: "linear (naive)", ...
+  PathKind kind = PathKind::linear;
+  std::vector<SplitProfile> splits;  // test, train
+};
+
+struct AnalyzeReport {
+  std::string a, b, data, architecture, device;
+  std::vector<double> ts;
+  AlignMethod align = AlignMethod::none;
+  AlignOutcome alignment;  // meaningful when align != none
+  Path curve;              // the fitted curve (empty when not fitted)
+  std::vector<PathProfile> paths;
+  double seconds = 0;
+};
+
+AnalyzeReport analyze_pair(Backend& backend, const Model& a, const Model& b, const Dataset& data,
+                           const AnalyzeOptions& options, const std::function<void(const EpochReport&)>& curve_progress);
+
+std::string analyze_report_json(const AnalyzeReport& report);
+std::string analyze_report_csv(const AnalyzeReport& report);
+std::string analyze_report_table(const AnalyzeReport& report);
+
+}  // namespace modeconn
