@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # From a fresh machine: installs what modeconn needs, builds it, trains two MLPs 784-256-256-10 on
-# Fashion-MNIST from different seeds and prints the loss and error barrier on the line between them.
+# Fashion-MNIST from different seeds, analyzes the pair (naive line, weight matching, aligned line, fitted
+# Bezier curve), prints the barrier table and draws demo-out/analysis.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 BUILD_TARGET=modeconn scripts/build.sh >/dev/null
 echo "== modeconn demo"
 build/host/modeconn demo --out-dir demo-out "$@"
+/usr/bin/python3 scripts/plot.py demo-out/analysis.json -o demo-out/analysis.png
+echo "drew demo-out/analysis.png"
