@@ -26,7 +26,7 @@ int run_align(const Args& args) {
 
   const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b"), out = cl.get<std::string>("out");
   const AlignMethod method = parse_align_method(cl.get<std::string>("method"));
-  if (method == AlignMethod::none) throw usage_error("align: --method must be weight or activation");
+  if (method == AlignMethod::none) throw usage_error("--method must be weight or activation");
   check_output(out, {a_path, b_path}, "--out");
   if (cl.has("json")) check_output(cl.get<std::string>("json"), {a_path, b_path, out}, "--json");
 

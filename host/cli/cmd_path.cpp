@@ -35,11 +35,11 @@ int run_path(const Args& args) {
   const auto activation = cl.get<std::string>("activation");
   const PathKind kind = parse_path_kind(cl.get<std::string>("kind"));
   const std::string curve_path = cl.has("curve") ? cl.get<std::string>("curve") : "";
-  if (kind != PathKind::linear && curve_path.empty()) throw usage_error("path: --kind " + cl.get<std::string>("kind") + " needs --curve");
-  if (kind == PathKind::linear && !curve_path.empty()) throw usage_error("path: --curve goes with --kind bezier or polychain");
+  if (kind != PathKind::linear && curve_path.empty()) throw usage_error("--kind " + cl.get<std::string>("kind") + " needs --curve");
+  if (kind == PathKind::linear && !curve_path.empty()) throw usage_error("--curve goes with --kind bezier or polychain");
   const AlignMethod align = parse_align_method(cl.get<std::string>("align"));
   if (align != AlignMethod::none && kind != PathKind::linear)
-    throw usage_error("path: --align goes with --kind linear (a curve file fixes its own endpoints)");
+    throw usage_error("--align goes with --kind linear (a curve file fixes its own endpoints)");
   const std::vector<double> ts = path_grid(cl.get<int>("points"));
   std::vector<std::string> inputs{a_path, b_path, curve_path};
   for (const char* out : {"json", "csv"})

@@ -31,7 +31,7 @@ int run_symmetry(const Args& args) {
   const std::string b_path = cl.has("b") ? cl.get<std::string>("b") : "";
   if (cl.has("json")) check_output(cl.get<std::string>("json"), {path, b_path}, "--json");
   const std::string which = cl.get<std::string>("split");
-  if (which != "train" && which != "test") throw usage_error("symmetry: --split must be train or test");
+  if (which != "train" && which != "test") throw usage_error("--split must be train or test");
   Model model = load_model(path, cl.get<std::string>("activation"));
   if (model.arch.layers.size() < 2) throw input_error(path, "has no hidden layer, so no hidden-unit symmetry");
   std::unique_ptr<Dataset> data;
@@ -49,7 +49,7 @@ int run_symmetry(const Args& args) {
   std::unique_ptr<PairSymmetry> pair;
   AlignOutcome outcome;
   if (!b_path.empty()) {
-    if (!data) throw usage_error("symmetry: --b needs --data for the barriers");
+    if (!data) throw usage_error("--b needs --data for the barriers");
     Model b = load_model(b_path, cl.get<std::string>("activation"));
     check_same_architecture(model, path, b, b_path);
     fit_model_to_data(b, b_path, *data);

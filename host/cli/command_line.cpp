@@ -38,7 +38,7 @@ bool CommandLine::parse(const std::vector<std::string>& args) {
     }
     po::notify(vm_);
   } catch (const po::error& e) {
-    throw usage_error(command_ + ": " + e.what() + " (see modeconn " + command_ + " --help)");
+    throw usage_error(std::string(e.what()) + " (see modeconn " + command_ + " --help)");
   }
   set_cpu_threads(common_.threads);
   return true;

@@ -213,6 +213,38 @@ TEST_F(Cli, SymmetryReportsCountsUnitsAndAlignment) {
   expect_refused("symmetry -q --model " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors"), "--b", "needs --data");
 }
 
+TEST_F(Cli, FitCurveAndAnalyzeWriteWhatPathAndPlotsRead) {
+  const std::string ab = " --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") + " --data " + data_;
+  ASSERT_EQ(run(dir_, "fit-curve -q" + ab + " --epochs 2 --batch 16 --out " + dir_.file("c.safetensors")).code, 0);
+  const RunResult p = run(dir_, "path -q" + ab + " --kind bezier --curve " + dir_.file("c.safetensors") + " --points 5 --json " +
+                                    dir_.file("c.json"));
+  ASSERT_EQ(p.code, 0) << p.err;
+  EXPECT_EQ(nlohmann::json::parse(slurp(dir_.file("c.json")))["path"]["kind"], "bezier");
+  // The curve belongs to A and B: with another B it is refused.
+  save_model(test::random_model({6, 8, 3}, Activation::relu, Task::classification, 9), dir_.file("other.safetensors"));
+  expect_refused("path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("other.safetensors") + " --data " + data_ +
+                     " --kind bezier --curve " + dir_.file("c.safetensors"), "c.safetensors", "last control point");
+  const RunResult bad = run(dir_, "fit-curve -q" + ab + " --kind linear --out " + dir_.file("x.safetensors"));
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--kind: a fitted curve is bezier or polychain"), std::string::npos) << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("x.safetensors")));
+
+  const RunResult r = run(dir_, "analyze -q" + ab + " --points 5 --curve-epochs 1 --curve-batch 16 --json " + dir_.file("an.json") +
+                                    " --csv " + dir_.file("an.csv") + " --curve-out " + dir_.file("an-curve.safetensors") +
+                                    " --aligned-out " + dir_.file("an-b.safetensors"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(slurp(dir_.file("an.json")));
+  for (const char* path : {"linear", "linear_aligned", "bezier"})
+    for (const char* split : {"test", "train"}) EXPECT_EQ(j["paths"][path]["splits"][split]["loss"].size(), 5u) << path;
+  EXPECT_TRUE(j["endpoints"]["a"]["test"].contains("loss"));
+  EXPECT_EQ(j["align"]["method"], "weight");
+  const std::string csv = slurp(dir_.file("an.csv"));
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 3 * 2 * 5);
+  // The curve written by analyze joins A and the aligned B, and path evaluates it.
+  EXPECT_EQ(run(dir_, "path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("an-b.safetensors") + " --data " + data_ +
+                          " --kind bezier --curve " + dir_.file("an-curve.safetensors")).code, 0);
+}
+
 TEST_F(Cli, AlignRefusesWhatItCannotDo) {
   const std::string ab = " --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors");
   expect_refused("align -q --method activation" + ab + " --out " + dir_.file("x.safetensors"), "activation matching", "needs --data");
