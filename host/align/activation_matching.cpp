@@ -10,9 +10,7 @@ namespace modeconn {
 MatchingResult activation_matching(Backend& backend, const Model& a, const Model& b, const Split& data,
                                    const MatchingOptions& options) {
   MODECONN_EXPECTS(a.arch.same_shape(b.arch), "activation matching needs models of one shape");
-  if (options.signs && !is_odd(a.arch.activation))
-    throw usage_error("sign symmetry holds only for odd activations (tanh, identity), not " +
-                      std::string(activation_name(a.arch.activation)));
+  check_signs_allowed(options, a.arch.activation);
   MatchingResult result;
   result.alignment = identity_alignment(a.arch);
   // A hidden unit's activations do not depend on how the layers before it are permuted, so the layers can be

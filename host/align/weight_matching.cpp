@@ -59,35 +59,9 @@ std::vector<double> layer_similarity(const Model& a, const Model& b, const Align
 
 }  // namespace
 
-// The best (signed) permutation for a similarity matrix, and the objective it reaches.
-LayerAlignment best_assignment(const std::vector<double>& s, int64_t n, bool signs, double* objective) {
-  std::vector<double> score = s;
-  if (signs)
-    for (double& v : score) v = std::abs(v);  // flipping unit j negates its whole row of similarity
-  LayerAlignment la;
-  la.perm = solve_assignment(score, n, n, true);
-  la.sign.assign(static_cast<std::size_t>(n), 1);
-  *objective = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const double v = s[static_cast<std::size_t>(i * n + la.perm[static_cast<std::size_t>(i)])];
-    if (signs && v < 0) la.sign[static_cast<std::size_t>(i)] = -1;
-    *objective += signs ? std::abs(v) : v;
-  }
-  return la;
-}
-
-double assignment_value(const std::vector<double>& s, int64_t n, const LayerAlignment& la) {
-  double v = 0;
-  for (int64_t i = 0; i < n; ++i)
-    v += la.sign[static_cast<std::size_t>(i)] * s[static_cast<std::size_t>(i * n + la.perm[static_cast<std::size_t>(i)])];
-  return v;
-}
-
 MatchingResult weight_matching(const Model& a, const Model& b, const MatchingOptions& options) {
   MODECONN_EXPECTS(a.arch.same_shape(b.arch), "weight matching needs models of one shape");
-  if (options.signs && !is_odd(a.arch.activation))
-    throw usage_error("sign symmetry holds only for odd activations (tanh, identity), not " +
-                      std::string(activation_name(a.arch.activation)));
+  check_signs_allowed(options, a.arch.activation);
   MatchingResult result;
   result.alignment = identity_alignment(a.arch);
   result.objective_before = weight_inner_product(a, b);

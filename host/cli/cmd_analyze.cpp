@@ -29,12 +29,10 @@ int run_analyze(const Args& args) {
       *target = cl.get<std::string>(option);
       check_output(*target, {a_path, b_path}, option);
     }
-  Model a = load_model(a_path, cl.get<std::string>("activation"));
-  Model b = load_model(b_path, cl.get<std::string>("activation"));
-  check_same_architecture(a, a_path, b, b_path);
-  const Dataset data = load_dataset(cl.get<std::string>("data"));
-  fit_model_to_data(a, a_path, data);
-  fit_model_to_data(b, b_path, data);
+  const Pair pair = load_pair(a_path, b_path, cl.get<std::string>("activation"), cl.get<std::string>("data"));
+  const Model& a = pair.a;
+  const Model& b = pair.b;
+  const Dataset& data = pair.data;
   auto backend = cl.backend();
   const AnalyzeReport report = run_analysis(cl, *backend, a, b, data, a_path, b_path, outputs);
   std::cout << analyze_report_table(report);

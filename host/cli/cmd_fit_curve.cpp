@@ -26,12 +26,10 @@ int run_fit_curve(const Args& args) {
   const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b"), out = cl.get<std::string>("out");
   check_output(out, {a_path, b_path}, "--out");
   const TrainOptions o = read_optimizer_options(cl);
-  Model a = load_model(a_path, cl.get<std::string>("activation"));
-  Model b = load_model(b_path, cl.get<std::string>("activation"));
-  check_same_architecture(a, a_path, b, b_path);
-  const Dataset data = load_dataset(cl.get<std::string>("data"));
-  fit_model_to_data(a, a_path, data);
-  fit_model_to_data(b, b_path, data);
+  const Pair pair = load_pair(a_path, b_path, cl.get<std::string>("activation"), cl.get<std::string>("data"));
+  const Model& a = pair.a;
+  const Model& b = pair.b;
+  const Dataset& data = pair.data;
   Path curve = init_curve(a, b, parse_path_kind(cl.get<std::string>("kind")), cl.get<int>("bends"));
 
   auto backend = cl.backend();

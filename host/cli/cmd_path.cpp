@@ -45,12 +45,10 @@ int run_path(const Args& args) {
   for (const char* out : {"json", "csv"})
     if (cl.has(out)) check_output(cl.get<std::string>(out), inputs, out);
 
-  Model a = load_model(a_path, activation);
-  Model b = load_model(b_path, activation);
-  check_same_architecture(a, a_path, b, b_path);
-  const Dataset data = load_dataset(cl.get<std::string>("data"));
-  fit_model_to_data(a, a_path, data);
-  fit_model_to_data(b, b_path, data);
+  const Pair pair = load_pair(a_path, b_path, activation, cl.get<std::string>("data"));
+  const Model& a = pair.a;
+  const Model& b = pair.b;
+  const Dataset& data = pair.data;
   const auto splits = chosen_splits(data, cl.get<std::string>("split"));
 
   Path path = linear_path(a, b);

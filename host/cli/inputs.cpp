@@ -22,6 +22,16 @@ void check_same_architecture(const Model& a, const std::string& path_a, const Mo
                                   std::string(task_name(a.arch.task)) + " one");
 }
 
+Pair load_pair(const std::string& a_path, const std::string& b_path, const std::string& activation,
+               const std::string& data_spec) {
+  Pair p{load_model(a_path, activation), load_model(b_path, activation), {}};
+  check_same_architecture(p.a, a_path, p.b, b_path);
+  p.data = load_dataset(data_spec);
+  fit_model_to_data(p.a, a_path, p.data);
+  fit_model_to_data(p.b, b_path, p.data);
+  return p;
+}
+
 std::string describe(const Architecture& arch) {
   return arch.widths() + " " + std::string(activation_name(arch.activation)) + " " + std::string(task_name(arch.task));
 }

@@ -10,7 +10,6 @@ usage: rebasin_reference.py --modeconn BIN --work DIR
 Exits 77 (reported as skipped) when NumPy or SciPy is not installed.
 """
 import argparse
-import gzip
 import json
 import os
 import struct
@@ -20,20 +19,13 @@ import sys
 try:
     import numpy as np
     from scipy.optimize import linear_sum_assignment
+
+    import fashion_data
 except ImportError as e:
     print(f"skipped: {e}")
     sys.exit(77)
 
-FASHION = os.environ.get("MODECONN_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
 POINTS = 25
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
 def read_safetensors(path):
@@ -140,14 +132,9 @@ def main():
     a = p.parse_args()
     os.makedirs(a.work, exist_ok=True)
     folder = os.path.join(a.work, "data")
-    os.makedirs(folder, exist_ok=True)
-    n_train, n_test = 10000, 2000
-    x = read_idx(f"{FASHION}/train-images-idx3-ubyte.gz")[:n_train].reshape(n_train, -1).astype(np.float32) / 255
-    y = read_idx(f"{FASHION}/train-labels-idx1-ubyte.gz")[:n_train].astype(np.int64)
-    np.save(f"{folder}/x_train.npy", x)
-    np.save(f"{folder}/y_train.npy", y)
-    np.save(f"{folder}/x_test.npy", read_idx(f"{FASHION}/t10k-images-idx3-ubyte.gz")[:n_test].reshape(n_test, -1).astype(np.float32) / 255)
-    np.save(f"{folder}/y_test.npy", read_idx(f"{FASHION}/t10k-labels-idx1-ubyte.gz")[:n_test].astype(np.int64))
+    data = fashion_data.load(10000, 2000)
+    fashion_data.save_npy_folder(data, folder)
+    x, y = data["train"]
 
     files = []
     for seed in (1, 2):

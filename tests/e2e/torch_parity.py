@@ -7,38 +7,22 @@ usage: torch_parity.py --modeconn BIN --export EXPORT_SCRIPT --work DIR
 Exits 77 (reported as skipped) when PyTorch or NumPy is not installed.
 """
 import argparse
-import gzip
 import json
 import os
 import subprocess
 import sys
 
 try:
-    import numpy as np
+    import numpy as np  # noqa: F401
     import torch
+
+    import fashion_data
 except ImportError as e:
     print(f"skipped: {e}")
     sys.exit(77)
 
-FASHION = os.environ.get("MODECONN_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
 POINTS = 25
 RTOL = 1e-4
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
-
-
-def load_data(n_train, n_test):
-    x_tr = read_idx(f"{FASHION}/train-images-idx3-ubyte.gz")[:n_train].reshape(n_train, -1).astype(np.float32) / 255
-    y_tr = read_idx(f"{FASHION}/train-labels-idx1-ubyte.gz")[:n_train].astype(np.int64)
-    x_te = read_idx(f"{FASHION}/t10k-images-idx3-ubyte.gz")[:n_test].reshape(n_test, -1).astype(np.float32) / 255
-    y_te = read_idx(f"{FASHION}/t10k-labels-idx1-ubyte.gz")[:n_test].astype(np.int64)
-    return {"train": (x_tr, y_tr), "test": (x_te, y_te)}
 
 
 class Named(torch.nn.Module):
@@ -113,12 +97,9 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(2)
     os.makedirs(a.work, exist_ok=True)
-    data = load_data(6000, 2000)
+    data = fashion_data.load(6000, 2000)
     folder = os.path.join(a.work, "data")
-    os.makedirs(folder, exist_ok=True)
-    for split, (x, y) in data.items():
-        np.save(f"{folder}/x_{split}.npy", x)
-        np.save(f"{folder}/y_{split}.npy", y)
+    fashion_data.save_npy_folder(data, folder)
 
     failures = []
     widths = [784, 128, 96, 10]
