@@ -24,16 +24,22 @@ void add_analysis_options(CommandLine& cl, const char* default_align) {
   add_optimizer_options(cl, 10, "curve-");
 }
 
-AnalyzeReport run_analysis(const CommandLine& cl, Backend& backend, const Model& a, const Model& b, const Dataset& data,
-                           const std::string& a_name, const std::string& b_name, const AnalysisOutputs& outputs) {
+AnalyzeOptions read_analysis_options(const CommandLine& cl, Activation activation) {
   AnalyzeOptions o;
   o.points = cl.get<int>("points");
-  o.align = read_align_options(cl, parse_align_method(cl.get<std::string>("align")), a.arch.activation);
+  o.align = read_align_options(cl, parse_align_method(cl.get<std::string>("align")), activation);
   o.fit_curve = !cl.get<bool>("no-curve");
   o.curve_kind = parse_path_kind(cl.get<std::string>("curve-kind"));
   o.bends = cl.get<int>("bends");
   o.curve_training = read_optimizer_options(cl, "curve-");
   if (o.fit_curve && o.curve_kind == PathKind::linear) throw usage_error("--curve-kind: bezier or polychain");
+  path_grid(o.points);  // refuses a bad --points before any work
+  return o;
+}
+
+AnalyzeReport run_analysis(const CommandLine& cl, Backend& backend, const Model& a, const Model& b, const Dataset& data,
+                           const std::string& a_name, const std::string& b_name, const AnalysisOutputs& outputs) {
+  const AnalyzeOptions o = read_analysis_options(cl, a.arch.activation);
 
   ProgressLine line(!cl.common().quiet);
   char text[200];

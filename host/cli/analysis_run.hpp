@@ -9,6 +9,9 @@ namespace modeconn::cli {
 // --points, --align (and its options), --no-curve, --curve-kind, --bends, and the curve optimizer as --curve-*.
 void add_analysis_options(CommandLine& cl, const char* default_align);
 
+// The analysis options as given on the command line.
+AnalyzeOptions read_analysis_options(const CommandLine& cl, Activation activation);
+
 struct AnalysisOutputs {
   std::string json, csv, curve, aligned;  // empty: not written
 };

@@ -16,5 +16,7 @@ int run_align(const Args& args);
 int run_symmetry(const Args& args);
 int run_fit_curve(const Args& args);
 int run_analyze(const Args& args);
+int run_sweep(const Args& args);
+int run_merge(const Args& args);
 
 }  // namespace modeconn::cli

@@ -20,6 +20,8 @@ const std::map<std::string, int (*)(const Args&)> kCommands = {
     {"symmetry", modeconn::cli::run_symmetry},
     {"fit-curve", modeconn::cli::run_fit_curve},
     {"analyze", modeconn::cli::run_analyze},
+    {"sweep", modeconn::cli::run_sweep},
+    {"merge", modeconn::cli::run_merge},
     {"demo", modeconn::cli::run_demo},
 };
 
@@ -33,6 +35,8 @@ void usage(std::ostream& out) {
          "  symmetry  a model's weight-space symmetries; with --b, what alignment removes\n"
          "  fit-curve fit a low-loss Bezier curve or polygonal chain between two minima\n"
          "  analyze   naive line, alignment, aligned line and a fitted curve for a pair: one report\n"
+         "  sweep     analyze all pairs of N models, sharded and resumable (one file per pair)\n"
+         "  merge     a sweep's results as N x N barrier matrices\n"
          "  demo      train two MLPs on Fashion-MNIST and analyze the pair\n";
 }
 

@@ -1,0 +1,64 @@
+// modeconn sweep: all pairs of N models, or this shard's share of them, each analysed into its own file.
+#include <cstdio>
+#include <iostream>
+
+#include "cli/analysis_run.hpp"
+#include "cli/commands.hpp"
+#include "cli/inputs.hpp"
+#include "cli/progress.hpp"
+#include "modeconn/error.hpp"
+#include "modeconn/sweep.hpp"
+
+namespace modeconn::cli {
+
+int run_sweep(const Args& args) {
+  CommandLine cl("sweep", "modeconn sweep --models M... --data D --out-dir DIR [--shard I/N] [analyze options]");
+  cl.options().add_options()
+      ("models", po::value<std::vector<std::string>>()->multitoken()->required(), "the minima (safetensors), at least two")
+      ("data", po::value<std::string>()->required(), "data folder or builtin:fashion-mnist")
+      ("out-dir", po::value<std::string>()->required(), "where the per-pair results and the shard manifests go")
+      ("shard", po::value<std::string>()->default_value("0/1"), "I/N: run the pairs p with p mod N = I (0 <= I < N)")
+      ("activation", po::value<std::string>()->default_value(""), "activation for files without modeconn metadata (default relu)");
+  add_analysis_options(cl, "weight");
+  if (!cl.parse(args)) return 0;
+
+  const auto paths = cl.get<std::vector<std::string>>("models");
+  if (paths.size() < 2) throw usage_error("--models needs at least two models");
+  const Shard shard = parse_shard(cl.get<std::string>("shard"));
+  const std::string out_dir = cl.get<std::string>("out-dir");
+  // The data set is loaded once per process, and every model once.
+  const Dataset data = load_dataset(cl.get<std::string>("data"));
+  std::vector<Model> models;
+  SweepPlan plan;
+  for (const auto& p : paths) {
+    models.push_back(load_model(p, cl.get<std::string>("activation")));
+    if (models.size() > 1) check_same_architecture(models.front(), paths.front(), models.back(), p);
+    fit_model_to_data(models.back(), p, data);
+    plan.model_paths.push_back(p);
+    plan.fingerprints.push_back(file_fingerprint(p));
+  }
+  const AnalyzeOptions options = read_analysis_options(cl, models.front().arch.activation);
+  plan.data = data.source;
+  plan.options = options_fingerprint(options);
+
+  auto backend = cl.backend();
+  const int total_pairs = static_cast<int>(paths.size() * (paths.size() - 1) / 2);
+  cl.say("sweep shard " + std::to_string(shard.index) + "/" + std::to_string(shard.count) + ": " +
+         std::to_string(paths.size()) + " models, " + std::to_string(total_pairs) + " pairs in all");
+  const SweepCounts counts = modeconn::run_sweep(*backend, models, data, plan, options, out_dir, shard, [&](const SweepProgress& p) {
+    char line[256];
+    std::snprintf(line, sizeof line, "pair %d/%d of this shard: models %d and %d %s", p.done, p.total, p.pair.i, p.pair.j,
+                  p.skipped ? "skipped (a valid result exists)" : "done");
+    std::string text = line;
+    if (!p.skipped) {
+      std::snprintf(line, sizeof line, " in %.1f s", p.seconds);
+      text += line;
+    }
+    cl.say(text);
+  });
+  std::cout << "shard " << shard.index << "/" << shard.count << ": " << counts.computed << " computed (" << counts.redone
+            << " of them redone), " << counts.skipped << " skipped; results in " << out_dir << "/pairs\n";
+  return 0;
+}
+
+}  // namespace modeconn::cli

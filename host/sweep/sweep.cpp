@@ -1,0 +1,133 @@
+// The sweep: this shard's pairs, each analysed and written atomically to its own file, resumable.
+#include "modeconn/sweep.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "modeconn/error.hpp"
+#include "modeconn/file_util.hpp"
+
+namespace modeconn {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A result can be reused only if it is complete JSON for these very models, data and options.
+bool valid_result(const std::string& path, const SweepPlan& plan, const PairIndex& p) {
+  try {
+    const auto bytes = read_file(path);
+    const auto j = nlohmann::json::parse(bytes.begin(), bytes.end());
+    const auto& s = j.at("sweep");
+    return s.at("complete").get<bool>() && s.at("i").get<int>() == p.i && s.at("j").get<int>() == p.j &&
+           s.at("fingerprints").get<std::vector<std::string>>() ==
+               std::vector<std::string>{plan.fingerprints[static_cast<std::size_t>(p.i)],
+                                        plan.fingerprints[static_cast<std::size_t>(p.j)]} &&
+           s.at("data").get<std::string>() == plan.data && s.at("options").get<std::string>() == plan.options &&
+           j.contains("paths");
+  } catch (const std::exception&) {
+    return false;  // unreadable, truncated or foreign: redo it
+  }
+}
+
+}  // namespace
+
+Shard parse_shard(const std::string& text) {
+  Shard s;
+  char extra = 0;
+  if (std::sscanf(text.c_str(), "%d/%d%c", &s.index, &s.count, &extra) != 2 || s.count < 1 || s.index < 0 ||
+      s.index >= s.count)
+    throw usage_error("--shard: expected I/N with 0 <= I < N, not '" + text + "'");
+  return s;
+}
+
+std::vector<PairIndex> all_pairs(int num_models) {
+  std::vector<PairIndex> pairs;
+  for (int i = 0; i < num_models; ++i)
+    for (int j = i + 1; j < num_models; ++j) pairs.push_back({i, j});
+  return pairs;
+}
+
+std::string pair_file_name(const PairIndex& p) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "pair-%04d-%04d.json", p.i, p.j);
+  return buf;
+}
+
+std::string file_fingerprint(const std::string& path) {
+  // FNV-1a over the bytes and the size: enough to notice a model file that changed between runs.
+  const auto bytes = read_file(path);
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%016llx-%zu", static_cast<unsigned long long>(h), bytes.size());
+  return buf;
+}
+
+std::string options_fingerprint(const AnalyzeOptions& o) {
+  const TrainOptions& t = o.curve_training;
+  const nlohmann::json j = {
+      {"points", o.points},
+      {"align", std::string(align_method_name(o.align.method))},
+      {"signs", o.align.matching.signs},
+      {"max_sweeps", o.align.matching.max_sweeps},
+      {"align_seed", o.align.matching.seed},
+      {"canonicalize_scale", o.align.canonicalize_scale},
+      {"curve", o.fit_curve},
+      {"curve_kind", std::string(path_kind_name(o.curve_kind))},
+      {"bends", o.bends},
+      {"curve_training",
+       {{"optimizer", t.optimizer == Optimizer::sgd ? "sgd" : "adam"}, {"epochs", t.epochs}, {"lr", t.lr},
+        {"momentum", t.momentum}, {"weight_decay", t.weight_decay}, {"batch", t.batch}, {"seed", t.seed}}}};
+  return j.dump();
+}
+
+SweepCounts run_sweep(Backend& backend, const std::vector<Model>& models, const Dataset& data, const SweepPlan& plan,
+                      const AnalyzeOptions& options, const std::string& out_dir, const Shard& shard,
+                      const std::function<void(const SweepProgress&)>& progress) {
+  const fs::path pairs_dir = fs::path(out_dir) / "pairs";
+  fs::create_directories(pairs_dir);
+  {
+    // Each shard its own manifest: no two shards ever write the same file.
+    const nlohmann::json manifest = {{"models", plan.model_paths}, {"fingerprints", plan.fingerprints},
+                                     {"data", plan.data}, {"options", plan.options}, {"shards", shard.count}};
+    const std::string text = manifest.dump(2) + "\n";
+    write_file_atomic((fs::path(out_dir) / ("manifest-" + std::to_string(shard.index) + "-of-" +
+                                            std::to_string(shard.count) + ".json")).string(),
+                      text.data(), text.size());
+  }
+  std::vector<PairIndex> mine;
+  const auto pairs = all_pairs(static_cast<int>(models.size()));
+  for (std::size_t p = 0; p < pairs.size(); ++p)
+    if (static_cast<int>(p % static_cast<std::size_t>(shard.count)) == shard.index) mine.push_back(pairs[p]);
+
+  SweepCounts counts;
+  for (std::size_t k = 0; k < mine.size(); ++k) {
+    const PairIndex& p = mine[k];
+    const std::string file = (pairs_dir / pair_file_name(p)).string();
+    const auto start = std::chrono::steady_clock::now();
+    if (valid_result(file, plan, p)) {
+      ++counts.skipped;
+      if (progress) progress({static_cast<int>(k + 1), static_cast<int>(mine.size()), p, true, 0});
+      continue;
+    }
+    if (fs::exists(file)) ++counts.redone;
+    const auto ui = static_cast<std::size_t>(p.i), uj = static_cast<std::size_t>(p.j);
+    AnalyzeReport r = analyze_pair(backend, models[ui], models[uj], data, options, nullptr);
+    r.a = plan.model_paths[ui];
+    r.b = plan.model_paths[uj];
+    r.data = plan.data;
+    nlohmann::json j = nlohmann::json::parse(analyze_report_json(r));
+    j["sweep"] = {{"i", p.i}, {"j", p.j}, {"fingerprints", {plan.fingerprints[ui], plan.fingerprints[uj]}},
+                  {"data", plan.data}, {"options", plan.options}, {"shard", shard.index}, {"complete", true}};
+    const std::string text = j.dump(1) + "\n";
+    write_file_atomic(file, text.data(), text.size());
+    ++counts.computed;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (progress) progress({static_cast<int>(k + 1), static_cast<int>(mine.size()), p, false, seconds});
+  }
+  return counts;
+}
+
+}  // namespace modeconn
