@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Draws loss and error along every path of a modeconn report: train and test, endpoints marked, barriers
 annotated. Reads the JSON of `modeconn analyze` (every path) or of `modeconn path` (one path, and the naive
-one beside it when it was aligned).
+one beside it when it was aligned); for the JSON of `modeconn merge` it draws the N x N barrier matrices as
+heatmaps.
 
 usage: plot.py REPORT.json -o FIG.png
 """
@@ -32,7 +33,39 @@ def load_paths(report, path):
         else:
             paths.append((kind, report["splits"]))
         return paths
-    fail(f"{path}: neither an analyze nor a path report (no 'paths' or 'splits' key)")
+    fail(f"{path}: neither an analyze, a path nor a merge report (no 'paths', 'splits' or 'matrices' key)")
+
+
+def plot_matrices(report, out, plt):
+    """Heatmaps: one row per path, columns for the test and train loss gaps and the test error gap."""
+    rank = {"linear": 0, "linear_aligned": 1}
+    paths = sorted(report["matrices"], key=lambda name: (rank.get(name, 2), name))
+    if not paths:
+        fail("the merge report holds no finished pair to draw")
+    columns = [("test", "loss"), ("train", "loss"), ("test", "error")]
+    n = len(report["models"])
+    names = [os.path.basename(m).rsplit(".", 1)[0] for m in report["models"]]
+    size = max(3.2, 0.45 * n + 1.5)
+    fig, axes = plt.subplots(len(paths), len(columns), figsize=(size * len(columns), size * len(paths)), squeeze=False)
+    for r, path in enumerate(paths):
+        for c, (split, metric) in enumerate(columns):
+            ax = axes[r][c]
+            m = report["matrices"][path][split][metric]["gap"]
+            values = [[float("nan") if v is None else v for v in row] for row in m]
+            im = ax.imshow(values, cmap="viridis", vmin=0)
+            ax.set_title(f"{path}: {split} {metric} gap", fontsize=9)
+            ax.set_xticks(range(n), names, rotation=90, fontsize=7)
+            ax.set_yticks(range(n), names, fontsize=7)
+            if n <= 12:
+                for i in range(n):
+                    for j in range(n):
+                        if values[i][j] == values[i][j]:
+                            ax.text(j, i, f"{values[i][j]:.2f}", ha="center", va="center", fontsize=6, color="w")
+            fig.colorbar(im, ax=ax, fraction=0.046)
+    missing = report.get("missing", [])
+    fig.suptitle(f"{n} models, {len(missing)} pairs missing" if missing else f"{n} models")
+    fig.tight_layout()
+    return fig
 
 
 def main():
@@ -47,15 +80,18 @@ def main():
         fail(f"{a.report}: {e.strerror}")
     except json.JSONDecodeError as e:
         fail(f"{a.report}: not JSON ({e})")
-    paths = load_paths(report, a.report)
-    ts = report.get("t")
-    if not ts:
-        fail(f"{a.report}: no 't' values")
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    if "matrices" in report:
+        save(plot_matrices(report, a.out, plt), a.out)
+        return
+    paths = load_paths(report, a.report)
+    ts = report.get("t")
+    if not ts:
+        fail(f"{a.report}: no 't' values")
 
     splits = [s for s in ("train", "test") if any(s in sp for _, sp in paths)]
     fig, axes = plt.subplots(2, len(splits), figsize=(6.2 * len(splits), 7.5), squeeze=False, sharex=True)
@@ -95,9 +131,13 @@ def main():
         title = f"{os.path.basename(report['a'])} -> {os.path.basename(report['b'])}   {title}"
     fig.suptitle(title)
     fig.tight_layout()
-    tmp = a.out + ".tmp.png"
+    save(fig, a.out)
+
+
+def save(fig, out):
+    tmp = out + ".tmp.png"  # written whole, then renamed: no partial picture
     fig.savefig(tmp, dpi=110)
-    os.replace(tmp, a.out)
+    os.replace(tmp, out)
 
 
 if __name__ == "__main__":
