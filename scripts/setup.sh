@@ -12,6 +12,7 @@ packages=(
   zlib1g-dev
   libomp-dev
   dataset-fashion-mnist
+  slurm-wlm munge
   python3 python3-numpy python3-scipy python3-matplotlib python3-torch
 )
 
