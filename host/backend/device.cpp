@@ -14,18 +14,42 @@ DeviceChoice parse_device(std::string_view name) {
   throw usage_error("--device: unknown device '" + std::string(name) + "' (auto, cpu, cuda)");
 }
 
-std::unique_ptr<Backend> make_backend(DeviceChoice choice, std::string* announce) {
-  switch (choice) {
-    case DeviceChoice::cuda:
-      throw usage_error("--device cuda: this build of modeconn has no CUDA backend; use --device cpu or auto");
-    case DeviceChoice::automatic:
-      if (announce) *announce = "device: cpu, " + std::to_string(cpu_threads()) + " threads (no CUDA backend in this build)";
-      break;
-    case DeviceChoice::cpu:
-      if (announce) *announce = "device: cpu, " + std::to_string(cpu_threads()) + " threads";
-      break;
+#ifndef MODECONN_HAVE_CUDA
+int cuda_device_count() { return 0; }
+std::unique_ptr<Backend> make_cuda_backend(bool) {
+  throw usage_error("--device cuda: this build of modeconn has no CUDA backend; use --device cpu or auto");
+}
+void set_cuda_poison(Backend&, bool) {}
+#endif
+
+bool built_with_cuda() {
+#ifdef MODECONN_HAVE_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+std::unique_ptr<Backend> make_backend(DeviceChoice choice, bool tf32, std::string* announce) {
+  const std::string cpu = "cpu, " + std::to_string(cpu_threads()) + " threads";
+  if (choice == DeviceChoice::cpu) {
+    if (announce) *announce = "device: " + cpu;
+    return make_cpu_backend();
   }
-  return make_cpu_backend();
+  if (!built_with_cuda()) {
+    if (choice == DeviceChoice::cuda)
+      throw usage_error("--device cuda: this build of modeconn has no CUDA backend; use --device cpu or auto");
+    if (announce) *announce = "device: " + cpu + " (no CUDA backend in this build)";
+    return make_cpu_backend();
+  }
+  if (cuda_device_count() == 0) {
+    if (choice == DeviceChoice::cuda) throw usage_error("--device cuda: no usable CUDA device (no driver, or no GPU)");
+    if (announce) *announce = "device: " + cpu + " (no usable CUDA device)";
+    return make_cpu_backend();
+  }
+  auto backend = make_cuda_backend(tf32);
+  if (announce) *announce = "device: " + backend->name();
+  return backend;
 }
 
 void set_cpu_threads(int threads) {

@@ -14,6 +14,7 @@ CommandLine::CommandLine(std::string command, std::string usage)
       ("help,h", "show this help")
       ("device", po::value(&common_.device)->default_value("auto"), "auto, cpu or cuda")
       ("threads", po::value(&common_.threads)->default_value(0), "CPU threads (0: all cores)")
+      ("precision", po::value(&common_.precision)->default_value("fp32"), "CUDA GEMMs: fp32, or tf32 (tensor cores)")
       ("quiet,q", po::bool_switch(&common_.quiet), "no progress or device lines on stderr")
       ("config", po::value(&common_.config), "read options from FILE (key = value lines; the command line wins)");
 }
@@ -50,7 +51,9 @@ void CommandLine::say(const std::string& line) const {
 
 std::unique_ptr<Backend> CommandLine::backend() const {
   std::string announce;
-  auto b = make_backend(parse_device(common_.device), &announce);
+  if (common_.precision != "fp32" && common_.precision != "tf32")
+    throw usage_error("--precision: fp32 or tf32, not '" + common_.precision + "'");
+  auto b = make_backend(parse_device(common_.device), common_.precision == "tf32", &announce);
   say(announce);
   return b;
 }

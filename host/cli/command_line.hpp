@@ -15,6 +15,7 @@ namespace po = boost::program_options;
 struct CommonOptions {
   std::string device = "auto";
   int threads = 0;
+  std::string precision = "fp32";
   bool quiet = false;
   std::string config;
 };

@@ -1,6 +1,7 @@
 // Loads data sets from .npy folders, MNIST IDX folders and builtin:fashion-mnist, and checks them against models.
 #include "modeconn/dataset.hpp"
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -85,6 +86,11 @@ Split load_idx_split(const std::string& folder, const std::string& prefix, const
 
 }  // namespace
 
+uint64_t next_split_uid() {
+  static std::atomic<uint64_t> counter{0};
+  return ++counter;
+}
+
 Dataset load_dataset(const std::string& spec) {
   Dataset d;
   d.source = spec;
@@ -108,6 +114,8 @@ Dataset load_dataset(const std::string& spec) {
   } else {
     throw input_error(folder, "holds neither x_train.npy ... nor MNIST IDX files (train-images-idx3-ubyte ...)");
   }
+  d.train.uid = next_split_uid();
+  d.test.uid = next_split_uid();
   if (d.train.features != d.test.features)
     throw input_error(d.test.x_source, "has " + std::to_string(d.test.features) + " features but " + d.train.x_source +
                                            " has " + std::to_string(d.train.features));

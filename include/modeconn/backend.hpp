@@ -47,10 +47,18 @@ class Backend {
 
 std::unique_ptr<Backend> make_cpu_backend();
 
+// CUDA devices usable by this build (0 when it was built without CUDA, or there is no driver or device).
+int cuda_device_count();
+bool built_with_cuda();
+// The CUDA backend on device 0; FP32 GEMMs, or TF32 tensor-core GEMMs when `tf32`.
+std::unique_ptr<Backend> make_cuda_backend(bool tf32);
+// Tests: make a CUDA backend fill its intermediate buffers with NaN first (no effect on other backends).
+void set_cuda_poison(Backend& backend, bool on);
+
 enum class DeviceChoice { automatic, cpu, cuda };
 DeviceChoice parse_device(std::string_view name);
 // Makes the backend for a device choice; `announce` receives a line saying which was chosen and why.
-std::unique_ptr<Backend> make_backend(DeviceChoice choice, std::string* announce);
+std::unique_ptr<Backend> make_backend(DeviceChoice choice, bool tf32, std::string* announce);
 
 // Sets the threads of the CPU backend's OpenMP loops and of OpenBLAS; 0 keeps the default.
 void set_cpu_threads(int threads);

@@ -20,7 +20,13 @@ struct Split {
   std::vector<int32_t> labels;   // classification: rows values
   int64_t target_width = 0;      // regression: targets per row
   std::vector<float> targets;    // regression: rows × target_width
+  // Identifies these contents to backends that keep a copy (the CUDA backend keeps splits on the device);
+  // 0 means unknown, and such a split is copied again on every use. Give a changed split a new one.
+  uint64_t uid = 0;
 };
+
+// A process-wide unique, non-zero uid for a split.
+uint64_t next_split_uid();
 
 struct Dataset {
   std::string source;

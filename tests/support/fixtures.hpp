@@ -34,6 +34,7 @@ inline Split random_split(int64_t rows, int64_t features, Task task, int64_t out
   s.rows = rows;
   s.features = features;
   s.task = task;
+  s.uid = next_split_uid();
   Rng rng(seed);
   s.x.resize(static_cast<std::size_t>(rows * features));
   for (auto& v : s.x) v = static_cast<float>(2 * rng.uniform() - 1);

@@ -1,0 +1,20 @@
+// Strided-batched GEMM through cublasGemmStridedBatchedEx: a row-major product is the column-major product of
+// the transposes, so the operands swap places.
+#include "gemm.cuh"
+
+namespace modeconn::cuda {
+
+void gemm(const Context& ctx, int64_t m, int64_t n, int64_t k, float alpha, const float* d_a, bool trans_a,
+          const float* d_b, bool trans_b, float beta, float* d_c, const GemmBatch& batch) {
+  MODECONN_EXPECTS(m >= 0 && n >= 0 && k >= 0 && batch.count >= 0, "gemm shapes");
+  MODECONN_EXPECTS(m < (int64_t{1} << 31) && n < (int64_t{1} << 31) && k < (int64_t{1} << 31), "gemm sizes fit int");
+  if (m == 0 || n == 0 || batch.count == 0) return;
+  const int lda = static_cast<int>(trans_a ? m : k), ldb = static_cast<int>(trans_b ? k : n);
+  MODECONN_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+      ctx.cublas(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n),
+      static_cast<int>(m), static_cast<int>(k), &alpha, d_b, CUDA_R_32F, ldb, batch.stride_b, d_a, CUDA_R_32F, lda,
+      batch.stride_a, &beta, d_c, CUDA_R_32F, static_cast<int>(n), batch.stride_c, static_cast<int>(batch.count),
+      ctx.tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+}  // namespace modeconn::cuda

@@ -1,0 +1,107 @@
+// Fused log-softmax + cross-entropy + error count (or squared and absolute error) per row in float64, and the
+// deterministic per-point sums (CUB block reduction, one block per point).
+#include <cub/block/block_reduce.cuh>
+
+#include "cuda_check.cuh"
+#include "kernels.cuh"
+
+namespace modeconn::cuda {
+namespace {
+
+constexpr int kBlock = 256;
+
+// Loss and error of one row of logits, in float64.
+__device__ void one_row(const float* z, int64_t cols, Task task, int32_t label, const float* y, double* loss, double* error,
+                        float* grad, double grad_scale) {
+  if (task == Task::classification) {
+    int64_t best = 0;
+    for (int64_t j = 1; j < cols; ++j)
+      if (z[j] > z[best]) best = j;  // the first maximum, as the CPU backend and argmax take it
+    const double m = z[best];
+    double sum = 0;
+    for (int64_t j = 0; j < cols; ++j) sum += exp(static_cast<double>(z[j]) - m);
+    *loss = m + log(sum) - z[label];
+    *error = best == label ? 0.0 : 1.0;
+    if (grad)
+      for (int64_t j = 0; j < cols; ++j)
+        grad[j] = static_cast<float>((exp(static_cast<double>(z[j]) - m) / sum - (j == label ? 1.0 : 0.0)) * grad_scale);
+  } else {
+    double se = 0, ae = 0;
+    for (int64_t j = 0; j < cols; ++j) {
+      const double d = static_cast<double>(z[j]) - y[j];
+      se += d * d;
+      ae += fabs(d);
+      if (grad) grad[j] = static_cast<float>(2.0 * d * grad_scale / static_cast<double>(cols));
+    }
+    *loss = se / static_cast<double>(cols);
+    *error = ae / static_cast<double>(cols);
+  }
+}
+
+__global__ void row_losses_kernel(const float* __restrict__ d_logits, int64_t rows, int64_t cols, Task task,
+                                  const int32_t* __restrict__ d_labels, const float* __restrict__ d_targets, int64_t row0,
+                                  double* __restrict__ d_loss, double* __restrict__ d_error, int64_t loss_stride) {
+  const int64_t b = blockIdx.y;
+  for (int64_t r = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; r < rows; r += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t row = row0 + r;
+    const int32_t label = task == Task::classification ? d_labels[row] : 0;
+    const float* y = task == Task::regression ? d_targets + row * cols : nullptr;
+    one_row(d_logits + (b * rows + r) * cols, cols, task, label, y, d_loss + b * loss_stride + row,
+            d_error + b * loss_stride + row, nullptr, 0.0);
+  }
+}
+
+__global__ void loss_gradient_kernel(const float* __restrict__ d_logits, int64_t rows, int64_t cols, Task task,
+                                     const int32_t* __restrict__ d_labels, const float* __restrict__ d_targets,
+                                     const int64_t* __restrict__ d_rows, float* __restrict__ d_grad,
+                                     double* __restrict__ d_row_loss) {
+  for (int64_t r = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; r < rows; r += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t row = d_rows[r];
+    const int32_t label = task == Task::classification ? d_labels[row] : 0;
+    const float* y = task == Task::regression ? d_targets + row * cols : nullptr;
+    double error = 0;
+    one_row(d_logits + r * cols, cols, task, label, y, d_row_loss + r, &error, d_grad + r * cols,
+            1.0 / static_cast<double>(rows));
+  }
+}
+
+__global__ void segmented_sum_kernel(const double* __restrict__ d_values, int64_t n, double* __restrict__ d_sums) {
+  using Reduce = cub::BlockReduce<double, kBlock>;
+  __shared__ typename Reduce::TempStorage temp;
+  const double* v = d_values + blockIdx.x * n;
+  double s = 0;
+  for (int64_t i = threadIdx.x; i < n; i += kBlock) s += v[i];  // a fixed order: the same sum every run
+  const double total = Reduce(temp).Sum(s);
+  if (threadIdx.x == 0) d_sums[blockIdx.x] = total;
+}
+
+unsigned grid_for(int64_t n) { return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>((n + kBlock - 1) / kBlock, 65535))); }
+
+}  // namespace
+
+void row_losses(const float* d_logits, int64_t batch, int64_t rows, int64_t cols, Task task, const int32_t* d_labels,
+                const float* d_targets, int64_t row0, double* d_loss, double* d_error, int64_t loss_stride,
+                cudaStream_t stream) {
+  MODECONN_EXPECTS(batch >= 0 && batch < 65536 && cols > 0 && row0 + rows <= loss_stride, "row_losses shapes");
+  if (batch == 0 || rows == 0) return;
+  row_losses_kernel<<<dim3(grid_for(rows), static_cast<unsigned>(batch)), kBlock, 0, stream>>>(
+      d_logits, rows, cols, task, d_labels, d_targets, row0, d_loss, d_error, loss_stride);
+  MODECONN_CUDA_CHECK_LAUNCH(stream);
+}
+
+void loss_gradient(const float* d_logits, int64_t rows, int64_t cols, Task task, const int32_t* d_labels,
+                   const float* d_targets, const int64_t* d_rows, float* d_grad, double* d_row_loss, cudaStream_t stream) {
+  MODECONN_EXPECTS(rows > 0 && cols > 0, "loss_gradient shapes");
+  loss_gradient_kernel<<<grid_for(rows), kBlock, 0, stream>>>(d_logits, rows, cols, task, d_labels, d_targets, d_rows,
+                                                               d_grad, d_row_loss);
+  MODECONN_CUDA_CHECK_LAUNCH(stream);
+}
+
+void segmented_sum(const double* d_values, int64_t segments, int64_t n, double* d_sums, cudaStream_t stream) {
+  MODECONN_EXPECTS(segments >= 0 && segments < (int64_t{1} << 31) && n >= 0, "segmented_sum shapes");
+  if (segments == 0) return;
+  segmented_sum_kernel<<<static_cast<unsigned>(segments), kBlock, 0, stream>>>(d_values, n, d_sums);
+  MODECONN_CUDA_CHECK_LAUNCH(stream);
+}
+
+}  // namespace modeconn::cuda

@@ -1,0 +1,112 @@
+// The CUDA backend against the CPU backend on the same random models, data and paths.
+#include <gtest/gtest.h>
+
+#include "gpu/gpu_environment.hpp"
+#include "modeconn/backend.hpp"
+#include "modeconn/train.hpp"
+#include "support/check.hpp"
+#include "support/fixtures.hpp"
+
+namespace modeconn {
+namespace {
+
+struct ParityCase {
+  std::vector<int64_t> widths;
+  Activation activation;
+  Task task;
+  PathKind kind;
+  int control_points;
+  int points;
+  int64_t rows;
+  uint64_t seed;
+};
+
+void PrintTo(const ParityCase&, std::ostream* os) { *os << "case"; }
+
+class CudaParity : public test::GpuTestWithParam<ParityCase> {};
+class CudaTraining : public test::GpuTest {};
+
+Path make_path(const ParityCase& c) {
+  Path p{c.kind, {}, {}};
+  for (int k = 0; k < c.control_points; ++k) {
+    Model m = test::random_model(c.widths, c.activation, c.task, c.seed * 7 + static_cast<uint64_t>(k));
+    p.arch = m.arch;
+    p.points.push_back(m.params);
+  }
+  return p;
+}
+
+TEST_P(CudaParity, EvaluateMatchesTheCpuBackend) {
+  const ParityCase c = GetParam();
+  const Path path = make_path(c);
+  const Split split = test::random_split(c.rows, c.widths.front(), c.task, c.widths.back(), c.seed + 1);
+  const std::vector<double> ts = path_grid(c.points);
+  auto cpu = make_cpu_backend();
+  const auto ref = cpu->evaluate(path, ts, split);
+  for (bool tf32 : {false, true}) {
+    auto gpu = make_cuda_backend(tf32);
+    set_cuda_poison(*gpu, true);  // an element nothing wrote is NaN and fails the comparison
+    const auto got = gpu->evaluate(path, ts, split);
+    ASSERT_EQ(got.size(), ref.size());
+    const double rtol = tf32 ? 1e-3 : 1e-5;
+    for (std::size_t p = 0; p < ts.size(); ++p) {
+      EXPECT_TRUE(test::close(got[p].loss, ref[p].loss, rtol, 1e-7)) << (tf32 ? "tf32" : "fp32") << " t = " << ts[p];
+      EXPECT_TRUE(test::close(got[p].error, ref[p].error, rtol, c.task == Task::classification ? 2.01 / static_cast<double>(c.rows) : 1e-6))
+          << (tf32 ? "tf32" : "fp32") << " t = " << ts[p];
+    }
+  }
+}
+
+TEST_P(CudaParity, LossAndGradientMatchTheCpuBackend) {
+  const ParityCase c = GetParam();
+  const Model m = test::random_model(c.widths, c.activation, c.task, c.seed);
+  const Split split = test::random_split(c.rows, c.widths.front(), c.task, c.widths.back(), c.seed + 2);
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < std::min<int64_t>(c.rows, 200); i += 2) rows.push_back((i * 7919) % c.rows);
+  std::vector<float> g_cpu(m.params.size()), g_gpu(m.params.size());
+  auto cpu = make_cpu_backend();
+  auto gpu = make_cuda_backend(false);
+  set_cuda_poison(*gpu, true);
+  const double l_cpu = cpu->loss_and_grad(m.arch, m.params, split, rows, g_cpu);
+  const double l_gpu = gpu->loss_and_grad(m.arch, m.params, split, rows, g_gpu);
+  EXPECT_TRUE(test::close(l_gpu, l_cpu, 1e-5));
+  double scale = 0;
+  for (float v : g_cpu) scale = std::max(scale, static_cast<double>(std::abs(v)));
+  for (std::size_t i = 0; i < g_cpu.size(); ++i) ASSERT_TRUE(test::close(g_gpu[i], g_cpu[i], 1e-4, 1e-5 * scale)) << "parameter " << i;
+}
+
+std::vector<ParityCase> cases() {
+  std::vector<ParityCase> out;
+  uint64_t seed = 1;
+  for (Activation a : {Activation::relu, Activation::leaky_relu, Activation::tanh, Activation::sigmoid, Activation::gelu,
+                       Activation::softplus, Activation::identity})
+    for (Task t : {Task::classification, Task::regression})
+      out.push_back({{37, 64, 48, 10}, a, t, PathKind::linear, 2, 25, 1000, seed++});
+  out.push_back({{100, 128, 3}, Activation::relu, Task::classification, PathKind::bezier, 4, 9, 513, seed++});
+  out.push_back({{30, 17, 17, 17, 5}, Activation::tanh, Task::classification, PathKind::polychain, 5, 11, 300, seed++});
+  out.push_back({{12, 4}, Activation::relu, Task::classification, PathKind::linear, 2, 5, 77, seed++});   // one layer
+  out.push_back({{20, 16, 3}, Activation::gelu, Task::classification, PathKind::bezier, 6, 3, 50, seed++});  // K > P
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Gpu, CudaParity, ::testing::ValuesIn(cases()), [](const ::testing::TestParamInfo<ParityCase>& p) {
+  return std::string(activation_name(p.param.activation)) + "_" + std::string(task_name(p.param.task)) + "_" +
+         std::string(path_kind_name(p.param.kind)) + "_" + std::to_string(p.index);
+});
+
+TEST_F(CudaTraining, FollowsTheCpuBackendStepForStep) {
+  const Split s = test::random_split(500, 20, Task::classification, 4, 3);
+  const Architecture arch = make_architecture({20, 32, 4}, Activation::relu, Task::classification);
+  TrainOptions o;
+  o.epochs = 2;
+  o.batch = 50;
+  Model a = init_model(arch, 1), b = init_model(arch, 1);
+  auto cpu = make_cpu_backend();
+  auto gpu = make_cuda_backend(false);
+  train(*cpu, a, s, o, nullptr);
+  train(*gpu, b, s, o, nullptr);
+  for (std::size_t i = 0; i < a.params.size(); ++i) ASSERT_TRUE(test::close(b.params[i], a.params[i], 1e-3, 1e-5)) << i;
+}
+
+}  // namespace
+}  // namespace modeconn
