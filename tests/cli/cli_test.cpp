@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -32,7 +33,9 @@ std::string slurp(const std::string& path) {
 
 RunResult run(const TempDir& dir, const std::string& args) {
   const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-  const std::string cmd = std::string(MODECONN_BIN) + " " + args + " >" + out + " 2>" + err;
+  // MODECONN_BIN in the environment wins: a build shipped to another machine runs its own copy.
+  const char* env = std::getenv("MODECONN_BIN");
+  const std::string cmd = std::string(env && *env ? env : MODECONN_BIN) + " " + args + " >" + out + " 2>" + err;
   const int status = std::system(cmd.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
 }

@@ -7,6 +7,13 @@ import numpy as np
 FASHION = os.environ.get("MODECONN_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
 
 
+def require():
+    """Exits 77 (reported as skipped) when the data set is not installed."""
+    if not os.path.isdir(FASHION):
+        print(f"skipped: {FASHION} not found (Debian's dataset-fashion-mnist)")
+        raise SystemExit(77)
+
+
 def read_idx(path):
     with gzip.open(path, "rb") as f:
         data = f.read()

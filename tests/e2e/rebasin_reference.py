@@ -130,6 +130,7 @@ def main():
     p.add_argument("--modeconn", required=True)
     p.add_argument("--work", required=True)
     a = p.parse_args()
+    fashion_data.require()
     os.makedirs(a.work, exist_ok=True)
     folder = os.path.join(a.work, "data")
     data = fashion_data.load(10000, 2000)

@@ -95,6 +95,7 @@ def main():
     p.add_argument("--export", required=True)
     p.add_argument("--work", required=True)
     a = p.parse_args()
+    fashion_data.require()
     torch.set_num_threads(2)
     os.makedirs(a.work, exist_ok=True)
     data = fashion_data.load(6000, 2000)
