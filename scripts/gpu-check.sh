@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 dist=${DIST:-build-gpu/dist}
 out=${OUT:-/tmp/gpu-check}
 mkdir -p "$out"
-export PATH=/usr/local/cuda/bin:$PATH
+export PATH=/usr/local/cuda/bin:/usr/local/cuda/compute-sanitizer:$PATH
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
 export MODECONN_BIN=$PWD/$dist/bin/modeconn
 nvidia-smi -L 2>&1 | tee "$out/gpu.txt"
