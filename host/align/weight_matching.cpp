@@ -21,39 +21,39 @@ std::vector<double> layer_similarity(const Model& a, const Model& b, const Align
   const LayerAlignment* prev = h > 0 ? &al.layers[h - 1] : nullptr;
   const LayerAlignment* after = h + 2 < arch.layers.size() ? &al.layers[h + 1] : nullptr;
 
-  std::vector<double> wa(static_cast<std::size_t>(n * in)), wb(wa.size());
+  // Float32 products, as Git Re-Basin computes them, summed into a float64 matrix for the assignment.
+  std::vector<float> wb(static_cast<std::size_t>(n * in));
   const float* a_w = a.params.data() + arch.weight_offset(h);
   const float* b_w = b.params.data() + arch.weight_offset(h);
   for (int64_t j = 0; j < n; ++j)
     for (int64_t k = 0; k < in; ++k) {
-      wa[static_cast<std::size_t>(j * in + k)] = a_w[j * in + k];
       const int64_t src = prev ? prev->perm[static_cast<std::size_t>(k)] : k;
-      const double sign = prev ? prev->sign[static_cast<std::size_t>(k)] : 1;
+      const float sign = prev ? prev->sign[static_cast<std::size_t>(k)] : 1.f;
       wb[static_cast<std::size_t>(j * in + k)] = sign * b_w[j * in + src];
     }
-  std::vector<double> s(static_cast<std::size_t>(n * n));
-  const float* a_b = a.params.data() + arch.bias_offset(h);
-  const float* b_b = b.params.data() + arch.bias_offset(h);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < n; ++j) s[static_cast<std::size_t>(i * n + j)] = static_cast<double>(a_b[i]) * b_b[j];
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(n), static_cast<blasint>(n),
-              static_cast<blasint>(in), 1.0, wa.data(), static_cast<blasint>(in), wb.data(), static_cast<blasint>(in),
-              1.0, s.data(), static_cast<blasint>(n));
+  std::vector<float> sf(static_cast<std::size_t>(n * n));
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(n), static_cast<blasint>(n),
+              static_cast<blasint>(in), 1.f, a_w, static_cast<blasint>(in), wb.data(), static_cast<blasint>(in), 0.f,
+              sf.data(), static_cast<blasint>(n));
 
-  std::vector<double> oa(static_cast<std::size_t>(out * n)), ob(oa.size());
+  std::vector<float> ob(static_cast<std::size_t>(out * n));
   const float* a_o = a.params.data() + arch.weight_offset(h + 1);
   const float* b_o = b.params.data() + arch.weight_offset(h + 1);
   for (int64_t m = 0; m < out; ++m) {
     const int64_t src = after ? after->perm[static_cast<std::size_t>(m)] : m;
-    const double sign = after ? after->sign[static_cast<std::size_t>(m)] : 1;
-    for (int64_t j = 0; j < n; ++j) {
-      oa[static_cast<std::size_t>(m * n + j)] = a_o[m * n + j];
-      ob[static_cast<std::size_t>(m * n + j)] = sign * b_o[src * n + j];
-    }
+    const float sign = after ? after->sign[static_cast<std::size_t>(m)] : 1.f;
+    for (int64_t j = 0; j < n; ++j) ob[static_cast<std::size_t>(m * n + j)] = sign * b_o[src * n + j];
   }
-  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<blasint>(n), static_cast<blasint>(n),
-              static_cast<blasint>(out), 1.0, oa.data(), static_cast<blasint>(n), ob.data(), static_cast<blasint>(n),
-              1.0, s.data(), static_cast<blasint>(n));
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<blasint>(n), static_cast<blasint>(n),
+              static_cast<blasint>(out), 1.f, a_o, static_cast<blasint>(n), ob.data(), static_cast<blasint>(n), 1.f,
+              sf.data(), static_cast<blasint>(n));
+
+  const float* a_b = a.params.data() + arch.bias_offset(h);
+  const float* b_b = b.params.data() + arch.bias_offset(h);
+  std::vector<double> s(static_cast<std::size_t>(n * n));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      s[static_cast<std::size_t>(i * n + j)] = static_cast<double>(sf[static_cast<std::size_t>(i * n + j)]) + static_cast<double>(a_b[i]) * b_b[j];
   return s;
 }
 
@@ -69,10 +69,19 @@ MatchingResult weight_matching(const Model& a, const Model& b, const MatchingOpt
   std::vector<std::size_t> order(hidden);
   for (std::size_t i = 0; i < hidden; ++i) order[i] = i;
   Rng rng(options.seed);
+  // A layer's similarity depends only on its neighbours' permutations: when neither has changed since the
+  // layer was last solved, solving it again would give the same assignment, so it is skipped.
+  long long step = 0;
+  std::vector<long long> changed_at(hidden, 0), solved_at(hidden, -1);
   for (int sweep = 0; sweep < options.max_sweeps && hidden > 0; ++sweep) {
     for (std::size_t i = hidden; i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);  // a fresh order
     bool improved = false;
     for (std::size_t h : order) {
+      ++step;
+      const bool stale = solved_at[h] < 0 || (h > 0 && changed_at[h - 1] > solved_at[h]) ||
+                         (h + 1 < hidden && changed_at[h + 1] > solved_at[h]);
+      if (!stale) continue;
+      solved_at[h] = step;
       const int64_t n = a.arch.layers[h].out;
       const std::vector<double> s = layer_similarity(a, b, result.alignment, h);
       const double old_value = assignment_value(s, n, result.alignment.layers[h]);
@@ -80,6 +89,7 @@ MatchingResult weight_matching(const Model& a, const Model& b, const MatchingOpt
       LayerAlignment candidate = best_assignment(s, n, options.signs, &new_value);
       if (new_value > old_value + 1e-12) {
         result.alignment.layers[h] = std::move(candidate);
+        changed_at[h] = step;
         improved = true;
       }
     }

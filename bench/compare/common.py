@@ -1,0 +1,73 @@
+"""Shared by the comparison scripts: random models and data in modeconn's formats, timing, and the table."""
+import json
+import os
+import statistics
+import struct
+import subprocess
+import tempfile
+import time
+
+import numpy as np
+
+
+def write_safetensors(path, tensors, activation="relu"):
+    header = {"__metadata__": {"modeconn.activation": activation, "modeconn.task": "classification"}}
+    offset, blobs = 0, []
+    for name, a in tensors.items():
+        data = np.ascontiguousarray(a, dtype="<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+        blobs.append(data)
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - (8 + len(text)) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def random_mlp(widths, seed):
+    """PyTorch-style names (nn.Sequential: Linear at even indices) and PyTorch's default init range."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for l in range(len(widths) - 1):
+        bound = 1 / np.sqrt(widths[l])
+        out[f"{2 * l}.weight"] = rng.uniform(-bound, bound, (widths[l + 1], widths[l])).astype(np.float32)
+        out[f"{2 * l}.bias"] = rng.uniform(-bound, bound, widths[l + 1]).astype(np.float32)
+    return out
+
+
+def random_data(folder, features, n_train, n_test, classes=10, seed=0):
+    rng = np.random.default_rng(seed)
+    os.makedirs(folder, exist_ok=True)
+    for split, n in (("train", n_train), ("test", n_test)):
+        np.save(f"{folder}/x_{split}.npy", rng.random((n, features), dtype=np.float32))
+        np.save(f"{folder}/y_{split}.npy", rng.integers(0, classes, n).astype(np.int64))
+
+
+def time_process(cmd):
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def alternate(runs, a, b):
+    """Times a() and b() alternately, `runs` times each; returns the two medians."""
+    ta, tb = [], []
+    for _ in range(runs):
+        ta.append(a())
+        tb.append(b())
+    return statistics.median(ta), statistics.median(tb)
+
+
+def workdir():
+    return tempfile.mkdtemp(prefix="modeconn-compare-")
+
+
+def versions():
+    import torch
+    out = {"torch": torch.__version__, "numpy": np.__version__, "threads": torch.get_num_threads()}
+    try:
+        import scipy
+        out["scipy"] = scipy.__version__
+    except ImportError:
+        pass
+    return out

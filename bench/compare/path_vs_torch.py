@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""modeconn path (whole process) against the PyTorch loop peers write (for each t: interpolate the state dict,
+load it, forward the split, loss and error), 25 points, same threads. Prints one row per case and the ratio.
+
+usage: path_vs_torch.py [--modeconn BIN] [--threads N] [--runs 3] [--quick]
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+POINTS = 25
+
+
+def torch_loop_seconds(widths, files, folder, threads):
+    import time
+
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(threads)
+    layers = []
+    for l in range(len(widths) - 1):
+        layers.append(torch.nn.Linear(widths[l], widths[l + 1]))
+        if l + 2 < len(widths):
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    a = {k: torch.from_numpy(v) for k, v in files[0].items()}
+    b = {k: torch.from_numpy(v) for k, v in files[1].items()}
+    x = torch.from_numpy(np.load(f"{folder}/x_test.npy"))
+    y = torch.from_numpy(np.load(f"{folder}/y_test.npy"))
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        for i in range(POINTS):
+            t = i / (POINTS - 1)
+            model.load_state_dict({k: (1 - t) * a[k] + t * b[k] for k in a})
+            logits = model(x)
+            torch.nn.functional.cross_entropy(logits, y).item()
+            (logits.argmax(1) != y).float().mean().item()
+    return time.perf_counter() - t0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    here = os.path.dirname(os.path.abspath(__file__))
+    p.add_argument("--modeconn", default=os.path.join(here, "../../build/host/modeconn"))
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--quick", action="store_true", help="the two target cases only")
+    a = p.parse_args()
+    cases = [([784, 512, 512, 512, 10], 10000), ([3072, 512, 512, 10], 10000)]
+    if not a.quick:
+        for h in (256, 1024, 4096):
+            for depth in (1, 2, 3):
+                for n in (10000, 60000):
+                    if h == 4096 and (depth > 1 or n > 10000):
+                        continue  # hours of PyTorch loop on two cores
+                    cases.append(([784] + [h] * depth + [10], n))
+    print(f"versions: {common.versions()}; threads {a.threads}; {POINTS} points; median of {a.runs} alternated runs")
+    print(f"{'model':<26} {'samples':>8} {'modeconn s':>11} {'torch loop s':>13} {'ratio':>7}")
+    for widths, n in cases:
+        work = common.workdir()
+        folder = f"{work}/data"
+        common.random_data(folder, widths[0], 100, n)
+        files = [common.random_mlp(widths, s) for s in (1, 2)]
+        for i, f in enumerate(files):
+            common.write_safetensors(f"{work}/m{i}.safetensors", f)
+        cmd = [a.modeconn, "path", "-q", "--threads", str(a.threads), "--a", f"{work}/m0.safetensors", "--b",
+               f"{work}/m1.safetensors", "--data", folder, "--split", "test", "--points", str(POINTS),
+               "--json", f"{work}/p.json"]
+        tm, tt = common.alternate(a.runs, lambda: common.time_process(cmd),
+                                  lambda: torch_loop_seconds(widths, files, folder, a.threads))
+        name = "-".join(map(str, widths))
+        print(f"{name:<26} {n:>8} {tm:>11.3f} {tt:>13.3f} {tt / tm:>6.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()
