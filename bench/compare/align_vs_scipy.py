@@ -11,31 +11,11 @@ import sys
 import time
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../tests/e2e"))
 import common  # noqa: E402
-
-
-def weight_matching(la, lb, seed=0, max_iter=100):
-    """Ainsworth et al. 2023, as their code does it: random layer order, one LAP per layer, until no change."""
-    rng = np.random.default_rng(seed)
-    hidden = len(la) - 1
-    perms = [np.arange(la[i][0].shape[0]) for i in range(hidden)]
-    for _ in range(max_iter):
-        improved = False
-        for h in rng.permutation(hidden):
-            wb = lb[h][0] if h == 0 else lb[h][0][:, perms[h - 1]]
-            s = la[h][0] @ wb.T + np.outer(la[h][1], lb[h][1])
-            wb2 = lb[h + 1][0] if h + 1 == hidden else lb[h + 1][0][perms[h + 1]]
-            s += la[h + 1][0].T @ wb2
-            _, cols = linear_sum_assignment(s, maximize=True)
-            if s[np.arange(len(cols)), cols].sum() > s[np.arange(len(cols)), perms[h]].sum() + 1e-12:
-                perms[h] = cols
-                improved = True
-        if not improved:
-            break
-    return perms
+from rebasin_reference import weight_matching  # noqa: E402  the reference the tests check modeconn against
 
 
 def main():
@@ -62,7 +42,7 @@ def main():
 
         def reference():
             t0 = time.perf_counter()
-            weight_matching(layers[0], layers[1])
+            weight_matching(layers[0], layers[1], seed=0)
             return time.perf_counter() - t0
 
         tm, tr = common.alternate(a.runs, lambda: common.time_process(cmd), reference)

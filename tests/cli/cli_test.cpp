@@ -55,17 +55,21 @@ class Cli : public ::testing::Test {
   }
 
   // Runs a command that must fail on bad input: exit 2, one line naming `file`, no output left behind.
-  void expect_refused(const std::string& args, const std::string& file, const std::string& problem) {
+  ::testing::AssertionResult refused(const std::string& args, const std::string& file, const std::string& problem) {
     const std::string out = dir_.file("out.json");
     std::filesystem::remove(out);
     const RunResult r = run(dir_, args + " --json " + out);
-    EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_NE(r.err.find(file), std::string::npos) << "message does not name " << file << ": " << r.err;
-    EXPECT_NE(r.err.find(problem), std::string::npos) << "message does not say '" << problem << "': " << r.err;
-    EXPECT_FALSE(std::filesystem::exists(out)) << "a failed run left an output file";
+    auto failure = [&](const std::string& what) {
+      return ::testing::AssertionFailure() << what << "\n  command: " << args << "\n  stderr: " << r.err;
+    };
+    if (r.code != 2) return failure("exit code " + std::to_string(r.code) + ", not 2");
+    if (std::count(r.err.begin(), r.err.end(), '\n') != 1) return failure("not exactly one line on stderr");
+    if (r.err.find(file) == std::string::npos) return failure("the message does not name " + file);
+    if (r.err.find(problem) == std::string::npos) return failure("the message does not say '" + problem + "'");
+    if (std::filesystem::exists(out)) return failure("a failed run left an output file");
     for (const auto& e : std::filesystem::directory_iterator(dir_.path()))
-      EXPECT_EQ(e.path().string().find(".tmp-"), std::string::npos) << "temporary file left: " << e.path();
+      if (e.path().string().find(".tmp-") != std::string::npos) return failure("temporary file left: " + e.path().string());
+    return ::testing::AssertionSuccess();
   }
 
   std::string path_args(const std::string& a, const std::string& b) const {
@@ -111,46 +115,46 @@ TEST_F(Cli, TrainIsDeterministicAndReadsConfigFiles) {
 
 TEST_F(Cli, RefusesModelsOfDifferentArchitectures) {
   save_model(test::random_model({6, 9, 3}, Activation::relu, Task::classification, 3), dir_.file("c.safetensors"));
-  expect_refused(path_args(dir_.file("a.safetensors"), dir_.file("c.safetensors")), "c.safetensors", "architecture 6-9-3 differs");
+  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("c.safetensors")), "c.safetensors", "architecture 6-9-3 differs"));
 }
 
 TEST_F(Cli, RefusesDataThatDoesNotFitTheModel) {
   save_model(test::random_model({7, 8, 3}, Activation::relu, Task::classification, 3), dir_.file("w7a.safetensors"));
   save_model(test::random_model({7, 8, 3}, Activation::relu, Task::classification, 4), dir_.file("w7b.safetensors"));
-  expect_refused(path_args(dir_.file("w7a.safetensors"), dir_.file("w7b.safetensors")), "x_train.npy", "has 6 features");
+  EXPECT_TRUE(refused(path_args(dir_.file("w7a.safetensors"), dir_.file("w7b.safetensors")), "x_train.npy", "has 6 features"));
   save_model(test::random_model({6, 8, 2}, Activation::relu, Task::classification, 3), dir_.file("c2a.safetensors"));
   save_model(test::random_model({6, 8, 2}, Activation::relu, Task::classification, 4), dir_.file("c2b.safetensors"));
-  expect_refused(path_args(dir_.file("c2a.safetensors"), dir_.file("c2b.safetensors")), "y_train.npy", "outside the 2 classes");
+  EXPECT_TRUE(refused(path_args(dir_.file("c2a.safetensors"), dir_.file("c2b.safetensors")), "y_train.npy", "outside the 2 classes"));
   write_npy(make_npy(std::vector<int32_t>(59, 0), {59}), data_ + "/y_test.npy");
-  expect_refused(path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")), "y_test.npy", "has 59 rows");
+  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")), "y_test.npy", "has 59 rows"));
 }
 
 TEST_F(Cli, RefusesBadModelFiles) {
   TensorFile nan = read_safetensors(dir_.file("b.safetensors"));
   nan.tensors[1].values[0] = NAN;
   write_safetensors(nan, dir_.file("nan.safetensors"));
-  expect_refused(path_args(dir_.file("a.safetensors"), dir_.file("nan.safetensors")), "nan.safetensors", "NaN or Inf");
+  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("nan.safetensors")), "nan.safetensors", "NaN or Inf"));
 
   TensorFile act = read_safetensors(dir_.file("b.safetensors"));
   act.metadata["modeconn.activation"] = "swish";
   write_safetensors(act, dir_.file("act.safetensors"));
-  expect_refused(path_args(dir_.file("a.safetensors"), dir_.file("act.safetensors")), "act.safetensors", "unknown activation");
-  expect_refused(path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --activation swish", "--activation", "unknown activation");
+  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("act.safetensors")), "act.safetensors", "unknown activation"));
+  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --activation swish", "--activation", "unknown activation"));
 
   auto bytes = read_file(dir_.file("b.safetensors"));
   bytes.resize(bytes.size() - 10);
   write_file_atomic(dir_.file("cut.safetensors"), bytes.data(), bytes.size());
-  expect_refused(path_args(dir_.file("a.safetensors"), dir_.file("cut.safetensors")), "cut.safetensors", "past the end");
+  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("cut.safetensors")), "cut.safetensors", "past the end"));
 
-  expect_refused(path_args(dir_.file("a.safetensors"), dir_.file("nowhere.safetensors")), "nowhere.safetensors", "cannot open");
-  expect_refused("path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") + " --data " +
-                     dir_.file("nodata"), "nodata", "does not exist");
+  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("nowhere.safetensors")), "nowhere.safetensors", "cannot open"));
+  EXPECT_TRUE(refused("path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") + " --data " +
+                     dir_.file("nodata"), "nodata", "does not exist"));
 }
 
 TEST_F(Cli, RefusesBadUsageAndNeverOverwritesInputs) {
-  expect_refused("path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") + " --data " + data_ + " --points 1", "--points", "at least 2");
-  expect_refused(path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --bogus", "path", "unrecognised option");
-  expect_refused("path -q --a " + dir_.file("a.safetensors"), "path", "'--b' is required");
+  EXPECT_TRUE(refused("path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") + " --data " + data_ + " --points 1", "--points", "at least 2"));
+  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --bogus", "path", "unrecognised option"));
+  EXPECT_TRUE(refused("path -q --a " + dir_.file("a.safetensors"), "path", "'--b' is required"));
 
   const auto before = read_file(dir_.file("a.safetensors"));
   const RunResult r = run(dir_, path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --csv " + dir_.file("a.safetensors"));
@@ -213,7 +217,7 @@ TEST_F(Cli, SymmetryReportsCountsUnitsAndAlignment) {
   EXPECT_LE(j["pair"]["align"]["distance_after"].get<double>(), j["pair"]["align"]["distance_before"].get<double>());
   EXPECT_TRUE(j["pair"]["naive"]["train"]["barrier"]["loss"].contains("gap"));
   EXPECT_TRUE(j["pair"]["aligned"]["train"]["barrier"]["loss"].contains("gap"));
-  expect_refused("symmetry -q --model " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors"), "--b", "needs --data");
+  EXPECT_TRUE(refused("symmetry -q --model " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors"), "--b", "needs --data"));
 }
 
 TEST_F(Cli, FitCurveAndAnalyzeWriteWhatPathAndPlotsRead) {
@@ -225,8 +229,8 @@ TEST_F(Cli, FitCurveAndAnalyzeWriteWhatPathAndPlotsRead) {
   EXPECT_EQ(nlohmann::json::parse(slurp(dir_.file("c.json")))["path"]["kind"], "bezier");
   // The curve belongs to A and B: with another B it is refused.
   save_model(test::random_model({6, 8, 3}, Activation::relu, Task::classification, 9), dir_.file("other.safetensors"));
-  expect_refused("path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("other.safetensors") + " --data " + data_ +
-                     " --kind bezier --curve " + dir_.file("c.safetensors"), "c.safetensors", "last control point");
+  EXPECT_TRUE(refused("path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("other.safetensors") + " --data " + data_ +
+                     " --kind bezier --curve " + dir_.file("c.safetensors"), "c.safetensors", "last control point"));
   const RunResult bad = run(dir_, "fit-curve -q" + ab + " --kind linear --out " + dir_.file("x.safetensors"));
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("--kind: a fitted curve is bezier or polychain"), std::string::npos) << bad.err;
@@ -250,12 +254,12 @@ TEST_F(Cli, FitCurveAndAnalyzeWriteWhatPathAndPlotsRead) {
 
 TEST_F(Cli, AlignRefusesWhatItCannotDo) {
   const std::string ab = " --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors");
-  expect_refused("align -q --method activation" + ab + " --out " + dir_.file("x.safetensors"), "activation matching", "needs --data");
+  EXPECT_TRUE(refused("align -q --method activation" + ab + " --out " + dir_.file("x.safetensors"), "activation matching", "needs --data"));
   save_model(test::random_model({6, 8, 3}, Activation::tanh, Task::classification, 1), dir_.file("t1.safetensors"));
   save_model(test::random_model({6, 8, 3}, Activation::tanh, Task::classification, 2), dir_.file("t2.safetensors"));
-  expect_refused("align -q --canonicalize-scale --a " + dir_.file("t1.safetensors") + " --b " + dir_.file("t2.safetensors") +
-                     " --out " + dir_.file("x.safetensors"), "--canonicalize-scale", "positively homogeneous");
-  expect_refused("align -q" + ab + " --out " + dir_.file("b.safetensors"), "--out", "refusing to overwrite");
+  EXPECT_TRUE(refused("align -q --canonicalize-scale --a " + dir_.file("t1.safetensors") + " --b " + dir_.file("t2.safetensors") +
+                     " --out " + dir_.file("x.safetensors"), "--canonicalize-scale", "positively homogeneous"));
+  EXPECT_TRUE(refused("align -q" + ab + " --out " + dir_.file("b.safetensors"), "--out", "refusing to overwrite"));
   EXPECT_FALSE(std::filesystem::exists(dir_.file("x.safetensors")));
 }
 
