@@ -1,7 +1,6 @@
 // The CUDA backend: every path point in one pass over device-resident data (strided-batched GEMMs over points),
 // and backpropagation with cuBLAS. Host code reaches it only through the Backend interface.
 #include <algorithm>
-#include <cstring>
 
 #include "context.cuh"
 #include "device_buffer.cuh"

@@ -1,6 +1,5 @@
 // The CPU backend: all path points in one pass over the data, and backpropagation, on OpenBLAS and OpenMP.
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "backend/cpu_ops.hpp"
@@ -16,17 +15,6 @@ int64_t block_rows(const Architecture& arch, std::size_t buffers) {
   const int64_t budget_floats = int64_t{1} << 22;  // 16 MiB per thread
   const int64_t per_row = arch.max_width() * static_cast<int64_t>(buffers);
   return std::clamp<int64_t>(budget_floats / std::max<int64_t>(per_row, 1), 32, 512);
-}
-
-// out[i] = Σ_k c_k θ_k[begin + i], summed in float64 and rounded once.
-void interpolate(const Path& path, std::span<const double> coef, std::size_t begin, std::size_t end, float* out) {
-  const int64_t n = static_cast<int64_t>(end - begin);
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    double v = 0;
-    for (std::size_t k = 0; k < coef.size(); ++k) v += coef[k] * path.points[k][begin + static_cast<std::size_t>(i)];
-    out[i] = static_cast<float>(v);
-  }
 }
 
 class CpuBackend final : public Backend {
@@ -65,7 +53,7 @@ std::vector<PointMetrics> CpuBackend::evaluate(const Path& path, std::span<const
   std::vector<std::vector<float>> point_params(num_pts, std::vector<float>(tail_size));
   for (std::size_t p = 0; p < num_pts; ++p) {
     coef[p] = path.coefficients(ts[p]);
-    interpolate(path, coef[p], tail_begin, arch.num_params(), point_params[p].data());
+    path.interpolate(coef[p], tail_begin, arch.num_params(), point_params[p].data());
   }
   const auto param = [&](std::size_t p, std::size_t offset) { return point_params[p].data() + (offset - tail_begin); };
 

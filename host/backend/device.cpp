@@ -7,6 +7,11 @@
 
 namespace modeconn {
 
+PointMetrics evaluate_model(Backend& backend, const Model& model, const Split& split) {
+  const double t = 0.0;
+  return backend.evaluate(Path{PathKind::linear, model.arch, {model.params}}, {&t, 1}, split)[0];
+}
+
 DeviceChoice parse_device(std::string_view name) {
   if (name == "auto") return DeviceChoice::automatic;
   if (name == "cpu") return DeviceChoice::cpu;

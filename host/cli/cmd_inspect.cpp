@@ -48,11 +48,9 @@ int run_inspect(const Args& args) {
     const Dataset data = load_dataset(cl.get<std::string>("data"));
     fit_model_to_data(model, path, data);
     auto backend = cl.backend();
-    const Path point{PathKind::linear, model.arch, {model.params}};
-    const double t0 = 0.0;
     std::cout << "\n";
     for (const Split* s : {&data.test, &data.train}) {
-      const PointMetrics m = backend->evaluate(point, {&t0, 1}, *s)[0];
+      const PointMetrics m = evaluate_model(*backend, model, *s);
       std::snprintf(line, sizeof line, "  %-5s  loss %.5f  error %.2f%%  (%lld samples)\n", s->name.c_str(), m.loss,
                     100 * m.error, static_cast<long long>(s->rows));
       std::cout << line;

@@ -6,7 +6,6 @@
 #include "cli/optimizer_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
-#include "cli/progress.hpp"
 #include "cli/training_run.hpp"
 #include "modeconn/error.hpp"
 #include "modeconn/train.hpp"

@@ -21,10 +21,7 @@ std::vector<PointMetrics> run_training(Backend& backend, Model& model, const Dat
   });
   line.finish();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const Path point{PathKind::linear, model.arch, {model.params}};
-  const double t0 = 0.0;
-  std::vector<PointMetrics> metrics{backend.evaluate(point, {&t0, 1}, data.test)[0],
-                                    backend.evaluate(point, {&t0, 1}, data.train)[0]};
+  std::vector<PointMetrics> metrics{evaluate_model(backend, model, data.test), evaluate_model(backend, model, data.train)};
   if (verbose) {
     std::snprintf(text, sizeof text, "trained in %.1f s: train loss %.4f error %.2f%%, test loss %.4f error %.2f%%",
                   seconds, metrics[1].loss, 100 * metrics[1].error, metrics[0].loss, 100 * metrics[0].error);

@@ -53,6 +53,17 @@ std::vector<double> Path::coefficients(double t) const {
   return c;
 }
 
+void Path::interpolate(std::span<const double> coef, std::size_t begin, std::size_t end, float* out) const {
+  MODECONN_EXPECTS(coef.size() == points.size() && begin <= end, "one coefficient per control point");
+  const int64_t n = static_cast<int64_t>(end - begin);
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    double v = 0;
+    for (std::size_t k = 0; k < coef.size(); ++k) v += coef[k] * points[k][begin + static_cast<std::size_t>(i)];
+    out[i] = static_cast<float>(v);
+  }
+}
+
 Path linear_path(const Model& a, const Model& b) {
   MODECONN_EXPECTS(a.arch.same_shape(b.arch), "linear_path on models of different shapes");
   return Path{PathKind::linear, a.arch, {a.params, b.params}};

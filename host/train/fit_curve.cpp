@@ -40,12 +40,7 @@ void fit_curve(Backend& backend, Path& path, const Split& split, const TrainOpti
     const double t = t_rng.uniform();
     const std::vector<double> c = path.coefficients(t);
     const int64_t n = static_cast<int64_t>(np);
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
-      double v = 0;
-      for (std::size_t k = 0; k < num_cp; ++k) v += c[k] * path.points[k][static_cast<std::size_t>(i)];
-      phi[static_cast<std::size_t>(i)] = static_cast<float>(v);
-    }
+    path.interpolate(c, 0, np, phi.data());
     const double loss = backend.loss_and_grad(path.arch, phi, split, rows, g);
     // ∂L(φ(t))/∂θ_k = c_k(t) ∇L(φ(t)); the decay term c_k(t) φ(t) is the gradient of ½‖φ(t)‖² with respect to θ_k.
     for (std::size_t k = 0; k < bends; ++k) {

@@ -45,6 +45,9 @@ class Backend {
                                std::span<const int64_t> rows, std::span<float> grad) = 0;
 };
 
+// A single model's loss and error on a split (a one-point path).
+PointMetrics evaluate_model(Backend& backend, const Model& model, const Split& split);
+
 std::unique_ptr<Backend> make_cpu_backend();
 
 // CUDA devices usable by this build (0 when it was built without CUDA, or there is no driver or device).

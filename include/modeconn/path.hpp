@@ -1,6 +1,7 @@
 // Paths between minima: control points and a basis; every point is a weighted sum of control points.
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ struct Path {
   std::size_t num_control_points() const { return points.size(); }
   // c_k(t) with θ(t) = Σ_k c_k(t) θ_k; the c_k sum to 1.
   std::vector<double> coefficients(double t) const;
+  // out[i] = Σ_k coef[k] · θ_k[begin + i] for i < end − begin, summed in float64 and rounded once.
+  void interpolate(std::span<const double> coef, std::size_t begin, std::size_t end, float* out) const;
 };
 
 Path linear_path(const Model& a, const Model& b);

@@ -27,12 +27,7 @@ class EvaluateAgainstFloat64 : public ::testing::TestWithParam<EvalCase> {};
 
 TEST_P(EvaluateAgainstFloat64, EveryPointMatches) {
   const EvalCase c = GetParam();
-  Path path{c.kind, {}, {}};
-  for (int k = 0; k < c.control_points; ++k) {
-    Model m = test::random_model(c.widths, c.activation, c.task, c.seed * 10 + static_cast<uint64_t>(k));
-    path.arch = m.arch;
-    path.points.push_back(m.params);
-  }
+  const Path path = test::random_path(c.kind, c.widths, c.activation, c.task, c.control_points, c.seed * 10);
   const Split split = test::random_split(c.rows, c.widths.front(), c.task, c.widths.back(), c.seed + 99);
   const std::vector<double> ts = path_grid(c.points);
   auto backend = make_cpu_backend();

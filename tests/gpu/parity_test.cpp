@@ -27,13 +27,7 @@ class CudaParity : public test::GpuTestWithParam<ParityCase> {};
 class CudaTraining : public test::GpuTest {};
 
 Path make_path(const ParityCase& c) {
-  Path p{c.kind, {}, {}};
-  for (int k = 0; k < c.control_points; ++k) {
-    Model m = test::random_model(c.widths, c.activation, c.task, c.seed * 7 + static_cast<uint64_t>(k));
-    p.arch = m.arch;
-    p.points.push_back(m.params);
-  }
-  return p;
+  return test::random_path(c.kind, c.widths, c.activation, c.task, c.control_points, c.seed * 7);
 }
 
 TEST_P(CudaParity, EvaluateMatchesTheCpuBackend) {

@@ -11,13 +11,7 @@ namespace modeconn {
 namespace {
 
 Path random_curve(PathKind kind, int control_points, uint64_t seed) {
-  Path p{kind, {}, {}};
-  for (int k = 0; k < control_points; ++k) {
-    Model m = test::random_model({12, 16, 10, 4}, Activation::gelu, Task::classification, seed + static_cast<uint64_t>(k));
-    p.arch = m.arch;
-    p.points.push_back(m.params);
-  }
-  return p;
+  return test::random_path(kind, {12, 16, 10, 4}, Activation::gelu, Task::classification, control_points, seed);
 }
 
 PointMetrics single(Backend& b, const Architecture& arch, const std::vector<float>& params, const Split& s) {

@@ -10,6 +10,7 @@
 
 #include "modeconn/dataset.hpp"
 #include "modeconn/model.hpp"
+#include "modeconn/path.hpp"
 #include "modeconn/rng.hpp"
 
 namespace modeconn::test {
@@ -24,6 +25,15 @@ inline Model random_model(const std::vector<int64_t>& widths, Activation act, Ta
     for (std::size_t i = m.arch.weight_offset(l); i < end; ++i) m.params[i] = static_cast<float>((2 * rng.uniform() - 1) * bound);
   }
   return m;
+}
+
+// A path whose control point k is random_model(widths, act, task, first_seed + k).
+inline Path random_path(PathKind kind, const std::vector<int64_t>& widths, Activation act, Task task, int control_points,
+                        uint64_t first_seed) {
+  Path p{kind, make_architecture(widths, act, task), {}};
+  for (int k = 0; k < control_points; ++k)
+    p.points.push_back(random_model(widths, act, task, first_seed + static_cast<uint64_t>(k)).params);
+  return p;
 }
 
 inline Split random_split(int64_t rows, int64_t features, Task task, int64_t outputs, uint64_t seed) {
