@@ -1,16 +1,19 @@
-// Linear assignment by shortest augmenting paths with dual variables (Jonker & Volgenant 1987; the
-// rectangular form of Crouse 2016): one Dijkstra-like search per row over reduced costs.
+// Linear assignment: square problems go to Jonker & Volgenant's full algorithm (lap_square.cpp); rectangular
+// ones to shortest augmenting paths with dual variables (the rectangular form of Crouse 2016), one
+// Dijkstra-like search per row over reduced costs.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "align/lap_internal.hpp"
 #include "modeconn/align.hpp"
 #include "modeconn/error.hpp"
 
 namespace modeconn {
 namespace {
 
-// Minimises over an n×m cost matrix with n ≤ m; returns the column of each row.
+// Minimises over an n×m cost matrix with n < m, starting from zero duals (with spare columns, optimality
+// needs v ≤ 0 on the columns left unassigned, which the search keeps only from v = 0); the column of each row.
 std::vector<int64_t> solve_wide(const std::vector<double>& cost, int64_t n, int64_t m) {
   constexpr double kInf = std::numeric_limits<double>::infinity();
   std::vector<double> u(static_cast<std::size_t>(n), 0.0), v(static_cast<std::size_t>(m), 0.0);
@@ -18,21 +21,6 @@ std::vector<int64_t> solve_wide(const std::vector<double>& cost, int64_t n, int6
   std::vector<int64_t> path(static_cast<std::size_t>(m)), col4row(static_cast<std::size_t>(n), -1),
       row4col(static_cast<std::size_t>(m), -1);
   std::vector<char> seen_row(static_cast<std::size_t>(n)), seen_col(static_cast<std::size_t>(m));
-
-  // Column reduction (Jonker & Volgenant's initialisation): v[j] = min_i c[i][j] keeps every reduced cost
-  // non-negative, and each column's cheapest row, if still free, takes it at zero reduced cost. Only the rows
-  // left free then need an augmenting-path search. Square problems only: with spare columns, optimality also
-  // needs v ≤ 0 on the columns left unassigned, which the search keeps only when it starts from v = 0.
-  for (int64_t j = 0; j < m && n == m; ++j) {
-    int64_t best = 0;
-    for (int64_t i = 1; i < n; ++i)
-      if (cost[static_cast<std::size_t>(i * m + j)] < cost[static_cast<std::size_t>(best * m + j)]) best = i;
-    v[static_cast<std::size_t>(j)] = cost[static_cast<std::size_t>(best * m + j)];
-    if (col4row[static_cast<std::size_t>(best)] < 0) {
-      col4row[static_cast<std::size_t>(best)] = j;
-      row4col[static_cast<std::size_t>(j)] = best;
-    }
-  }
 
   // The columns not yet reached by a search live in slots, with their reduced-cost bounds and duals copied
   // alongside, so that the inner loop reads memory in order.
@@ -109,6 +97,7 @@ std::vector<int64_t> solve_assignment(std::span<const double> cost, int64_t rows
     if (!std::isfinite(c)) throw Error(ErrorKind::internal, "assignment: the cost matrix holds a NaN or Inf");
   if (rows == 0) return {};
   if (cols == 0) return std::vector<int64_t>(static_cast<std::size_t>(rows), -1);
+  if (rows == cols) return solve_square(cost, rows, maximise);
   const bool transpose = rows > cols;
   const int64_t n = transpose ? cols : rows, m = transpose ? rows : cols;
   std::vector<double> c(cost.size());
