@@ -30,6 +30,7 @@ if(NOT _modeconn_cuda STREQUAL "OFF")
 endif()
 
 if(MODECONN_HAVE_CUDA)
+  find_package(CUDAToolkit REQUIRED)  # here, so that its targets are seen by every folder
   message(STATUS "modeconn: CUDA compiler found (${CMAKE_CUDA_COMPILER}), architectures ${CMAKE_CUDA_ARCHITECTURES}")
 else()
   message(STATUS "modeconn: building without CUDA (MODECONN_CUDA=${MODECONN_CUDA})")

@@ -7,6 +7,7 @@
 #include "gemm.cuh"
 #include "kernels.cuh"
 #include "modeconn/backend.hpp"
+#include "modeconn/cuda_module.hpp"
 
 namespace modeconn {
 namespace cuda {
@@ -214,7 +215,12 @@ double CudaBackend::loss_and_grad(const Architecture& arch, std::span<const floa
 }  // namespace
 }  // namespace cuda
 
-int cuda_device_count() {
+}  // namespace modeconn
+
+// The module's entry points (modeconn/cuda_module.hpp), looked up by name when the core library loads it.
+extern "C" {
+
+__attribute__((visibility("default"))) int modeconn_cuda_device_count() {
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess) {
     (void)cudaGetLastError();  // no driver or no device: not an error for the caller
@@ -223,10 +229,12 @@ int cuda_device_count() {
   return count;
 }
 
-std::unique_ptr<Backend> make_cuda_backend(bool tf32) { return std::make_unique<cuda::CudaBackend>(tf32); }
-
-void set_cuda_poison(Backend& backend, bool on) {
-  if (auto* b = dynamic_cast<cuda::CudaBackend*>(&backend)) b->poison(on);
+__attribute__((visibility("default"))) modeconn::Backend* modeconn_cuda_make_backend(bool tf32) {
+  return new modeconn::cuda::CudaBackend(tf32);
 }
 
-}  // namespace modeconn
+__attribute__((visibility("default"))) void modeconn_cuda_set_poison(modeconn::Backend* backend, bool on) {
+  if (auto* b = dynamic_cast<modeconn::cuda::CudaBackend*>(backend)) b->poison(on);
+}
+
+}  // extern "C"

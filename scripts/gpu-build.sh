@@ -16,11 +16,13 @@ for b in "${binaries[@]}"; do
   cp "$b" "$dist/bin/"
   strip --strip-unneeded "$dist/bin/$(basename "$b")"
 done
+# The core library and the CUDA module it loads at run time (no binary names the module, so ldd cannot).
+cp build-gpu/lib/libmodeconn_core.so build-gpu/lib/libmodeconn_cuda.so "$dist/lib/"
 # Every shared library the binaries load, but the C library's own, the CUDA driver and the CUDA toolkit's
 # (the GPU machine has its own, matching its driver).
 for b in "$dist"/bin/*; do ldd "$b"; done | awk '/=> \// {print $3}' | sort -u | while read -r lib; do
   case "$(basename "$lib")" in
-    libc.so*|libm.so*|libdl.so*|libpthread.so*|librt.so*|ld-linux*|libcuda.so*|libcudart.so*|libcublas*.so*) ;;
+    libc.so*|libm.so*|libdl.so*|libpthread.so*|librt.so*|ld-linux*|libcuda.so*|libcudart.so*|libcublas*.so*|libmodeconn_*) ;;
     *) cp -L "$lib" "$dist/lib/" ;;
   esac
 done

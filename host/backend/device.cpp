@@ -19,14 +19,6 @@ DeviceChoice parse_device(std::string_view name) {
   throw usage_error("--device: unknown device '" + std::string(name) + "' (auto, cpu, cuda)");
 }
 
-#ifndef MODECONN_HAVE_CUDA
-int cuda_device_count() { return 0; }
-std::unique_ptr<Backend> make_cuda_backend(bool) {
-  throw usage_error("--device cuda: this build of modeconn has no CUDA backend; use --device cpu or auto");
-}
-void set_cuda_poison(Backend&, bool) {}
-#endif
-
 bool built_with_cuda() {
 #ifdef MODECONN_HAVE_CUDA
   return true;
@@ -48,8 +40,9 @@ std::unique_ptr<Backend> make_backend(DeviceChoice choice, bool tf32, std::strin
     return make_cpu_backend();
   }
   if (cuda_device_count() == 0) {
-    if (choice == DeviceChoice::cuda) throw usage_error("--device cuda: no usable CUDA device (no driver, or no GPU)");
-    if (announce) *announce = "device: " + cpu + " (no usable CUDA device)";
+    const std::string why = cuda_unusable_reason();
+    if (choice == DeviceChoice::cuda) throw usage_error("--device cuda: no usable CUDA device (" + why + ")");
+    if (announce) *announce = "device: " + cpu + " (" + why + ")";
     return make_cpu_backend();
   }
   auto backend = make_cuda_backend(tf32);

@@ -52,6 +52,8 @@ std::unique_ptr<Backend> make_cpu_backend();
 
 // CUDA devices usable by this build (0 when it was built without CUDA, or there is no driver or device).
 int cuda_device_count();
+// Why no CUDA device can be used, in a few words ("" when one can).
+std::string cuda_unusable_reason();
 bool built_with_cuda();
 // The CUDA backend on device 0; FP32 GEMMs, or TF32 tensor-core GEMMs when `tf32`.
 std::unique_ptr<Backend> make_cuda_backend(bool tf32);

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "modeconn/align.hpp"
+#include "modeconn/backend.hpp"
 #include "modeconn/file_util.hpp"
 #include "modeconn/npy.hpp"
 #include "modeconn/tensor_file.hpp"
@@ -172,6 +173,32 @@ TEST_F(Cli, RefusesBadUsageAndNeverOverwritesInputs) {
   const RunResult t = run(dir_, "train -q --data " + data_ + " --out " + dir_.file("no/such/folder/m.safetensors"));
   EXPECT_EQ(t.code, 2);
   EXPECT_NE(t.err.find("folder for --out does not exist"), std::string::npos) << t.err;
+}
+
+TEST_F(Cli, DeviceChoiceIsAnnouncedOrRefused) {
+  const std::string base = "path --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") +
+                           " --data " + data_ + " --points 3";
+  const RunResult cpu = run(dir_, base + " --device cpu --threads 2");
+  ASSERT_EQ(cpu.code, 0) << cpu.err;
+  EXPECT_NE(cpu.err.find("device: cpu, 2 threads"), std::string::npos) << cpu.err;
+
+  // auto takes a GPU when one is usable, and says why not when none is.
+  const bool gpu = cuda_device_count() > 0;
+  const RunResult automatic = run(dir_, base + " --device auto");
+  ASSERT_EQ(automatic.code, 0) << automatic.err;
+  EXPECT_NE(automatic.err.find(gpu ? "device: cuda" : "device: cpu"), std::string::npos) << automatic.err;
+  if (!gpu) {
+    EXPECT_NE(automatic.err.find("(" + cuda_unusable_reason() + ")"), std::string::npos) << automatic.err;
+  }
+
+  if (gpu) {
+    const RunResult cuda = run(dir_, base + " --device cuda");
+    EXPECT_EQ(cuda.code, 0) << cuda.err;
+    EXPECT_NE(cuda.err.find("device: cuda"), std::string::npos) << cuda.err;
+  } else {
+    EXPECT_TRUE(refused(base + " -q --device cuda", "--device cuda", built_with_cuda() ? "no usable CUDA device" : "no CUDA backend"));
+  }
+  EXPECT_TRUE(refused(base + " -q --device gpu", "--device", "unknown device 'gpu'"));
 }
 
 TEST_F(Cli, AlignUndoesAPermutationAndReportsIt) {
