@@ -1,6 +1,7 @@
 // Symmetry transforms keep the function; weight and activation matching undo a random permutation exactly.
 #include <gtest/gtest.h>
 
+#include "align/weight_similarity.hpp"
 #include "modeconn/align.hpp"
 #include "modeconn/error.hpp"
 #include "modeconn/invariance.hpp"
@@ -38,6 +39,65 @@ TEST(Transforms, PermutationsSignsAndScalesKeepTheFunction) {
   // The checks can fail: a sign flip breaks a ReLU network, rescaling breaks a tanh network.
   EXPECT_FALSE(same_function(relu, apply_alignment(relu, random_alignment(relu.arch, 5, true))).same);
   EXPECT_FALSE(same_function(tanh, canonicalize_scale(tanh)).same);
+}
+
+// Weight matching's similarity for hidden layer h recomputed in float64 from its definition.
+std::vector<double> similarity_float64(const Model& a, const Model& b, const Alignment& al, std::size_t h) {
+  const Architecture& arch = a.arch;
+  const int64_t n = arch.layers[h].out, in = arch.layers[h].in, out = arch.layers[h + 1].out;
+  const LayerAlignment* prev = h > 0 ? &al.layers[h - 1] : nullptr;
+  const LayerAlignment* after = h + 2 < arch.layers.size() ? &al.layers[h + 1] : nullptr;
+  auto at = [](const Model& m, int64_t offset, int64_t index) {
+    return static_cast<double>(m.params[static_cast<std::size_t>(offset + index)]);
+  };
+  std::vector<double> s(static_cast<std::size_t>(n * n));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double v = at(a, arch.bias_offset(h), i) * at(b, arch.bias_offset(h), j);
+      for (int64_t k = 0; k < in; ++k) {
+        const auto u = static_cast<std::size_t>(k);
+        const int64_t src = prev ? prev->perm[u] : k;
+        v += at(a, arch.weight_offset(h), i * in + k) * (prev ? prev->sign[u] : 1) * at(b, arch.weight_offset(h), j * in + src);
+      }
+      for (int64_t m = 0; m < out; ++m) {
+        const auto u = static_cast<std::size_t>(m);
+        const int64_t src = after ? after->perm[u] : m;
+        v += at(a, arch.weight_offset(h + 1), m * n + i) * (after ? after->sign[u] : 1) *
+             at(b, arch.weight_offset(h + 1), src * n + j);
+      }
+      s[static_cast<std::size_t>(i * n + j)] = v;
+    }
+  return s;
+}
+
+TEST(WeightMatching, IncrementalSimilarityMatchesFloat64Recomputation) {
+  // Random walks over alignments: a few units moved (the low-rank update), many moved (recomputed whole),
+  // sign flips, and nothing moved, checked after every step against the definition.
+  const Model a = test::random_model({30, 24, 20, 24, 6}, Activation::tanh, Task::classification, 21);
+  const Model b = test::random_model({30, 24, 20, 24, 6}, Activation::tanh, Task::classification, 22);
+  WeightSimilarity similarity(a, b);
+  Alignment al = identity_alignment(a.arch);
+  Rng rng(23);
+  double worst = 0;
+  for (int step = 0; step < 60; ++step) {
+    LayerAlignment& layer = al.layers[rng.below(al.layers.size())];
+    const std::size_t n = layer.perm.size();
+    switch (step % 4) {
+      case 0: std::swap(layer.perm[rng.below(n)], layer.perm[rng.below(n)]); break;
+      case 1:
+        for (std::size_t i = n; i > 1; --i) std::swap(layer.perm[i - 1], layer.perm[rng.below(i)]);
+        for (auto& sign : layer.sign) sign = rng.below(2) ? 1 : -1;
+        break;
+      case 2: layer.sign[rng.below(n)] *= -1; break;
+      default: break;
+    }
+    for (std::size_t h = 0; h < al.layers.size(); ++h) {
+      const std::vector<double> got = similarity(al, h), want = similarity_float64(a, b, al, h);
+      ASSERT_EQ(got.size(), want.size());
+      for (std::size_t e = 0; e < got.size(); ++e) worst = std::max(worst, std::abs(got[e] - want[e]) / (1 + std::abs(want[e])));
+    }
+  }
+  EXPECT_LT(worst, 1e-5);
 }
 
 TEST(WeightMatching, UndoesARandomPermutationExactly) {
