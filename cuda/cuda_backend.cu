@@ -1,6 +1,7 @@
 // The CUDA backend: every path point in one pass over device-resident data (strided-batched GEMMs over points),
 // and backpropagation with cuBLAS. Host code reaches it only through the Backend interface.
 #include <algorithm>
+#include <cmath>
 
 #include "context.cuh"
 #include "device_buffer.cuh"
@@ -24,25 +25,24 @@ struct ResidentSplit {
 
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(bool tf32) : ctx_(0, tf32), cpu_(make_cpu_backend()) {}
+  explicit CudaBackend(bool tf32) : ctx_(0, tf32) {}
 
   std::string name() const override { return "cuda (" + ctx_.device_name() + (ctx_.tf32() ? ", tf32)" : ")"); }
   std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts, const Split& split) override;
   double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
                        std::span<const int64_t> rows, std::span<float> grad) override;
-  // Not yet on the device: these run on the CPU backend (they are a small part of an alignment).
-  ActivationStats activation_stats(const Model& a, const Model& b, const Split& split, std::size_t layer) override {
-    return cpu_->activation_stats(a, b, split, layer);
-  }
-  std::vector<float> outputs(const Model& model, const Split& split, int64_t first, int64_t count) override {
-    return cpu_->outputs(model, split, first, count);
-  }
+  ActivationStats activation_stats(const Model& a, const Model& b, const Split& split, std::size_t layer) override;
+  std::vector<float> outputs(const Model& model, const Split& split, int64_t first, int64_t count) override;
 
   // Tests set this: every intermediate buffer is filled with NaN before use, so an unwritten element shows.
   void poison(bool on) { poison_ = on; }
 
  private:
   const ResidentSplit& resident(const Split& split);
+  // Layers 0..last of one model over `rows` rows of d_x (activated where hidden), through the two buffers of
+  // rows × max_width floats; returns the one holding layer `last`.
+  float* forward_to(const Architecture& arch, const float* d_theta, const float* d_x, int64_t rows, std::size_t last,
+                    DeviceBuffer<float>& ping, DeviceBuffer<float>& pong);
   template <typename T>
   DeviceBuffer<T> buffer(std::size_t n) {
     DeviceBuffer<T> b(n);
@@ -51,7 +51,6 @@ class CudaBackend final : public Backend {
   }
 
   Context ctx_;
-  std::unique_ptr<Backend> cpu_;
   ResidentSplit cache_[2];  // train and test stay resident together
   int next_slot_ = 0;
   bool poison_ = false;
@@ -76,6 +75,93 @@ const ResidentSplit& CudaBackend::resident(const Split& split) {
     r.targets.upload(split.targets.data(), split.targets.size(), ctx_.stream());
   }
   return r;
+}
+
+float* CudaBackend::forward_to(const Architecture& arch, const float* d_theta, const float* d_x, int64_t rows,
+                               std::size_t last, DeviceBuffer<float>& ping, DeviceBuffer<float>& pong) {
+  const float* input = d_x;
+  float* out = ping.data();
+  for (std::size_t l = 0; l <= last; ++l) {
+    const auto& layer = arch.layers[l];
+    gemm(ctx_, rows, layer.out, layer.in, 1.f, input, false, d_theta + arch.weight_offset(l), true, 0.f, out);
+    bias_activation(out, 1, rows, layer.out, d_theta + arch.bias_offset(l), 0, arch.activation, l + 1 < arch.layers.size(),
+                    ctx_.stream());
+    input = out;
+    out = out == ping.data() ? pong.data() : ping.data();
+  }
+  return const_cast<float*>(input);
+}
+
+ActivationStats CudaBackend::activation_stats(const Model& a, const Model& b, const Split& split, std::size_t layer) {
+  MODECONN_EXPECTS(a.arch.same_shape(b.arch) && layer + 1 < a.arch.layers.size(), "a hidden layer of one shape");
+  MODECONN_EXPECTS(split.features == a.arch.input_width(), "data that fits the models");
+  const cudaStream_t s = ctx_.stream();
+  const ResidentSplit& data = resident(split);
+  const Architecture& arch = a.arch;
+  const int64_t n = arch.layers[layer].out, d = arch.input_width(), maxw = arch.max_width();
+  const auto un = static_cast<std::size_t>(n);
+  DeviceBuffer<float> d_a(a.params.size()), d_b(b.params.size());
+  d_a.upload(a.params.data(), a.params.size(), s);
+  d_b.upload(b.params.data(), b.params.size(), s);
+
+  // Row chunks sized so the float64 copies and the running sums stay a small part of the card.
+  const int64_t per_row = 4 * 4 * maxw + 8 * 2 * n;
+  const int64_t budget = static_cast<int64_t>(ctx_.free_memory() / 4) - 8 * (6 * n + n * n);
+  const int64_t chunk = std::clamp<int64_t>(budget / per_row, 1, std::min<int64_t>(split.rows, 16384));
+  DeviceBuffer<float> ping_a = buffer<float>(static_cast<std::size_t>(chunk * maxw)), pong_a = buffer<float>(ping_a.size());
+  DeviceBuffer<float> ping_b = buffer<float>(ping_a.size()), pong_b = buffer<float>(ping_a.size());
+  DeviceBuffer<double> wide_a = buffer<double>(static_cast<std::size_t>(chunk * n)), wide_b = buffer<double>(wide_a.size());
+
+  // Running sums: [sum_a, sq_a, max_a, sum_b, sq_b, max_b], then Σ a·bᵀ.
+  std::vector<double> init(6 * un, 0.0);
+  std::fill(init.begin() + 2 * un, init.begin() + 3 * un, -INFINITY);
+  std::fill(init.begin() + 5 * un, init.end(), -INFINITY);
+  DeviceBuffer<double> d_sums(init.size()), d_cross(un * un);
+  d_sums.upload(init.data(), init.size(), s);
+  d_cross.fill_bytes(0, s);
+  double* sums = d_sums.data();
+  for (int64_t r0 = 0; r0 < split.rows; r0 += chunk) {
+    const int64_t rows = std::min(chunk, split.rows - r0);
+    const float* x = data.x.data() + r0 * d;
+    widen(forward_to(arch, d_a.data(), x, rows, layer, ping_a, pong_a), wide_a.data(), rows * n, s);
+    widen(forward_to(arch, d_b.data(), x, rows, layer, ping_b, pong_b), wide_b.data(), rows * n, s);
+    column_stats(wide_a.data(), rows, n, sums, sums + n, sums + 2 * n, s);
+    column_stats(wide_b.data(), rows, n, sums + 3 * n, sums + 4 * n, sums + 5 * n, s);
+    gemm_f64(ctx_, n, n, rows, 1.0, wide_a.data(), true, wide_b.data(), false, 1.0, d_cross.data());
+  }
+  std::vector<double> host(6 * un);
+  ActivationSums out;
+  out.rows = split.rows;
+  out.cross.resize(un * un);
+  d_sums.download(host.data(), host.size(), s);
+  d_cross.download(out.cross.data(), out.cross.size(), s);
+  ctx_.synchronize();
+  auto part = [&](std::size_t k) { return std::vector<double>(host.begin() + k * un, host.begin() + (k + 1) * un); };
+  out.sum_a = part(0);
+  out.sq_a = part(1);
+  out.max_a = part(2);
+  out.sum_b = part(3);
+  out.sq_b = part(4);
+  out.max_b = part(5);
+  return out.finish();
+}
+
+std::vector<float> CudaBackend::outputs(const Model& model, const Split& split, int64_t first, int64_t count) {
+  MODECONN_EXPECTS(first >= 0 && count >= 0 && first + count <= split.rows, "rows inside the split");
+  MODECONN_EXPECTS(split.features == model.arch.input_width(), "data that fits the model");
+  const Architecture& arch = model.arch;
+  std::vector<float> out(static_cast<std::size_t>(count * arch.output_width()));
+  if (count == 0) return out;
+  const cudaStream_t s = ctx_.stream();
+  const ResidentSplit& data = resident(split);
+  DeviceBuffer<float> d_theta(model.params.size());
+  d_theta.upload(model.params.data(), model.params.size(), s);
+  DeviceBuffer<float> ping = buffer<float>(static_cast<std::size_t>(count * arch.max_width())), pong = buffer<float>(ping.size());
+  const float* logits = forward_to(arch, d_theta.data(), data.x.data() + first * arch.input_width(), count,
+                                   arch.layers.size() - 1, ping, pong);
+  MODECONN_CUDA_CHECK(cudaMemcpyAsync(out.data(), logits, out.size() * sizeof(float), cudaMemcpyDeviceToHost, s));
+  ctx_.synchronize();
+  return out;
 }
 
 std::vector<PointMetrics> CudaBackend::evaluate(const Path& path, std::span<const double> ts, const Split& split) {

@@ -17,4 +17,15 @@ void gemm(const Context& ctx, int64_t m, int64_t n, int64_t k, float alpha, cons
       ctx.tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
+void gemm_f64(const Context& ctx, int64_t m, int64_t n, int64_t k, double alpha, const double* d_a, bool trans_a,
+              const double* d_b, bool trans_b, double beta, double* d_c) {
+  MODECONN_EXPECTS(m >= 0 && n >= 0 && k >= 0, "gemm shapes");
+  MODECONN_EXPECTS(m < (int64_t{1} << 31) && n < (int64_t{1} << 31) && k < (int64_t{1} << 31), "gemm sizes fit int");
+  if (m == 0 || n == 0) return;
+  const int lda = static_cast<int>(trans_a ? m : k), ldb = static_cast<int>(trans_b ? k : n);
+  MODECONN_CUBLAS_CHECK(cublasDgemm(ctx.cublas(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                    static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, d_b, ldb, d_a,
+                                    lda, &beta, d_c, static_cast<int>(n)));
+}
+
 }  // namespace modeconn::cuda

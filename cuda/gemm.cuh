@@ -15,4 +15,8 @@ struct GemmBatch {
 void gemm(const Context& ctx, int64_t m, int64_t n, int64_t k, float alpha, const float* d_a, bool trans_a,
           const float* d_b, bool trans_b, float beta, float* d_c, const GemmBatch& batch = {});
 
+// The same in float64 (cublasDgemm), unbatched: for statistics accumulated in float64.
+void gemm_f64(const Context& ctx, int64_t m, int64_t n, int64_t k, double alpha, const double* d_a, bool trans_a,
+              const double* d_b, bool trans_b, double beta, double* d_c);
+
 }  // namespace modeconn::cuda

@@ -44,4 +44,10 @@ void loss_gradient(const float* d_logits, int64_t rows, int64_t cols, Task task,
 // sums[s] = Σ_i values[s · n + i] for s < segments, in a fixed order (deterministic).
 void segmented_sum(const double* d_values, int64_t segments, int64_t n, double* d_sums, cudaStream_t stream);
 
+// stats.cu: out[i] = (double) in[i].
+void widen(const float* d_in, double* d_out, int64_t n, cudaStream_t stream);
+// For each column j of a rows × cols matrix: sum[j] += Σ_r h[r][j], sq[j] += Σ_r h[r][j]², max[j] = max(max[j], h[r][j]).
+void column_stats(const double* d_h, int64_t rows, int64_t cols, double* d_sum, double* d_sq, double* d_max,
+                  cudaStream_t stream);
+
 }  // namespace modeconn::cuda

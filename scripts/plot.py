@@ -2,7 +2,7 @@
 """Draws loss and error along every path of a modeconn report: train and test, endpoints marked, barriers
 annotated. Reads the JSON of `modeconn analyze` (every path) or of `modeconn path` (one path, and the naive
 one beside it when it was aligned); for the JSON of `modeconn merge` it draws the N x N barrier matrices as
-heatmaps.
+heatmaps; for the JSON of bench/compare/path_vs_torch.py it draws how time grows with the work, and the ratio.
 
 usage: plot.py REPORT.json -o FIG.png
 """
@@ -68,6 +68,43 @@ def plot_matrices(report, out, plt):
     return fig
 
 
+def plot_benchmark(report, plt):
+    """Left: seconds against the FLOPs a per-point loop does (log-log), modeconn and the peer. Right: the ratio
+    per case."""
+    rows = report.get("rows")
+    if not rows:
+        fail("benchmark report without rows")
+    peer = report.get("peer", "peer")
+
+    def loop_gflop(r):
+        w = r["widths"]
+        return 2e-9 * r["points"] * r["samples"] * sum(w[i] * w[i + 1] for i in range(len(w) - 1))
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 0.32 * len(rows) + 3.2),
+                                      gridspec_kw={"width_ratios": [1.1, 1]})
+    x = [loop_gflop(r) for r in rows]
+    left.loglog(x, [r["modeconn_s"] for r in rows], "o", label="modeconn (whole process)")
+    left.loglog(x, [r["peer_s"] for r in rows], "s", label=f"{peer} (loop alone)")
+    for xi, r in zip(x, rows):
+        left.plot([xi, xi], [r["modeconn_s"], r["peer_s"]], color="grey", lw=0.6, zorder=0)
+    left.set_xlabel("GFLOP of the per-point loop (points x samples x 2 x weights)")
+    left.set_ylabel("seconds")
+    left.grid(alpha=0.3, which="both")
+    left.legend()
+    labels = [f"{r['model']}  {r['samples'] // 1000}k x {r['points']}" for r in rows]
+    y = list(range(len(rows)))[::-1]
+    right.barh(y, [r["ratio"] for r in rows], color="tab:green")
+    right.set_yticks(y)
+    right.set_yticklabels(labels, fontsize=8)
+    right.axvline(1, color="black", lw=0.8)
+    for yi, r in zip(y, rows):
+        right.annotate(f"{r['ratio']:.2f}x", (r["ratio"], yi), xytext=(3, -3), textcoords="offset points", fontsize=8)
+    right.set_xlabel(f"speed-up over the {peer}")
+    fig.suptitle(f"{report.get('benchmark', '')}: {report.get('machine', '')}, {report.get('threads', '?')} threads")
+    fig.tight_layout()
+    return fig
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("report")
@@ -87,6 +124,9 @@ def main():
 
     if "matrices" in report:
         save(plot_matrices(report, a.out, plt), a.out)
+        return
+    if "benchmark" in report:
+        save(plot_benchmark(report, plt), a.out)
         return
     paths = load_paths(report, a.report)
     ts = report.get("t")

@@ -27,7 +27,7 @@ def main():
     p.add_argument("--runs", type=int, default=3)
     a = p.parse_args()
     os.environ["OPENBLAS_NUM_THREADS"] = str(a.threads)  # NumPy's BLAS, before it starts
-    print(f"versions: {common.versions()}; threads {a.threads}; median of {a.runs} alternated runs")
+    print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; median of {a.runs} alternated runs")
     print(f"{'model':<24} {'modeconn s':>11} {'scipy ref s':>12} {'ratio':>7}")
     for w in map(int, a.widths.split(",")):
         widths = [784, w, w, w, 10]

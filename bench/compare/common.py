@@ -1,6 +1,8 @@
 """Shared by the comparison scripts: random models and data in modeconn's formats, timing, and the table."""
+import atexit
 import json
 import os
+import shutil
 import statistics
 import struct
 import subprocess
@@ -59,12 +61,37 @@ def alternate(runs, a, b):
 
 
 def workdir():
-    return tempfile.mkdtemp(prefix="modeconn-compare-")
+    """A fresh temporary folder, removed when the script exits (the data can run to gigabytes)."""
+    folder = tempfile.mkdtemp(prefix="modeconn-compare-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def machine():
+    """The processor's name and the cores this process may use."""
+    name = "unknown processor"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{name}, {len(os.sched_getaffinity(0))} cores"
+
+
+def write_json(path, payload):
+    """Written whole, then renamed: an interrupted run leaves no half file."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(payload, f, indent=1)
+    os.replace(tmp, path)
 
 
 def versions():
     import torch
-    out = {"torch": torch.__version__, "numpy": np.__version__, "threads": torch.get_num_threads()}
+    out = {"torch": torch.__version__, "numpy": np.__version__}
     try:
         import scipy
         out["scipy"] = scipy.__version__

@@ -67,7 +67,7 @@ def main():
     cmd = [a.modeconn, "fit-curve", "-q", "--threads", str(a.threads), "--a", f"{work}/m0.safetensors", "--b",
            f"{work}/m1.safetensors", "--data", folder, "--epochs", "1", "--batch", "128", "--out", f"{work}/c.safetensors"]
     tm, tt = common.alternate(a.runs, lambda: common.time_process(cmd), lambda: torch_epoch_seconds(models, folder, a.threads, 128))
-    print(f"versions: {common.versions()}; threads {a.threads}; median of {a.runs} alternated runs")
+    print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; median of {a.runs} alternated runs")
     print(f"{'model':<20} {'samples':>8} {'modeconn s':>11} {'torch s':>9} {'ratio':>7}")
     print(f"{a.widths.replace(',', '-'):<20} {a.rows:>8} {tm:>11.3f} {tt:>9.3f} {tt / tm:>6.2f}x")
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """modeconn path (whole process) against the PyTorch loop peers write (for each t: interpolate the state dict,
-load it, forward the split, loss and error), 25 points, same threads. Prints one row per case and the ratio.
+load it, forward the split, loss and error), same threads. Prints one row per case and the ratio: the two
+target cases, then how the cost grows with width, depth and samples (25 points) and with the points.
+--json writes the rows for `scripts/plot.py`, which draws them.
 
-usage: path_vs_torch.py [--modeconn BIN] [--threads N] [--runs 3] [--quick]
+usage: path_vs_torch.py [--modeconn BIN] [--threads N] [--runs 3] [--quick] [--json OUT.json]
 """
 import argparse
 import os
@@ -14,7 +16,7 @@ import common  # noqa: E402
 POINTS = 25
 
 
-def torch_loop_seconds(widths, files, folder, threads):
+def torch_loop_seconds(widths, files, folder, threads, points):
     import time
 
     import numpy as np
@@ -33,8 +35,8 @@ def torch_loop_seconds(widths, files, folder, threads):
     y = torch.from_numpy(np.load(f"{folder}/y_test.npy"))
     t0 = time.perf_counter()
     with torch.no_grad():
-        for i in range(POINTS):
-            t = i / (POINTS - 1)
+        for i in range(points):
+            t = i / (points - 1)
             model.load_state_dict({k: (1 - t) * a[k] + t * b[k] for k in a})
             logits = model(x)
             torch.nn.functional.cross_entropy(logits, y).item()
@@ -49,18 +51,23 @@ def main():
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="the two target cases only")
+    p.add_argument("--json", help="write the rows here, for scripts/plot.py")
     a = p.parse_args()
-    cases = [([784, 512, 512, 512, 10], 10000), ([3072, 512, 512, 10], 10000)]
+    cases = [([784, 512, 512, 512, 10], 10000, POINTS), ([3072, 512, 512, 10], 10000, POINTS)]
     if not a.quick:
         for h in (256, 1024, 4096):
             for depth in (1, 2, 3):
                 for n in (10000, 60000):
                     if (h == 4096 and (depth > 1 or n > 10000)) or (h == 1024 and n > 10000):
                         continue  # tens of minutes of PyTorch loop on two cores
-                    cases.append(([784] + [h] * depth + [10], n))
-    print(f"versions: {common.versions()}; threads {a.threads}; {POINTS} points; median of {a.runs} alternated runs")
-    print(f"{'model':<26} {'samples':>8} {'modeconn s':>11} {'torch loop s':>13} {'ratio':>7}")
-    for widths, n in cases:
+                    cases.append(([784] + [h] * depth + [10], n, POINTS))
+        for widths in ([784, 1024, 10], [784, 512, 512, 512, 10]):
+            for points in (5, 100):
+                cases.append((widths, 10000, points))
+    print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; median of {a.runs} alternated runs")
+    print(f"{'model':<26} {'samples':>8} {'points':>6} {'modeconn s':>11} {'torch loop s':>13} {'ratio':>7}")
+    rows = []
+    for widths, n, points in cases:
         work = common.workdir()
         folder = f"{work}/data"
         common.random_data(folder, widths[0], 100, n)
@@ -68,12 +75,17 @@ def main():
         for i, f in enumerate(files):
             common.write_safetensors(f"{work}/m{i}.safetensors", f)
         cmd = [a.modeconn, "path", "-q", "--threads", str(a.threads), "--a", f"{work}/m0.safetensors", "--b",
-               f"{work}/m1.safetensors", "--data", folder, "--split", "test", "--points", str(POINTS),
+               f"{work}/m1.safetensors", "--data", folder, "--split", "test", "--points", str(points),
                "--json", f"{work}/p.json"]
         tm, tt = common.alternate(a.runs, lambda: common.time_process(cmd),
-                                  lambda: torch_loop_seconds(widths, files, folder, a.threads))
+                                  lambda: torch_loop_seconds(widths, files, folder, a.threads, points))
         name = "-".join(map(str, widths))
-        print(f"{name:<26} {n:>8} {tm:>11.3f} {tt:>13.3f} {tt / tm:>6.2f}x", flush=True)
+        print(f"{name:<26} {n:>8} {points:>6} {tm:>11.3f} {tt:>13.3f} {tt / tm:>6.2f}x", flush=True)
+        rows.append({"model": name, "widths": widths, "samples": n, "points": points, "modeconn_s": tm,
+                     "peer_s": tt, "ratio": tt / tm})
+    if a.json:
+        common.write_json(a.json, {"benchmark": "path_vs_torch", "peer": "PyTorch loop", "machine": common.machine(),
+                                   "threads": a.threads, "runs": a.runs, "versions": common.versions(), "rows": rows})
 
 
 if __name__ == "__main__":

@@ -33,10 +33,15 @@ ActivationStats activation_stats(const Model& a, const Model& b, const Split& sp
   MODECONN_EXPECTS(a.arch.same_shape(b.arch) && layer + 1 < a.arch.layers.size(), "a hidden layer of one shape");
   const int64_t n = a.arch.layers[layer].out;
   const auto un = static_cast<std::size_t>(n);
-  std::vector<double> sum_a(un, 0), sum_b(un, 0), sq_a(un, 0), sq_b(un, 0), cross(un * un, 0);
-  ActivationStats st;
-  st.max_a.assign(un, -INFINITY);
-  st.max_b.assign(un, -INFINITY);
+  ActivationSums sums;
+  sums.rows = split.rows;
+  sums.sum_a.assign(un, 0);
+  sums.sq_a.assign(un, 0);
+  sums.sum_b.assign(un, 0);
+  sums.sq_b.assign(un, 0);
+  sums.max_a.assign(un, -INFINITY);
+  sums.max_b.assign(un, -INFINITY);
+  sums.cross.assign(un * un, 0);
   std::vector<double> da, db;
   for (int64_t r0 = 0; r0 < split.rows; r0 += kBlock) {
     const int64_t rows = std::min(kBlock, split.rows - r0);
@@ -47,19 +52,36 @@ ActivationStats activation_stats(const Model& a, const Model& b, const Split& sp
     for (int64_t r = 0; r < rows; ++r)
       for (std::size_t j = 0; j < un; ++j) {
         const double x = da[static_cast<std::size_t>(r) * un + j], y = db[static_cast<std::size_t>(r) * un + j];
-        sum_a[j] += x;
-        sq_a[j] += x * x;
-        sum_b[j] += y;
-        sq_b[j] += y * y;
-        st.max_a[j] = std::max(st.max_a[j], x);
-        st.max_b[j] = std::max(st.max_b[j], y);
+        sums.sum_a[j] += x;
+        sums.sq_a[j] += x * x;
+        sums.sum_b[j] += y;
+        sums.sq_b[j] += y * y;
+        sums.max_a[j] = std::max(sums.max_a[j], x);
+        sums.max_b[j] = std::max(sums.max_b[j], y);
       }
     // Σ_rows a bᵀ in float64.
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<blasint>(n), static_cast<blasint>(n),
                 static_cast<blasint>(rows), 1.0, da.data(), static_cast<blasint>(n), db.data(), static_cast<blasint>(n),
-                1.0, cross.data(), static_cast<blasint>(n));
+                1.0, sums.cross.data(), static_cast<blasint>(n));
   }
-  const double count = static_cast<double>(split.rows);
+  return sums.finish();
+}
+
+std::vector<float> outputs(const Model& m, const Split& split, int64_t first, int64_t count) {
+  MODECONN_EXPECTS(first >= 0 && count >= 0 && first + count <= split.rows, "rows inside the split");
+  return forward_to(m, split, first, count, m.arch.layers.size() - 1);
+}
+
+}  // namespace modeconn::cpu
+
+namespace modeconn {
+
+ActivationStats ActivationSums::finish() const {
+  const std::size_t un = sum_a.size();
+  const double count = static_cast<double>(rows);
+  ActivationStats st;
+  st.max_a = max_a;
+  st.max_b = max_b;
   st.mean_a.resize(un);
   st.mean_b.resize(un);
   st.std_a.resize(un);
@@ -76,9 +98,4 @@ ActivationStats activation_stats(const Model& a, const Model& b, const Split& sp
   return st;
 }
 
-std::vector<float> outputs(const Model& m, const Split& split, int64_t first, int64_t count) {
-  MODECONN_EXPECTS(first >= 0 && count >= 0 && first + count <= split.rows, "rows inside the split");
-  return forward_to(m, split, first, count, m.arch.layers.size() - 1);
-}
-
-}  // namespace modeconn::cpu
+}  // namespace modeconn

@@ -19,6 +19,14 @@ struct ActivationStats {
   std::vector<double> covariance;            // units(A) × units(B), row-major
 };
 
+// What every backend accumulates over the rows (in float64) to make ActivationStats.
+struct ActivationSums {
+  int64_t rows = 0;
+  std::vector<double> sum_a, sq_a, max_a, sum_b, sq_b, max_b;  // per unit
+  std::vector<double> cross;                                   // Σ_rows a·bᵀ, units(A) × units(B)
+  ActivationStats finish() const;
+};
+
 // Mean loss and error at one point (classification: cross-entropy and fraction misclassified;
 // regression: mean squared error and mean absolute error, both over every output element).
 struct PointMetrics {

@@ -69,6 +69,42 @@ TEST_P(CudaParity, LossAndGradientMatchTheCpuBackend) {
   for (std::size_t i = 0; i < g_cpu.size(); ++i) ASSERT_TRUE(test::close(g_gpu[i], g_cpu[i], 1e-4, 1e-5 * scale)) << "parameter " << i;
 }
 
+TEST_P(CudaParity, ActivationStatisticsAndOutputsMatchTheCpuBackend) {
+  const ParityCase c = GetParam();
+  if (c.widths.size() < 3) GTEST_SKIP() << "no hidden layer";
+  const Model a = test::random_model(c.widths, c.activation, c.task, c.seed);
+  const Model b = test::random_model(c.widths, c.activation, c.task, c.seed + 100);
+  const Split split = test::random_split(c.rows, c.widths.front(), c.task, c.widths.back(), c.seed + 3);
+  auto cpu = make_cpu_backend();
+  auto gpu = make_cuda_backend(false);
+  set_cuda_poison(*gpu, true);
+  // Every statistic of every hidden layer; tolerances relative to the largest value of each kind, since the
+  // float32 forward passes differ in summation order.
+  auto expect_close = [](const std::vector<double>& got, const std::vector<double>& want, const char* what, std::size_t layer) {
+    ASSERT_EQ(got.size(), want.size()) << what;
+    double scale = 0;
+    for (double v : want) scale = std::max(scale, std::abs(v));
+    for (std::size_t i = 0; i < want.size(); ++i)
+      ASSERT_TRUE(test::close(got[i], want[i], 1e-5, 1e-5 * scale)) << what << " layer " << layer << " unit " << i;
+  };
+  for (std::size_t layer = 0; layer + 1 < a.arch.layers.size(); ++layer) {
+    const ActivationStats want = cpu->activation_stats(a, b, split, layer), got = gpu->activation_stats(a, b, split, layer);
+    expect_close(got.mean_a, want.mean_a, "mean_a", layer);
+    expect_close(got.std_a, want.std_a, "std_a", layer);
+    expect_close(got.max_a, want.max_a, "max_a", layer);
+    expect_close(got.mean_b, want.mean_b, "mean_b", layer);
+    expect_close(got.std_b, want.std_b, "std_b", layer);
+    expect_close(got.max_b, want.max_b, "max_b", layer);
+    expect_close(got.covariance, want.covariance, "covariance", layer);
+  }
+  const int64_t first = c.rows / 3, count = c.rows - first - 1;
+  const std::vector<float> want = cpu->outputs(a, split, first, count), got = gpu->outputs(a, split, first, count);
+  ASSERT_EQ(got.size(), want.size());
+  double scale = 0;
+  for (float v : want) scale = std::max(scale, static_cast<double>(std::abs(v)));
+  for (std::size_t i = 0; i < want.size(); ++i) ASSERT_TRUE(test::close(got[i], want[i], 1e-5, 1e-5 * scale)) << "output " << i;
+}
+
 std::vector<ParityCase> cases() {
   std::vector<ParityCase> out;
   uint64_t seed = 1;
