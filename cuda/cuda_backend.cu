@@ -2,11 +2,15 @@
 // and backpropagation with cuBLAS. Host code reaches it only through the Backend interface.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <memory>
 
 #include "context.cuh"
 #include "device_buffer.cuh"
 #include "gemm.cuh"
 #include "kernels.cuh"
+#include "row_stream.cuh"
 #include "modeconn/backend.hpp"
 #include "modeconn/cuda_module.hpp"
 
@@ -14,10 +18,12 @@ namespace modeconn {
 namespace cuda {
 namespace {
 
-// A split copied to the device once and kept while the same split is evaluated again.
+// A split copied to the device once and kept while the same split is evaluated again. Its inputs stay on
+// the host when they would take more than half the card (`streamed`): they then go up chunk by chunk.
 struct ResidentSplit {
   uint64_t uid = 0;
   int64_t rows = 0, features = 0;
+  bool streamed = false;
   DeviceBuffer<float> x;
   DeviceBuffer<int32_t> labels;
   DeviceBuffer<float> targets;
@@ -25,7 +31,14 @@ struct ResidentSplit {
 
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(bool tf32) : ctx_(0, tf32) {}
+  explicit CudaBackend(bool tf32) : ctx_(0, tf32) {
+    // For tests and for sharing a card: the most bytes of inputs kept on the device (default: half the free memory).
+    if (const char* limit = std::getenv("MODECONN_CUDA_RESIDENT_BYTES"); limit && *limit)
+      resident_limit_ = std::strtoll(limit, nullptr, 10);
+    // For tests: the most rows per chunk, so that a small split still goes through several.
+    if (const char* rows = std::getenv("MODECONN_CUDA_CHUNK_ROWS"); rows && *rows)
+      max_chunk_rows_ = std::max<int64_t>(1, std::strtoll(rows, nullptr, 10));
+  }
 
   std::string name() const override { return "cuda (" + ctx_.device_name() + (ctx_.tf32() ? ", tf32)" : ")"); }
   std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts, const Split& split) override;
@@ -54,6 +67,8 @@ class CudaBackend final : public Backend {
   ResidentSplit cache_[2];  // train and test stay resident together
   int next_slot_ = 0;
   bool poison_ = false;
+  int64_t resident_limit_ = -1;
+  int64_t max_chunk_rows_ = std::numeric_limits<int64_t>::max();
 };
 
 const ResidentSplit& CudaBackend::resident(const Split& split) {
@@ -65,8 +80,12 @@ const ResidentSplit& CudaBackend::resident(const Split& split) {
   r.uid = split.uid;
   r.rows = split.rows;
   r.features = split.features;
-  r.x = DeviceBuffer<float>(split.x.size());
-  r.x.upload(split.x.data(), split.x.size(), ctx_.stream());
+  const auto bytes = static_cast<int64_t>(split.x.size() * sizeof(float));
+  r.streamed = bytes > (resident_limit_ >= 0 ? resident_limit_ : static_cast<int64_t>(ctx_.free_memory() / 2));
+  if (!r.streamed) {
+    r.x = DeviceBuffer<float>(split.x.size());
+    r.x.upload(split.x.data(), split.x.size(), ctx_.stream());
+  }
   if (split.task == Task::classification) {
     r.labels = DeviceBuffer<int32_t>(split.labels.size());
     r.labels.upload(split.labels.data(), split.labels.size(), ctx_.stream());
@@ -105,9 +124,9 @@ ActivationStats CudaBackend::activation_stats(const Model& a, const Model& b, co
   d_b.upload(b.params.data(), b.params.size(), s);
 
   // Row chunks sized so the float64 copies and the running sums stay a small part of the card.
-  const int64_t per_row = 4 * 4 * maxw + 8 * 2 * n;
+  const int64_t per_row = 4 * 4 * maxw + 8 * 2 * n + (data.streamed ? 4 * 2 * d : 0);
   const int64_t budget = static_cast<int64_t>(ctx_.free_memory() / 4) - 8 * (6 * n + n * n);
-  const int64_t chunk = std::clamp<int64_t>(budget / per_row, 1, std::min<int64_t>(split.rows, 16384));
+  const int64_t chunk = std::clamp<int64_t>(budget / per_row, 1, std::min<int64_t>({split.rows, 16384, max_chunk_rows_}));
   DeviceBuffer<float> ping_a = buffer<float>(static_cast<std::size_t>(chunk * maxw)), pong_a = buffer<float>(ping_a.size());
   DeviceBuffer<float> ping_b = buffer<float>(ping_a.size()), pong_b = buffer<float>(ping_a.size());
   DeviceBuffer<double> wide_a = buffer<double>(static_cast<std::size_t>(chunk * n)), wide_b = buffer<double>(wide_a.size());
@@ -120,14 +139,17 @@ ActivationStats CudaBackend::activation_stats(const Model& a, const Model& b, co
   d_sums.upload(init.data(), init.size(), s);
   d_cross.fill_bytes(0, s);
   double* sums = d_sums.data();
+  std::unique_ptr<RowStream> stream;
+  if (data.streamed) stream = std::make_unique<RowStream>(split.x.data(), split.rows, d, chunk, s);
   for (int64_t r0 = 0; r0 < split.rows; r0 += chunk) {
     const int64_t rows = std::min(chunk, split.rows - r0);
-    const float* x = data.x.data() + r0 * d;
+    const float* x = stream ? stream->chunk(r0) : data.x.data() + r0 * d;
     widen(forward_to(arch, d_a.data(), x, rows, layer, ping_a, pong_a), wide_a.data(), rows * n, s);
     widen(forward_to(arch, d_b.data(), x, rows, layer, ping_b, pong_b), wide_b.data(), rows * n, s);
     column_stats(wide_a.data(), rows, n, sums, sums + n, sums + 2 * n, s);
     column_stats(wide_b.data(), rows, n, sums + 3 * n, sums + 4 * n, sums + 5 * n, s);
     gemm_f64(ctx_, n, n, rows, 1.0, wide_a.data(), true, wide_b.data(), false, 1.0, d_cross.data());
+    if (stream) stream->consumed();
   }
   std::vector<double> host(6 * un);
   ActivationSums out;
@@ -157,8 +179,14 @@ std::vector<float> CudaBackend::outputs(const Model& model, const Split& split, 
   DeviceBuffer<float> d_theta(model.params.size());
   d_theta.upload(model.params.data(), model.params.size(), s);
   DeviceBuffer<float> ping = buffer<float>(static_cast<std::size_t>(count * arch.max_width())), pong = buffer<float>(ping.size());
-  const float* logits = forward_to(arch, d_theta.data(), data.x.data() + first * arch.input_width(), count,
-                                   arch.layers.size() - 1, ping, pong);
+  DeviceBuffer<float> rows_up;
+  const float* x = data.x.data() + first * arch.input_width();
+  if (data.streamed) {
+    rows_up = DeviceBuffer<float>(static_cast<std::size_t>(count * arch.input_width()));
+    rows_up.upload(split.x.data() + first * arch.input_width(), rows_up.size(), s);
+    x = rows_up.data();
+  }
+  const float* logits = forward_to(arch, d_theta.data(), x, count, arch.layers.size() - 1, ping, pong);
   MODECONN_CUDA_CHECK(cudaMemcpyAsync(out.data(), logits, out.size() * sizeof(float), cudaMemcpyDeviceToHost, s));
   ctx_.synchronize();
   return out;
@@ -194,19 +222,22 @@ std::vector<PointMetrics> CudaBackend::evaluate(const Path& path, std::span<cons
 
   // Rows per chunk, sized from the free memory up front: a split too big for the card is chunked.
   const int64_t h1 = arch.layers[0].out, maxw = arch.max_width();
-  const int64_t per_row_bytes = 4 * ((factorise ? num_cp * h1 : 0) + 2 * num_pts * maxw);
+  const int64_t d = arch.input_width();
+  const int64_t per_row_bytes = 4 * ((factorise ? num_cp * h1 : 0) + 2 * num_pts * maxw + (data.streamed ? 4 * d : 0));
   const int64_t budget = static_cast<int64_t>(ctx_.free_memory() / 2) - 8 * 2 * num_pts * split.rows;
-  const int64_t chunk = std::clamp<int64_t>(budget / std::max<int64_t>(per_row_bytes, 1), 1, split.rows);
+  const int64_t chunk = std::clamp<int64_t>(budget / std::max<int64_t>(per_row_bytes, 1), 1,
+                                            std::min(split.rows, max_chunk_rows_));
   DeviceBuffer<float> d_parts = buffer<float>(factorise ? static_cast<std::size_t>(num_cp * chunk * h1) : 0);
   DeviceBuffer<float> d_h = buffer<float>(static_cast<std::size_t>(num_pts * chunk * maxw));
   DeviceBuffer<float> d_next = buffer<float>(d_h.size());
   DeviceBuffer<double> d_loss = buffer<double>(static_cast<std::size_t>(num_pts * split.rows));
   DeviceBuffer<double> d_err = buffer<double>(d_loss.size());
+  std::unique_ptr<RowStream> stream;
+  if (data.streamed) stream = std::make_unique<RowStream>(split.x.data(), split.rows, d, chunk, s);
 
-  const int64_t d = arch.input_width();
   for (int64_t r0 = 0; r0 < split.rows; r0 += chunk) {
     const int64_t rows = std::min(chunk, split.rows - r0);
-    const float* x = data.x.data() + r0 * d;
+    const float* x = stream ? stream->chunk(r0) : data.x.data() + r0 * d;
     float* h = d_h.data();
     float* next = d_next.data();
     const bool last0 = num_layers == 1;
@@ -228,6 +259,7 @@ std::vector<PointMetrics> CudaBackend::evaluate(const Path& path, std::span<cons
     }
     row_losses(h, num_pts, rows, arch.output_width(), split.task, data.labels.data(), data.targets.data(), r0,
                d_loss.data(), d_err.data(), split.rows, s);
+    if (stream) stream->consumed();
   }
 
   DeviceBuffer<double> d_sums(static_cast<std::size_t>(2 * num_pts));
@@ -255,7 +287,16 @@ double CudaBackend::loss_and_grad(const Architecture& arch, std::span<const floa
   DeviceBuffer<int64_t> d_rows(rows.size());
   d_rows.upload(rows.data(), rows.size(), s);
   DeviceBuffer<float> d_x = buffer<float>(static_cast<std::size_t>(n * arch.input_width()));
-  gather_rows(data.x.data(), arch.input_width(), d_rows.data(), n, d_x.data(), s);
+  std::vector<float> host_rows;
+  if (data.streamed) {  // the minibatch's rows gathered on the host and sent up
+    const auto d = static_cast<std::size_t>(arch.input_width());
+    host_rows.resize(rows.size() * d);
+    for (std::size_t r = 0; r < rows.size(); ++r)
+      std::copy_n(split.x.data() + static_cast<std::size_t>(rows[r]) * d, d, host_rows.data() + r * d);
+    d_x.upload(host_rows.data(), host_rows.size(), s);
+  } else {
+    gather_rows(data.x.data(), arch.input_width(), d_rows.data(), n, d_x.data(), s);
+  }
 
   std::vector<DeviceBuffer<float>> pre, post;
   const float* input = d_x.data();

@@ -1,6 +1,8 @@
 // The CUDA backend against the CPU backend on the same random models, data and paths.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "gpu/gpu_environment.hpp"
 #include "modeconn/backend.hpp"
 #include "modeconn/train.hpp"
@@ -103,6 +105,41 @@ TEST_P(CudaParity, ActivationStatisticsAndOutputsMatchTheCpuBackend) {
   double scale = 0;
   for (float v : want) scale = std::max(scale, static_cast<double>(std::abs(v)));
   for (std::size_t i = 0; i < want.size(); ++i) ASSERT_TRUE(test::close(got[i], want[i], 1e-5, 1e-5 * scale)) << "output " << i;
+}
+
+TEST_F(CudaTraining, StreamsASplitThatDoesNotFitInChunks) {
+  // Inputs kept on the host and sent up 96 rows at a time through the pinned double buffer: every result must
+  // be what the resident path and the CPU backend give.
+  const Path path = test::random_path(PathKind::bezier, {50, 40, 30, 7}, Activation::relu, Task::classification, 3, 5);
+  const Split split = test::random_split(1000, 50, Task::classification, 7, 6);
+  const Model a = test::random_model({50, 40, 30, 7}, Activation::relu, Task::classification, 8);
+  const Model b = test::random_model({50, 40, 30, 7}, Activation::relu, Task::classification, 9);
+  setenv("MODECONN_CUDA_RESIDENT_BYTES", "0", 1);
+  setenv("MODECONN_CUDA_CHUNK_ROWS", "96", 1);
+  auto gpu = make_cuda_backend(false);
+  unsetenv("MODECONN_CUDA_RESIDENT_BYTES");
+  unsetenv("MODECONN_CUDA_CHUNK_ROWS");
+  set_cuda_poison(*gpu, true);
+  auto cpu = make_cpu_backend();
+
+  const std::vector<double> ts = path_grid(9);
+  const auto want = cpu->evaluate(path, ts, split), got = gpu->evaluate(path, ts, split);
+  for (std::size_t p = 0; p < ts.size(); ++p) {
+    EXPECT_TRUE(test::close(got[p].loss, want[p].loss, 1e-5, 1e-7)) << "t = " << ts[p];
+    EXPECT_TRUE(test::close(got[p].error, want[p].error, 1e-5, 2.01 / 1000)) << "t = " << ts[p];
+  }
+  const ActivationStats sw = cpu->activation_stats(a, b, split, 1), sg = gpu->activation_stats(a, b, split, 1);
+  for (std::size_t i = 0; i < sw.covariance.size(); ++i)
+    ASSERT_TRUE(test::close(sg.covariance[i], sw.covariance[i], 1e-5, 1e-6)) << "covariance " << i;
+  for (std::size_t i = 0; i < sw.mean_a.size(); ++i) ASSERT_TRUE(test::close(sg.mean_a[i], sw.mean_a[i], 1e-5, 1e-6)) << i;
+  const auto ow = cpu->outputs(a, split, 100, 300), og = gpu->outputs(a, split, 100, 300);
+  for (std::size_t i = 0; i < ow.size(); ++i) ASSERT_TRUE(test::close(og[i], ow[i], 1e-5, 1e-5)) << "output " << i;
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < 128; ++i) rows.push_back((i * 7919) % 1000);
+  std::vector<float> gw(a.params.size()), gg(a.params.size());
+  EXPECT_TRUE(test::close(gpu->loss_and_grad(a.arch, a.params, split, rows, gg),
+                          cpu->loss_and_grad(a.arch, a.params, split, rows, gw), 1e-5));
+  for (std::size_t i = 0; i < gw.size(); ++i) ASSERT_TRUE(test::close(gg[i], gw[i], 1e-4, 1e-5)) << "gradient " << i;
 }
 
 std::vector<ParityCase> cases() {
