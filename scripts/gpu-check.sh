@@ -32,7 +32,15 @@ rc=$?
 summary+=("$(printf '%-16s rc=%-3s %s %4ss' memcheck "$rc" "$(grep -m1 'ERROR SUMMARY' "$out/memcheck.log")" $(( $(date +%s) - start )))")
 
 "$dist/bin/gpu_bench" > "$out/gpu_bench.txt" 2>&1
+# The PyTorch loop on the same GPU, where this machine has PyTorch with CUDA (it says so and skips otherwise).
+if python3 -c 'import numpy' 2>/dev/null; then
+  timeout 240 python3 bench/compare/path_vs_torch.py --modeconn "$dist/bin/modeconn" --device cuda --runs 3 \
+    > "$out/path_vs_torch_gpu.txt" 2>&1
+else
+  echo "path_vs_torch.py --device cuda: skipped, no NumPy here" > "$out/path_vs_torch_gpu.txt"
+fi
 echo
 cat "$out/gpu_bench.txt"
+cat "$out/path_vs_torch_gpu.txt"
 echo
 printf '%s\n' "${summary[@]}"

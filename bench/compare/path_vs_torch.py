@@ -4,7 +4,13 @@ load it, forward the split, loss and error), same threads. Prints one row per ca
 target cases, then how the cost grows with width, depth and samples (25 points) and with the points.
 --json writes the rows for `scripts/plot.py`, which draws them.
 
+With --device cuda both run on the GPU at the same precision (--precision fp32 or tf32) over the GPU
+benchmark's two regimes: small (784-128-128-10, 10k samples, bound by launches and synchronisation) and large
+(784-512-512-512-10 and 784-1024-1024-10, 60k samples, bound by GEMMs). Without PyTorch with CUDA it says so and
+exits 0.
+
 usage: path_vs_torch.py [--modeconn BIN] [--threads N] [--runs 3] [--quick] [--json OUT.json]
+                        [--device cpu|cuda] [--precision fp32|tf32]
 """
 import argparse
 import os
@@ -16,23 +22,26 @@ import common  # noqa: E402
 POINTS = 25
 
 
-def torch_loop_seconds(widths, files, folder, threads, points):
+def torch_loop_seconds(widths, files, folder, threads, points, device="cpu", precision="fp32"):
     import time
 
     import numpy as np
     import torch
 
     torch.set_num_threads(threads)
+    torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
     layers = []
     for l in range(len(widths) - 1):
         layers.append(torch.nn.Linear(widths[l], widths[l + 1]))
         if l + 2 < len(widths):
             layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers)
-    a = {k: torch.from_numpy(v) for k, v in files[0].items()}
-    b = {k: torch.from_numpy(v) for k, v in files[1].items()}
-    x = torch.from_numpy(np.load(f"{folder}/x_test.npy"))
-    y = torch.from_numpy(np.load(f"{folder}/y_test.npy"))
+    model = torch.nn.Sequential(*layers).to(device)
+    a = {k: torch.from_numpy(v).to(device) for k, v in files[0].items()}
+    b = {k: torch.from_numpy(v).to(device) for k, v in files[1].items()}
+    x = torch.from_numpy(np.load(f"{folder}/x_test.npy")).to(device)
+    y = torch.from_numpy(np.load(f"{folder}/y_test.npy")).to(device)
+    if device == "cuda":
+        torch.cuda.synchronize()
     t0 = time.perf_counter()
     with torch.no_grad():
         for i in range(points):
@@ -41,6 +50,8 @@ def torch_loop_seconds(widths, files, folder, threads, points):
             logits = model(x)
             torch.nn.functional.cross_entropy(logits, y).item()
             (logits.argmax(1) != y).float().mean().item()
+    if device == "cuda":
+        torch.cuda.synchronize()
     return time.perf_counter() - t0
 
 
@@ -52,9 +63,22 @@ def main():
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="the two target cases only")
     p.add_argument("--json", help="write the rows here, for scripts/plot.py")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--precision", choices=("fp32", "tf32"), default="fp32")
     a = p.parse_args()
-    cases = [([784, 512, 512, 512, 10], 10000, POINTS), ([3072, 512, 512, 10], 10000, POINTS)]
-    if not a.quick:
+    if a.device == "cuda":
+        try:
+            import torch
+            if not torch.cuda.is_available():
+                raise ImportError("PyTorch has no usable CUDA device")
+        except ImportError as e:
+            print(f"path_vs_torch.py --device cuda: skipped, no PyTorch peer on the GPU ({e})")
+            return
+        cases = [([784, 128, 128, 10], 10000, POINTS), ([784, 512, 512, 512, 10], 60000, POINTS),
+                 ([784, 1024, 1024, 10], 60000, POINTS)]
+    else:
+        cases = [([784, 512, 512, 512, 10], 10000, POINTS), ([3072, 512, 512, 10], 10000, POINTS)]
+    if not a.quick and a.device == "cpu":
         for h in (256, 1024, 4096):
             for depth in (1, 2, 3):
                 for n in (10000, 60000):
@@ -64,7 +88,8 @@ def main():
         for widths in ([784, 1024, 10], [784, 512, 512, 512, 10]):
             for points in (5, 100):
                 cases.append((widths, 10000, points))
-    print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; median of {a.runs} alternated runs")
+    print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; device {a.device} {a.precision}; "
+          f"median of {a.runs} alternated runs")
     print(f"{'model':<26} {'samples':>8} {'points':>6} {'modeconn s':>11} {'torch loop s':>13} {'ratio':>7}")
     rows = []
     for widths, n, points in cases:
@@ -76,15 +101,17 @@ def main():
             common.write_safetensors(f"{work}/m{i}.safetensors", f)
         cmd = [a.modeconn, "path", "-q", "--threads", str(a.threads), "--a", f"{work}/m0.safetensors", "--b",
                f"{work}/m1.safetensors", "--data", folder, "--split", "test", "--points", str(points),
-               "--json", f"{work}/p.json"]
+               "--device", a.device, "--precision", a.precision, "--json", f"{work}/p.json"]
         tm, tt = common.alternate(a.runs, lambda: common.time_process(cmd),
-                                  lambda: torch_loop_seconds(widths, files, folder, a.threads, points))
+                                  lambda: torch_loop_seconds(widths, files, folder, a.threads, points, a.device,
+                                                             a.precision))
         name = "-".join(map(str, widths))
         print(f"{name:<26} {n:>8} {points:>6} {tm:>11.3f} {tt:>13.3f} {tt / tm:>6.2f}x", flush=True)
         rows.append({"model": name, "widths": widths, "samples": n, "points": points, "modeconn_s": tm,
                      "peer_s": tt, "ratio": tt / tm})
     if a.json:
-        common.write_json(a.json, {"benchmark": "path_vs_torch", "peer": "PyTorch loop", "machine": common.machine(),
+        common.write_json(a.json, {"benchmark": f"path_vs_torch ({a.device}, {a.precision})", "peer": "PyTorch loop",
+                                   "machine": common.machine(),
                                    "threads": a.threads, "runs": a.runs, "versions": common.versions(), "rows": rows})
 
 
