@@ -77,7 +77,7 @@ int cuda_device_count() {
 }
 
 std::string cuda_unusable_reason() {
-  if (!driver_present()) return "no CUDA driver (libcuda.so.1 not found)";
+  if (!driver_present()) return "no CUDA driver: libcuda.so.1 not found";
   const CudaModule& m = module();
   if (!m.error.empty()) return "the CUDA backend could not be loaded: " + m.error;
   return m.device_count() > 0 ? "" : "no CUDA device";

@@ -36,7 +36,7 @@ std::unique_ptr<Backend> make_backend(DeviceChoice choice, bool tf32, std::strin
   if (!built_with_cuda()) {
     if (choice == DeviceChoice::cuda)
       throw usage_error("--device cuda: this build of modeconn has no CUDA backend; use --device cpu or auto");
-    if (announce) *announce = "device: " + cpu + " (no CUDA backend in this build)";
+    if (announce) *announce = "device: " + cpu + " (" + cuda_unusable_reason() + ")";
     return make_cpu_backend();
   }
   if (cuda_device_count() == 0) {
