@@ -3,7 +3,6 @@
 #include "modeconn/rng.hpp"
 #include "modeconn/train.hpp"
 #include "train/minibatches.hpp"
-#include "train/optimizer.hpp"
 
 namespace modeconn {
 
@@ -28,37 +27,14 @@ void fit_curve(Backend& backend, Path& path, const Split& split, const TrainOpti
                const std::function<void(const EpochReport&)>& progress) {
   const std::size_t num_cp = path.points.size();
   MODECONN_EXPECTS(num_cp >= 3, "a curve with at least one bend");
-  const std::size_t np = path.arch.num_params();
-  const std::size_t bends = num_cp - 2;
-  // The bends, flat, as the optimizer sees them; copied back into the path after every step.
-  std::vector<float> flat(bends * np), grad(flat.size()), decay_at(flat.size()), phi(np), g(np);
-  for (std::size_t k = 0; k < bends; ++k) std::copy(path.points[k + 1].begin(), path.points[k + 1].end(), flat.begin() + static_cast<std::ptrdiff_t>(k * np));
-  OptimizerState optimizer(o, flat.size());
+  // The bends are trained; the endpoints stay fixed.
+  const std::unique_ptr<Trainer> trainer = backend.make_trainer(path, 1, num_cp - 1, split, o);
   Rng t_rng(o.seed ^ 0xC3A5C85C97CB3127ull);
-
   run_minibatches(split.rows, o, progress, [&](std::span<const int64_t> rows) {
     const double t = t_rng.uniform();
-    const std::vector<double> c = path.coefficients(t);
-    const int64_t n = static_cast<int64_t>(np);
-    path.interpolate(c, 0, np, phi.data());
-    const double loss = backend.loss_and_grad(path.arch, phi, split, rows, g);
-    // ∂L(φ(t))/∂θ_k = c_k(t) ∇L(φ(t)); the decay term c_k(t) φ(t) is the gradient of ½‖φ(t)‖² with respect to θ_k.
-    for (std::size_t k = 0; k < bends; ++k) {
-      const float ck = static_cast<float>(c[k + 1]);
-      float* gk = grad.data() + k * np;
-      float* dk = decay_at.data() + k * np;
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < n; ++i) {
-        gk[i] = ck * g[static_cast<std::size_t>(i)];
-        dk[i] = ck * phi[static_cast<std::size_t>(i)];
-      }
-    }
-    optimizer.step(flat, grad, decay_at);
-    for (std::size_t k = 0; k < bends; ++k)
-      std::copy(flat.begin() + static_cast<std::ptrdiff_t>(k * np), flat.begin() + static_cast<std::ptrdiff_t>((k + 1) * np),
-                path.points[k + 1].begin());
-    return loss;
+    return trainer->step(path.coefficients(t), rows);
   });
+  trainer->read(path);
 }
 
 }  // namespace modeconn

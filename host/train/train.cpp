@@ -6,7 +6,6 @@
 #include "modeconn/error.hpp"
 #include "modeconn/rng.hpp"
 #include "train/minibatches.hpp"
-#include "train/optimizer.hpp"
 
 namespace modeconn {
 
@@ -30,13 +29,12 @@ Model init_model(const Architecture& arch, uint64_t seed) {
 
 void train(Backend& backend, Model& model, const Split& split, const TrainOptions& o,
            const std::function<void(const EpochReport&)>& progress) {
-  std::vector<float> grad(model.params.size());
-  OptimizerState optimizer(o, model.params.size());
-  run_minibatches(split.rows, o, progress, [&](std::span<const int64_t> rows) {
-    const double loss = backend.loss_and_grad(model.arch, model.params, split, rows, grad);
-    optimizer.step(model.params, grad, model.params);
-    return loss;
-  });
+  Path path{PathKind::linear, model.arch, {model.params}};  // a model is a one-point path
+  const std::unique_ptr<Trainer> trainer = backend.make_trainer(path, 0, 1, split, o);
+  const double one = 1.0;
+  run_minibatches(split.rows, o, progress, [&](std::span<const int64_t> rows) { return trainer->step({&one, 1}, rows); });
+  trainer->read(path);
+  model.params = std::move(path.points[0]);
 }
 
 }  // namespace modeconn

@@ -34,6 +34,22 @@ struct PointMetrics {
   double error = 0;
 };
 
+struct TrainOptions;  // modeconn/train.hpp
+
+// Control points trained in place where the backend computes: the trained points, the optimizer's state and
+// the gradient stay in the backend's memory between steps (on a GPU, nothing crosses the bus but the minibatch's
+// row numbers and the loss).
+class Trainer {
+ public:
+  virtual ~Trainer() = default;
+  // One step on minibatch `rows` at φ = Σ_k coef[k]·θ_k: the mean loss and its gradient g at φ; each trained
+  // θ_k gets the gradient c_k·g, with weight decay measured at c_k·φ; then the optimizer's update. Returns the
+  // minibatch's mean loss (before the update).
+  virtual double step(std::span<const double> coef, std::span<const int64_t> rows) = 0;
+  // Copies the trained control points back into `path`.
+  virtual void read(Path& path) = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -51,6 +67,11 @@ class Backend {
   // Mean loss over split rows `rows` at `params`, and its gradient (written to `grad`, num_params values).
   virtual double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
                                std::span<const int64_t> rows, std::span<float> grad) = 0;
+
+  // A trainer of control points [first, last) of `path` on `split` (a model is a one-point path, first 0 and
+  // last 1). This default keeps everything on the host and calls loss_and_grad at every step.
+  virtual std::unique_ptr<Trainer> make_trainer(const Path& path, std::size_t first, std::size_t last,
+                                                const Split& split, const TrainOptions& options);
 };
 
 // A single model's loss and error on a split (a one-point path).
