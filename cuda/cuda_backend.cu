@@ -1,13 +1,12 @@
 // The CUDA backend: every path point in one pass over device-resident data (strided-batched GEMMs over points),
-// and backpropagation with cuBLAS. Host code reaches it only through the Backend interface.
+// activation statistics, and backpropagation with cuBLAS. Host code reaches it only through the Backend interface.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <memory>
 
-#include "context.cuh"
-#include "device_buffer.cuh"
+#include "cuda_backend.cuh"
 #include "gemm.cuh"
 #include "kernels.cuh"
 #include "row_stream.cuh"
@@ -16,60 +15,15 @@
 
 namespace modeconn {
 namespace cuda {
-namespace {
 
-// A split copied to the device once and kept while the same split is evaluated again. Its inputs stay on
-// the host when they would take more than half the card (`streamed`): they then go up chunk by chunk.
-struct ResidentSplit {
-  uint64_t uid = 0;
-  int64_t rows = 0, features = 0;
-  bool streamed = false;
-  DeviceBuffer<float> x;
-  DeviceBuffer<int32_t> labels;
-  DeviceBuffer<float> targets;
-};
-
-class CudaBackend final : public Backend {
- public:
-  explicit CudaBackend(bool tf32) : ctx_(0, tf32) {
-    // For tests and for sharing a card: the most bytes of inputs kept on the device (default: half the free memory).
-    if (const char* limit = std::getenv("MODECONN_CUDA_RESIDENT_BYTES"); limit && *limit)
-      resident_limit_ = std::strtoll(limit, nullptr, 10);
-    // For tests: the most rows per chunk, so that a small split still goes through several.
-    if (const char* rows = std::getenv("MODECONN_CUDA_CHUNK_ROWS"); rows && *rows)
-      max_chunk_rows_ = std::max<int64_t>(1, std::strtoll(rows, nullptr, 10));
-  }
-
-  std::string name() const override { return "cuda (" + ctx_.device_name() + (ctx_.tf32() ? ", tf32)" : ")"); }
-  std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts, const Split& split) override;
-  double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
-                       std::span<const int64_t> rows, std::span<float> grad) override;
-  ActivationStats activation_stats(const Model& a, const Model& b, const Split& split, std::size_t layer) override;
-  std::vector<float> outputs(const Model& model, const Split& split, int64_t first, int64_t count) override;
-
-  // Tests set this: every intermediate buffer is filled with NaN before use, so an unwritten element shows.
-  void poison(bool on) { poison_ = on; }
-
- private:
-  const ResidentSplit& resident(const Split& split);
-  // Layers 0..last of one model over `rows` rows of d_x (activated where hidden), through the two buffers of
-  // rows × max_width floats; returns the one holding layer `last`.
-  float* forward_to(const Architecture& arch, const float* d_theta, const float* d_x, int64_t rows, std::size_t last,
-                    DeviceBuffer<float>& ping, DeviceBuffer<float>& pong);
-  template <typename T>
-  DeviceBuffer<T> buffer(std::size_t n) {
-    DeviceBuffer<T> b(n);
-    if (poison_) b.fill_bytes(0xFF, ctx_.stream());
-    return b;
-  }
-
-  Context ctx_;
-  ResidentSplit cache_[2];  // train and test stay resident together
-  int next_slot_ = 0;
-  bool poison_ = false;
-  int64_t resident_limit_ = -1;
-  int64_t max_chunk_rows_ = std::numeric_limits<int64_t>::max();
-};
+CudaBackend::CudaBackend(bool tf32) : ctx_(0, tf32) {
+  // For tests and for sharing a card: the most bytes of inputs kept on the device (default: half the free memory).
+  if (const char* limit = std::getenv("MODECONN_CUDA_RESIDENT_BYTES"); limit && *limit)
+    resident_limit_ = std::strtoll(limit, nullptr, 10);
+  // For tests: the most rows per chunk, so that a small split still goes through several.
+  if (const char* rows = std::getenv("MODECONN_CUDA_CHUNK_ROWS"); rows && *rows)
+    max_chunk_rows_ = std::max<int64_t>(1, std::strtoll(rows, nullptr, 10));
+}
 
 const ResidentSplit& CudaBackend::resident(const Split& split) {
   for (const auto& r : cache_)
@@ -277,13 +231,22 @@ std::vector<PointMetrics> CudaBackend::evaluate(const Path& path, std::span<cons
 
 double CudaBackend::loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
                                   std::span<const int64_t> rows, std::span<float> grad) {
-  MODECONN_EXPECTS(params.size() == arch.num_params() && grad.size() == params.size() && !rows.empty(), "sizes");
+  MODECONN_EXPECTS(params.size() == arch.num_params() && grad.size() == params.size(), "sizes");
+  DeviceBuffer<float> d_theta(params.size()), d_grad = buffer<float>(params.size());
+  d_theta.upload(params.data(), params.size(), ctx_.stream());
+  const double loss = device_loss_and_grad(arch, d_theta.data(), split, rows, d_grad.data());
+  d_grad.download(grad.data(), grad.size(), ctx_.stream());
+  ctx_.synchronize();
+  return loss;
+}
+
+double CudaBackend::device_loss_and_grad(const Architecture& arch, const float* d_theta, const Split& split,
+                                         std::span<const int64_t> rows, float* d_grad) {
+  MODECONN_EXPECTS(!rows.empty(), "a minibatch");
   const cudaStream_t s = ctx_.stream();
   const ResidentSplit& data = resident(split);
   const int64_t n = static_cast<int64_t>(rows.size());
   const std::size_t num_layers = arch.layers.size();
-  DeviceBuffer<float> d_theta(params.size()), d_grad = buffer<float>(params.size());
-  d_theta.upload(params.data(), params.size(), s);
   DeviceBuffer<int64_t> d_rows(rows.size());
   d_rows.upload(rows.data(), rows.size(), s);
   DeviceBuffer<float> d_x = buffer<float>(static_cast<std::size_t>(n * arch.input_width()));
@@ -303,8 +266,8 @@ double CudaBackend::loss_and_grad(const Architecture& arch, std::span<const floa
   for (std::size_t l = 0; l < num_layers; ++l) {
     const auto& layer = arch.layers[l];
     pre.push_back(buffer<float>(static_cast<std::size_t>(n * layer.out)));
-    gemm(ctx_, n, layer.out, layer.in, 1.f, input, false, d_theta.data() + arch.weight_offset(l), true, 0.f, pre[l].data());
-    bias_activation(pre[l].data(), 1, n, layer.out, d_theta.data() + arch.bias_offset(l), 0, arch.activation, false, s);
+    gemm(ctx_, n, layer.out, layer.in, 1.f, input, false, d_theta + arch.weight_offset(l), true, 0.f, pre[l].data());
+    bias_activation(pre[l].data(), 1, n, layer.out, d_theta + arch.bias_offset(l), 0, arch.activation, false, s);
     post.push_back(buffer<float>(static_cast<std::size_t>(n * layer.out)));
     activate_copy(pre[l].data(), post[l].data(), n * layer.out, l + 1 < num_layers ? arch.activation : Activation::identity, s);
     input = post[l].data();
@@ -323,23 +286,21 @@ double CudaBackend::loss_and_grad(const Architecture& arch, std::span<const floa
   for (std::size_t l = num_layers; l-- > 0;) {
     const auto& layer = arch.layers[l];
     const float* in = l == 0 ? d_x.data() : post[l - 1].data();
-    gemm(ctx_, layer.out, layer.in, n, 1.f, d_delta.data(), true, in, false, 0.f, d_grad.data() + arch.weight_offset(l));
-    gemm(ctx_, 1, layer.out, n, 1.f, d_ones.data(), false, d_delta.data(), false, 0.f, d_grad.data() + arch.bias_offset(l));
+    gemm(ctx_, layer.out, layer.in, n, 1.f, d_delta.data(), true, in, false, 0.f, d_grad + arch.weight_offset(l));
+    gemm(ctx_, 1, layer.out, n, 1.f, d_ones.data(), false, d_delta.data(), false, 0.f, d_grad + arch.bias_offset(l));
     if (l == 0) break;
     DeviceBuffer<float> d_prev = buffer<float>(static_cast<std::size_t>(n * layer.in));
-    gemm(ctx_, n, layer.in, layer.out, 1.f, d_delta.data(), false, d_theta.data() + arch.weight_offset(l), false, 0.f,
+    gemm(ctx_, n, layer.in, layer.out, 1.f, d_delta.data(), false, d_theta + arch.weight_offset(l), false, 0.f,
          d_prev.data());
     activation_backward(d_prev.data(), pre[l - 1].data(), post[l - 1].data(), n * layer.in, arch.activation, s);
     d_delta = std::move(d_prev);
   }
   double loss = 0;
   d_loss.download(&loss, 1, s);
-  d_grad.download(grad.data(), grad.size(), s);
   ctx_.synchronize();
   return loss / static_cast<double>(n);
 }
 
-}  // namespace
 }  // namespace cuda
 
 }  // namespace modeconn

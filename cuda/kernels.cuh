@@ -50,4 +50,16 @@ void widen(const float* d_in, double* d_out, int64_t n, cudaStream_t stream);
 void column_stats(const double* d_h, int64_t rows, int64_t cols, double* d_sum, double* d_sq, double* d_max,
                   cudaStream_t stream);
 
+// optimizer.cu: one step of PyTorch's SGD with momentum or Adam, as host/train/optimizer.cpp takes it.
+struct OptimizerStep {
+  bool adam = false;
+  bool first = false;  // SGD: the momentum buffer starts as the first gradient
+  float lr = 0, momentum = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0;
+  float correction1 = 1, correction2 = 1;  // Adam: 1 − β^t
+};
+// θ[i] updated with the gradient c·g[i] + weight_decay·(c·decay_at[i]); m1 (and m2 for Adam) are the state.
+// decay_at may be θ itself (training a model, c = 1).
+void optimizer_step(float* d_theta, float* d_m1, float* d_m2, const float* d_g, const float* d_decay_at, float c,
+                    int64_t n, const OptimizerStep& o, cudaStream_t stream);
+
 }  // namespace modeconn::cuda

@@ -142,6 +142,38 @@ TEST_F(CudaTraining, StreamsASplitThatDoesNotFitInChunks) {
   for (std::size_t i = 0; i < gw.size(); ++i) ASSERT_TRUE(test::close(gg[i], gw[i], 1e-4, 1e-5)) << "gradient " << i;
 }
 
+TEST_F(CudaTraining, AdamAndCurveFittingOnTheDeviceFollowTheCpuBackend) {
+  // The device trainer keeps parameters and moments on the card: Adam with weight decay on a model, and SGD
+  // with weight decay measured at φ(t) on the two bends of a cubic Bézier curve.
+  const Split s = test::random_split(400, 12, Task::classification, 3, 11);
+  const Architecture arch = make_architecture({12, 24, 16, 3}, Activation::tanh, Task::classification);
+  TrainOptions adam;
+  adam.optimizer = Optimizer::adam;
+  adam.lr = 0.01;
+  adam.weight_decay = 0.01;
+  adam.epochs = 2;
+  adam.batch = 64;
+  auto cpu = make_cpu_backend();
+  auto gpu = make_cuda_backend(false);
+  set_cuda_poison(*gpu, true);
+  Model a = init_model(arch, 4), b = init_model(arch, 4);
+  train(*cpu, a, s, adam, nullptr);
+  train(*gpu, b, s, adam, nullptr);
+  for (std::size_t i = 0; i < a.params.size(); ++i) ASSERT_TRUE(test::close(b.params[i], a.params[i], 1e-3, 1e-5)) << i;
+
+  TrainOptions sgd;
+  sgd.lr = 0.05;
+  sgd.weight_decay = 0.001;
+  sgd.epochs = 2;
+  sgd.batch = 50;
+  Path on_cpu = init_curve(init_model(arch, 5), init_model(arch, 6), PathKind::bezier, 2), on_gpu = on_cpu;
+  fit_curve(*cpu, on_cpu, s, sgd, nullptr);
+  fit_curve(*gpu, on_gpu, s, sgd, nullptr);
+  for (std::size_t k = 0; k < on_cpu.points.size(); ++k)
+    for (std::size_t i = 0; i < on_cpu.points[k].size(); ++i)
+      ASSERT_TRUE(test::close(on_gpu.points[k][i], on_cpu.points[k][i], 1e-3, 1e-5)) << "point " << k << " parameter " << i;
+}
+
 std::vector<ParityCase> cases() {
   std::vector<ParityCase> out;
   uint64_t seed = 1;

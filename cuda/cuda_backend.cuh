@@ -1,0 +1,71 @@
+// The CUDA backend's class: every path point in one pass over device-resident data, backpropagation with
+// cuBLAS, and trainers that keep parameters and optimizer state on the device (trainer.cu).
+#pragma once
+
+#include <limits>
+#include <memory>
+#include <span>
+
+#include "context.cuh"
+#include "device_buffer.cuh"
+#include "modeconn/backend.hpp"
+
+namespace modeconn::cuda {
+
+// A split copied to the device once and kept while the same split is evaluated again. Its inputs stay on
+// the host when they would take more than half the card (`streamed`): they then go up chunk by chunk.
+struct ResidentSplit {
+  uint64_t uid = 0;
+  int64_t rows = 0, features = 0;
+  bool streamed = false;
+  DeviceBuffer<float> x;
+  DeviceBuffer<int32_t> labels;
+  DeviceBuffer<float> targets;
+};
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(bool tf32);
+
+  std::string name() const override { return "cuda (" + ctx_.device_name() + (ctx_.tf32() ? ", tf32)" : ")"); }
+  std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts, const Split& split) override;
+  double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
+                       std::span<const int64_t> rows, std::span<float> grad) override;
+  ActivationStats activation_stats(const Model& a, const Model& b, const Split& split, std::size_t layer) override;
+  std::vector<float> outputs(const Model& model, const Split& split, int64_t first, int64_t count) override;
+  std::unique_ptr<Trainer> make_trainer(const Path& path, std::size_t first, std::size_t last, const Split& split,
+                                        const TrainOptions& options) override;
+
+  // The mean loss over `rows` at parameters already on the device, and its gradient into d_grad (device);
+  // waits for the loss, the one value that comes back.
+  double device_loss_and_grad(const Architecture& arch, const float* d_theta, const Split& split,
+                              std::span<const int64_t> rows, float* d_grad);
+  const Context& context() const { return ctx_; }
+
+  // Tests set this: every intermediate buffer is filled with NaN before use, so an unwritten element shows.
+  void poison(bool on) { poison_ = on; }
+
+  // A new device buffer, NaN-filled first when poisoning is on.
+  template <typename T>
+  DeviceBuffer<T> buffer(std::size_t n) {
+    DeviceBuffer<T> b(n);
+    if (poison_) b.fill_bytes(0xFF, ctx_.stream());
+    return b;
+  }
+
+ private:
+  const ResidentSplit& resident(const Split& split);
+  // Layers 0..last of one model over `rows` rows of d_x (activated where hidden), through the two buffers of
+  // rows × max_width floats; returns the one holding layer `last`.
+  float* forward_to(const Architecture& arch, const float* d_theta, const float* d_x, int64_t rows, std::size_t last,
+                    DeviceBuffer<float>& ping, DeviceBuffer<float>& pong);
+
+  Context ctx_;
+  ResidentSplit cache_[2];  // train and test stay resident together
+  int next_slot_ = 0;
+  bool poison_ = false;
+  int64_t resident_limit_ = -1;
+  int64_t max_chunk_rows_ = std::numeric_limits<int64_t>::max();
+};
+
+}  // namespace modeconn::cuda

@@ -1,0 +1,98 @@
+// Training on the device: the control points, the optimizer's moments and the gradient live on the card for
+// the whole run; a step sends up the minibatch's row numbers and the path coefficients and brings back the loss.
+#include <cmath>
+
+#include "cuda_backend.cuh"
+#include "kernels.cuh"
+#include "modeconn/train.hpp"
+
+namespace modeconn::cuda {
+namespace {
+
+class CudaTrainer final : public Trainer {
+ public:
+  CudaTrainer(CudaBackend& backend, const Path& path, std::size_t first, std::size_t last, const Split& split,
+              const TrainOptions& options)
+      : backend_(backend),
+        arch_(path.arch),
+        split_(split),
+        o_(options),
+        num_cp_(path.points.size()),
+        first_(first),
+        last_(last),
+        np_(path.arch.num_params()),
+        points_(num_cp_ * np_),
+        m1_(backend.buffer<float>((last - first) * np_)),
+        m2_(backend.buffer<float>(options.optimizer == Optimizer::adam ? (last - first) * np_ : 0)),
+        g_(backend.buffer<float>(np_)),
+        phi_(backend.buffer<float>(num_cp_ > 1 ? np_ : 0)),
+        coef_(num_cp_) {
+    MODECONN_EXPECTS(first < last && last <= num_cp_, "trained control points inside the path");
+    const cudaStream_t s = backend_.context().stream();
+    for (std::size_t k = 0; k < num_cp_; ++k) points_.upload(path.points[k].data(), np_, s, k * np_);
+    m1_.fill_bytes(0, s);  // PyTorch's state starts at zero (SGD's first step overwrites it)
+    m2_.fill_bytes(0, s);
+  }
+
+  double step(std::span<const double> coef, std::span<const int64_t> rows) override {
+    MODECONN_EXPECTS(coef.size() == num_cp_, "one coefficient per control point");
+    const cudaStream_t s = backend_.context().stream();
+    const float* phi = points_.data();  // a model: φ = θ
+    if (num_cp_ > 1) {
+      coef_.upload(coef.data(), num_cp_, s);
+      interpolate(points_.data(), static_cast<int64_t>(num_cp_), static_cast<int64_t>(np_), coef_.data(), 1, 0,
+                  static_cast<int64_t>(np_), phi_.data(), static_cast<int64_t>(np_), s);
+      phi = phi_.data();
+    }
+    const double loss = backend_.device_loss_and_grad(arch_, phi, split_, rows, g_.data());  // waits for the loss
+    ++t_;
+    OptimizerStep o;
+    o.adam = o_.optimizer == Optimizer::adam;
+    o.first = t_ == 1;
+    o.lr = static_cast<float>(o_.lr);
+    o.momentum = static_cast<float>(o_.momentum);
+    o.beta1 = static_cast<float>(o_.beta1);
+    o.beta2 = static_cast<float>(o_.beta2);
+    o.eps = static_cast<float>(o_.eps);
+    o.weight_decay = static_cast<float>(o_.weight_decay);
+    o.correction1 = static_cast<float>(1.0 - std::pow(o_.beta1, static_cast<double>(t_)));
+    o.correction2 = static_cast<float>(1.0 - std::pow(o_.beta2, static_cast<double>(t_)));
+    for (std::size_t k = first_; k < last_; ++k) {
+      float* theta = points_.data() + k * np_;
+      const std::size_t state = (k - first_) * np_;
+      // Weight decay at c_k·φ for a curve; at θ itself for a model.
+      optimizer_step(theta, m1_.data() + state, o.adam ? m2_.data() + state : nullptr, g_.data(),
+                     num_cp_ > 1 ? phi : theta, num_cp_ > 1 ? static_cast<float>(coef[k]) : 1.f,
+                     static_cast<int64_t>(np_), o, s);
+    }
+    return loss;
+  }
+
+  void read(Path& path) override {
+    MODECONN_EXPECTS(path.points.size() == num_cp_, "the path this trainer was made from");
+    const cudaStream_t s = backend_.context().stream();
+    for (std::size_t k = first_; k < last_; ++k)
+      MODECONN_CUDA_CHECK(cudaMemcpyAsync(path.points[k].data(), points_.data() + k * np_, np_ * sizeof(float),
+                                          cudaMemcpyDeviceToHost, s));
+    backend_.context().synchronize();
+  }
+
+ private:
+  CudaBackend& backend_;
+  Architecture arch_;
+  const Split& split_;
+  TrainOptions o_;
+  std::size_t num_cp_, first_, last_, np_;
+  DeviceBuffer<float> points_, m1_, m2_, g_, phi_;
+  DeviceBuffer<double> coef_;
+  long long t_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Trainer> CudaBackend::make_trainer(const Path& path, std::size_t first, std::size_t last,
+                                                   const Split& split, const TrainOptions& options) {
+  return std::make_unique<CudaTrainer>(*this, path, first, last, split, options);
+}
+
+}  // namespace modeconn::cuda
