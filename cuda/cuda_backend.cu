@@ -229,6 +229,21 @@ std::vector<PointMetrics> CudaBackend::evaluate(const Path& path, std::span<cons
   return out;
 }
 
+void CudaBackend::product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                          const float* b, float beta, float* c) {
+  MODECONN_EXPECTS(m >= 0 && n >= 0 && k >= 0, "product shapes");
+  if (m == 0 || n == 0) return;
+  const cudaStream_t s = ctx_.stream();
+  DeviceBuffer<float> d_a(static_cast<std::size_t>(m * k)), d_b(static_cast<std::size_t>(k * n)),
+      d_c = buffer<float>(static_cast<std::size_t>(m * n));
+  d_a.upload(a, d_a.size(), s);
+  d_b.upload(b, d_b.size(), s);
+  if (beta != 0.f) d_c.upload(c, d_c.size(), s);
+  gemm(ctx_, m, n, k, alpha, d_a.data(), trans_a, d_b.data(), trans_b, beta, d_c.data());
+  d_c.download(c, d_c.size(), s);
+  ctx_.synchronize();
+}
+
 double CudaBackend::loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
                                   std::span<const int64_t> rows, std::span<float> grad) {
   MODECONN_EXPECTS(params.size() == arch.num_params() && grad.size() == params.size(), "sizes");

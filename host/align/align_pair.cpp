@@ -45,7 +45,7 @@ AlignOutcome align_models(Backend& backend, const Model& a, const Model& b, cons
       out.matching.alignment = identity_alignment(a.arch);
       out.matching.objective_before = out.matching.objective_after = weight_inner_product(out.a, b_start);
       break;
-    case AlignMethod::weight: out.matching = weight_matching(out.a, b_start, options.matching); break;
+    case AlignMethod::weight: out.matching = weight_matching(backend, out.a, b_start, options.matching); break;
     case AlignMethod::activation:
       out.matching = activation_matching(backend, out.a, b_start, data->train, options.matching);
       break;

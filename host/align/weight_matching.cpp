@@ -9,6 +9,11 @@
 namespace modeconn {
 
 MatchingResult weight_matching(const Model& a, const Model& b, const MatchingOptions& options) {
+  const std::unique_ptr<Backend> cpu = make_cpu_backend();
+  return weight_matching(*cpu, a, b, options);
+}
+
+MatchingResult weight_matching(Backend& backend, const Model& a, const Model& b, const MatchingOptions& options) {
   MODECONN_EXPECTS(a.arch.same_shape(b.arch), "weight matching needs models of one shape");
   check_signs_allowed(options, a.arch.activation);
   MatchingResult result;
@@ -18,7 +23,7 @@ MatchingResult weight_matching(const Model& a, const Model& b, const MatchingOpt
   std::vector<std::size_t> order(hidden);
   for (std::size_t i = 0; i < hidden; ++i) order[i] = i;
   Rng rng(options.seed);
-  WeightSimilarity similarity(a, b);
+  WeightSimilarity similarity(a, b, backend);
   // A layer's similarity depends only on its neighbours' permutations: when neither has changed since the
   // layer was last solved, solving it again would give the same assignment, so it is skipped.
   long long step = 0;

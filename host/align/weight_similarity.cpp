@@ -4,15 +4,11 @@
 // the input or output never sees its fixed side change at all, so that product is computed once.
 #include "align/weight_similarity.hpp"
 
-#include <cblas.h>
-
 namespace modeconn {
 namespace {
 
 // Recomputing whole every so often keeps the float32 rounding of repeated updates from accumulating.
 constexpr int kMaxUpdates = 8;
-
-blasint bl(int64_t v) { return static_cast<blasint>(v); }
 
 // The neighbouring units whose source or sign differs between two alignments (identity when null).
 std::vector<int64_t> moved(const LayerAlignment* now, const LayerAlignment& before, int64_t count) {
@@ -37,8 +33,8 @@ LayerAlignment snapshot(const LayerAlignment* al, int64_t count) {
 
 }  // namespace
 
-WeightSimilarity::WeightSimilarity(const Model& a, const Model& b)
-    : a_(a), b_(b), in_(a.arch.layers.size() - 1), out_(a.arch.layers.size() - 1) {}
+WeightSimilarity::WeightSimilarity(const Model& a, const Model& b, Backend& products)
+    : a_(a), b_(b), products_(products), in_(a.arch.layers.size() - 1), out_(a.arch.layers.size() - 1) {}
 
 // A_h · B'_h^T, where B'_h[j][k] = sign_k · B_h[j][perm_k] (B's inputs aligned to the previous layer).
 void WeightSimilarity::incoming(std::size_t h, const LayerAlignment* prev, Product& p) const {
@@ -57,8 +53,7 @@ void WeightSimilarity::incoming(std::size_t h, const LayerAlignment* prev, Produ
     for (int64_t j = 0; j < n; ++j)
       for (int64_t c = 0; c < in; ++c) wb[static_cast<std::size_t>(j * in + c)] = column(prev, c, j);
     p.value.resize(static_cast<std::size_t>(n * n));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bl(n), bl(n), bl(in), 1.f, aw, bl(in), wb.data(), bl(in), 0.f,
-                p.value.data(), bl(n));
+    products_.product(false, true, n, n, in, 1.f, aw, wb.data(), 0.f, p.value.data());
     p.updates = 0;
   } else if (kn > 0) {
     // Replace the terms of the moved inputs: += A_h[:, K] · (B'_new[:, K] − B'_old[:, K])^T.
@@ -69,8 +64,7 @@ void WeightSimilarity::incoming(std::size_t h, const LayerAlignment* prev, Produ
         ak[static_cast<std::size_t>(r * kn + q)] = aw[r * in + c];
         d[static_cast<std::size_t>(r * kn + q)] = column(prev, c, r) - column(&p.used, c, r);
       }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bl(n), bl(n), bl(kn), 1.f, ak.data(), bl(kn), d.data(), bl(kn),
-                1.f, p.value.data(), bl(n));
+    products_.product(false, true, n, n, kn, 1.f, ak.data(), d.data(), 1.f, p.value.data());
     ++p.updates;
   }
   p.used = snapshot(prev, in);
@@ -93,8 +87,7 @@ void WeightSimilarity::outgoing(std::size_t h, const LayerAlignment* after, Prod
     for (int64_t m = 0; m < out; ++m)
       for (int64_t j = 0; j < n; ++j) ob[static_cast<std::size_t>(m * n + j)] = row(after, m, j);
     p.value.resize(static_cast<std::size_t>(n * n));
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, bl(n), bl(n), bl(out), 1.f, ao, bl(n), ob.data(), bl(n), 0.f,
-                p.value.data(), bl(n));
+    products_.product(true, false, n, n, out, 1.f, ao, ob.data(), 0.f, p.value.data());
     p.updates = 0;
   } else if (kn > 0) {
     // += A_{h+1}[K, :]^T · (B'_new[K, :] − B'_old[K, :]).
@@ -106,8 +99,7 @@ void WeightSimilarity::outgoing(std::size_t h, const LayerAlignment* after, Prod
         d[static_cast<std::size_t>(q * n + j)] = row(after, m, j) - row(&p.used, m, j);
       }
     }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, bl(n), bl(n), bl(kn), 1.f, ak.data(), bl(n), d.data(), bl(n),
-                1.f, p.value.data(), bl(n));
+    products_.product(true, false, n, n, kn, 1.f, ak.data(), d.data(), 1.f, p.value.data());
     ++p.updates;
   }
   p.used = snapshot(after, out);

@@ -6,14 +6,15 @@
 #include <vector>
 
 #include "modeconn/align.hpp"
+#include "modeconn/backend.hpp"
 #include "modeconn/model.hpp"
 
 namespace modeconn {
 
 class WeightSimilarity {
  public:
-  // The models must outlive this object.
-  WeightSimilarity(const Model& a, const Model& b);
+  // The models and the backend (which runs the matrix products) must outlive this object.
+  WeightSimilarity(const Model& a, const Model& b, Backend& products);
 
   // S[i][j] for hidden layer h: how well B's unit j fits A's unit i, with the neighbouring layers' current
   // alignment applied to B: A_h·B'_h^T + A_{h+1}^T·B'_{h+1} + a_h·b_h^T, products in float32 as Git Re-Basin
@@ -33,6 +34,7 @@ class WeightSimilarity {
 
   const Model& a_;
   const Model& b_;
+  Backend& products_;
   std::vector<Product> in_, out_;
 };
 

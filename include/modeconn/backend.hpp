@@ -68,6 +68,12 @@ class Backend {
   virtual double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
                                std::span<const int64_t> rows, std::span<float> grad) = 0;
 
+  // c = alpha·op(a)·op(b) + beta·c for row-major float32 matrices in host memory (op(a) is m×k, op(b) k×n,
+  // c m×n, all contiguous): the products host algorithms need, such as weight matching's similarities. This
+  // default calls OpenBLAS; the CUDA backend runs them on the device.
+  virtual void product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                       const float* b, float beta, float* c);
+
   // A trainer of control points [first, last) of `path` on `split` (a model is a one-point path, first 0 and
   // last 1). This default keeps everything on the host and calls loss_and_grad at every step.
   virtual std::unique_ptr<Trainer> make_trainer(const Path& path, std::size_t first, std::size_t last,

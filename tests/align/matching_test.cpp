@@ -75,7 +75,8 @@ TEST(WeightMatching, IncrementalSimilarityMatchesFloat64Recomputation) {
   // sign flips, and nothing moved, checked after every step against the definition.
   const Model a = test::random_model({30, 24, 20, 24, 6}, Activation::tanh, Task::classification, 21);
   const Model b = test::random_model({30, 24, 20, 24, 6}, Activation::tanh, Task::classification, 22);
-  WeightSimilarity similarity(a, b);
+  auto cpu = make_cpu_backend();
+  WeightSimilarity similarity(a, b, *cpu);
   Alignment al = identity_alignment(a.arch);
   Rng rng(23);
   double worst = 0;

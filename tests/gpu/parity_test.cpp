@@ -4,7 +4,9 @@
 #include <cstdlib>
 
 #include "gpu/gpu_environment.hpp"
+#include "modeconn/align.hpp"
 #include "modeconn/backend.hpp"
+#include "modeconn/rng.hpp"
 #include "modeconn/train.hpp"
 #include "support/check.hpp"
 #include "support/fixtures.hpp"
@@ -172,6 +174,37 @@ TEST_F(CudaTraining, AdamAndCurveFittingOnTheDeviceFollowTheCpuBackend) {
   for (std::size_t k = 0; k < on_cpu.points.size(); ++k)
     for (std::size_t i = 0; i < on_cpu.points[k].size(); ++i)
       ASSERT_TRUE(test::close(on_gpu.points[k][i], on_cpu.points[k][i], 1e-3, 1e-5)) << "point " << k << " parameter " << i;
+}
+
+TEST_F(CudaTraining, ProductsAndWeightMatchingMatchTheCpuBackend) {
+  // The products host algorithms ask the backend for, in every transposition, with and without accumulation.
+  Rng rng(12);
+  auto cpu = make_cpu_backend();
+  auto gpu = make_cuda_backend(false);
+  const int64_t m = 37, n = 29, k = 53;
+  std::vector<float> a(static_cast<std::size_t>(m * k)), b(static_cast<std::size_t>(k * n)), c0(static_cast<std::size_t>(m * n));
+  for (auto* v : {&a, &b, &c0})
+    for (float& x : *v) x = static_cast<float>(rng.uniform() * 2 - 1);
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (float beta : {0.f, 0.5f}) {
+        std::vector<float> want = c0, got = c0;
+        cpu->product(ta, tb, m, n, k, 1.5f, a.data(), b.data(), beta, want.data());
+        gpu->product(ta, tb, m, n, k, 1.5f, a.data(), b.data(), beta, got.data());
+        for (std::size_t i = 0; i < want.size(); ++i)
+          ASSERT_TRUE(test::close(got[i], want[i], 1e-5, 1e-5)) << ta << tb << beta << " element " << i;
+      }
+  // Weight matching with its similarities on the device finds the same alignment of a permuted copy.
+  const Model ma = test::random_model({20, 32, 24, 5}, Activation::relu, Task::classification, 13);
+  Alignment shuffle = identity_alignment(ma.arch);
+  for (auto& layer : shuffle.layers)
+    for (std::size_t i = layer.perm.size(); i > 1; --i) std::swap(layer.perm[i - 1], layer.perm[rng.below(i)]);
+  const Model mb = apply_alignment(ma, shuffle);
+  const MatchingResult on_cpu = weight_matching(*cpu, ma, mb, {100, 1, false});
+  const MatchingResult on_gpu = weight_matching(*gpu, ma, mb, {100, 1, false});
+  for (std::size_t l = 0; l < on_cpu.alignment.layers.size(); ++l)
+    EXPECT_EQ(on_gpu.alignment.layers[l].perm, on_cpu.alignment.layers[l].perm) << "layer " << l;
+  EXPECT_TRUE(test::close(on_gpu.objective_after, on_cpu.objective_after, 1e-5));
 }
 
 std::vector<ParityCase> cases() {
