@@ -36,13 +36,14 @@ def rebasin_python(venv):
 def main():
     p = argparse.ArgumentParser()
     here = os.path.dirname(os.path.abspath(__file__))
-    p.add_argument("--modeconn", default=os.path.join(here, "../../build/host/modeconn"))
+    p.add_argument("--modeconn", help="the executable (default: build/host/modeconn, built if missing)")
     p.add_argument("--widths", default="512,1024,2048")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--rebasin", action="store_true", help="also time the rebasin package from PyPI")
     p.add_argument("--venv", default=os.path.join(here, "../../build/bench-venv"))
     a = p.parse_args()
+    a.modeconn = a.modeconn or common.built("host/modeconn")
     peer_python = rebasin_python(os.path.abspath(a.venv)) if a.rebasin else None
     os.environ["OPENBLAS_NUM_THREADS"] = str(a.threads)  # NumPy's BLAS, before it starts
     print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; median of {a.runs} alternated runs")

@@ -6,6 +6,7 @@ import shutil
 import statistics
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -58,6 +59,18 @@ def alternate(runs, a, b):
         ta.append(a())
         tb.append(b())
     return statistics.median(ta), statistics.median(tb)
+
+
+def built(relative):
+    """build/<relative> of this checkout, building it first (scripts/setup.sh, scripts/build.sh) when it is not
+    there, so that every comparison runs from a fresh checkout with one command."""
+    root = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../.."))
+    path = os.path.join(root, "build", relative)
+    if not os.path.exists(path):
+        print(f"{path} is missing: building (scripts/setup.sh, scripts/build.sh)", file=sys.stderr, flush=True)
+        subprocess.run([os.path.join(root, "scripts/setup.sh")], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([os.path.join(root, "scripts/build.sh")], check=True, stdout=subprocess.DEVNULL)
+    return path
 
 
 def workdir():

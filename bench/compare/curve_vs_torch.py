@@ -50,13 +50,13 @@ def torch_epoch_seconds(models, folder, threads, batch):
 
 def main():
     p = argparse.ArgumentParser()
-    here = os.path.dirname(os.path.abspath(__file__))
-    p.add_argument("--modeconn", default=os.path.join(here, "../../build/host/modeconn"))
+    p.add_argument("--modeconn", help="the executable (default: build/host/modeconn, built if missing)")
     p.add_argument("--widths", default="784,512,512,10")
     p.add_argument("--rows", type=int, default=60000)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--runs", type=int, default=3)
     a = p.parse_args()
+    a.modeconn = a.modeconn or common.built("host/modeconn")
     widths = list(map(int, a.widths.split(",")))
     work = common.workdir()
     folder = f"{work}/data"

@@ -21,6 +21,8 @@ import common  # noqa: E402
 def modeconn_seconds(binary, n, runs):
     out = subprocess.run([binary, f"--benchmark_filter=BM_AssignmentUniform/{n}/", f"--benchmark_repetitions={runs}",
                           "--benchmark_format=json"], check=True, capture_output=True, text=True).stdout
+    if not out.strip():
+        sys.exit(f"lap_vs_scipy.py: {binary} has no case n = {n} (it has 512, 1024, 2048 and 4096)")
     times = [b["real_time"] for b in json.loads(out)["benchmarks"] if b.get("run_type") == "iteration"]
     unit = {"ms": 1e-3, "us": 1e-6, "ns": 1e-9, "s": 1.0}[json.loads(out)["benchmarks"][0]["time_unit"]]
     return statistics.median(times) * unit
@@ -41,11 +43,11 @@ def scipy_seconds(n, runs):
 
 def main():
     p = argparse.ArgumentParser()
-    here = os.path.dirname(os.path.abspath(__file__))
-    p.add_argument("--lap-bench", default=os.path.join(here, "../../build/bench/lap_bench"))
+    p.add_argument("--lap-bench", help="the benchmark (default: build/bench/lap_bench, built if missing)")
     p.add_argument("--sizes", default="512,1024,2048,4096")
     p.add_argument("--runs", type=int, default=3)
     a = p.parse_args()
+    a.lap_bench = a.lap_bench or common.built("bench/lap_bench")
     print(f"{common.machine()}; versions: {common.versions()}; single-threaded solvers; median of {a.runs}")
     print(f"{'n':>6} {'modeconn s':>11} {'scipy s':>9} {'ratio':>7}")
     for n in map(int, a.sizes.split(",")):

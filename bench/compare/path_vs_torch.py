@@ -57,8 +57,7 @@ def torch_loop_seconds(widths, files, folder, threads, points, device="cpu", pre
 
 def main():
     p = argparse.ArgumentParser()
-    here = os.path.dirname(os.path.abspath(__file__))
-    p.add_argument("--modeconn", default=os.path.join(here, "../../build/host/modeconn"))
+    p.add_argument("--modeconn", help="the executable (default: build/host/modeconn, built if missing)")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="the two target cases only")
@@ -66,6 +65,7 @@ def main():
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--precision", choices=("fp32", "tf32"), default="fp32")
     a = p.parse_args()
+    a.modeconn = a.modeconn or common.built("host/modeconn")
     if a.device == "cuda":
         try:
             import torch
