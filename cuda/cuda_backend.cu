@@ -247,7 +247,7 @@ void CudaBackend::product(bool trans_a, bool trans_b, int64_t m, int64_t n, int6
 double CudaBackend::loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
                                   std::span<const int64_t> rows, std::span<float> grad) {
   MODECONN_EXPECTS(params.size() == arch.num_params() && grad.size() == params.size(), "sizes");
-  DeviceBuffer<float> d_theta(params.size()), d_grad = buffer<float>(params.size());
+  DeviceBuffer<float> d_theta = buffer<float>(params.size()), d_grad = buffer<float>(params.size());
   d_theta.upload(params.data(), params.size(), ctx_.stream());
   const double loss = device_loss_and_grad(arch, d_theta.data(), split, rows, d_grad.data());
   d_grad.download(grad.data(), grad.size(), ctx_.stream());
@@ -262,7 +262,7 @@ double CudaBackend::device_loss_and_grad(const Architecture& arch, const float* 
   const ResidentSplit& data = resident(split);
   const int64_t n = static_cast<int64_t>(rows.size());
   const std::size_t num_layers = arch.layers.size();
-  DeviceBuffer<int64_t> d_rows(rows.size());
+  DeviceBuffer<int64_t> d_rows = buffer<int64_t>(rows.size());
   d_rows.upload(rows.data(), rows.size(), s);
   DeviceBuffer<float> d_x = buffer<float>(static_cast<std::size_t>(n * arch.input_width()));
   std::vector<float> host_rows;
@@ -292,11 +292,11 @@ double CudaBackend::device_loss_and_grad(const Architecture& arch, const float* 
   DeviceBuffer<double> d_row_loss = buffer<double>(static_cast<std::size_t>(n));
   loss_gradient(post.back().data(), n, c, split.task, data.labels.data(), data.targets.data(), d_rows.data(),
                 d_delta.data(), d_row_loss.data(), s);
-  DeviceBuffer<double> d_loss(1);
+  DeviceBuffer<double> d_loss = buffer<double>(1);
   segmented_sum(d_row_loss.data(), 1, n, d_loss.data(), s);
 
   std::vector<float> ones_host(static_cast<std::size_t>(n), 1.f);
-  DeviceBuffer<float> d_ones(ones_host.size());
+  DeviceBuffer<float> d_ones = buffer<float>(ones_host.size());
   d_ones.upload(ones_host.data(), ones_host.size(), s);
   for (std::size_t l = num_layers; l-- > 0;) {
     const auto& layer = arch.layers[l];

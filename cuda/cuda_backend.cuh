@@ -47,10 +47,10 @@ class CudaBackend final : public Backend {
   // Tests set this: every intermediate buffer is filled with NaN before use, so an unwritten element shows.
   void poison(bool on) { poison_ = on; }
 
-  // A new device buffer, NaN-filled first when poisoning is on.
+  // A new stream-ordered device buffer for work on this backend's stream, NaN-filled first when poisoning is on.
   template <typename T>
   DeviceBuffer<T> buffer(std::size_t n) {
-    DeviceBuffer<T> b(n);
+    DeviceBuffer<T> b(n, ctx_.stream());
     if (poison_) b.fill_bytes(0xFF, ctx_.stream());
     return b;
   }
