@@ -31,85 +31,68 @@ LayerAlignment snapshot(const LayerAlignment* al, int64_t count) {
   return id;
 }
 
+std::vector<float> transposed(const float* m, int64_t rows, int64_t cols) {
+  std::vector<float> t(static_cast<std::size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) t[static_cast<std::size_t>(c * rows + r)] = m[r * cols + c];
+  return t;
+}
+
 }  // namespace
 
 WeightSimilarity::WeightSimilarity(const Model& a, const Model& b, Backend& products)
-    : a_(a), b_(b), products_(products), in_(a.arch.layers.size() - 1), out_(a.arch.layers.size() - 1) {}
+    : a_(a), b_(b), products_(products), in_(a.arch.layers.size() - 1), out_(a.arch.layers.size() - 1) {
+  // The outgoing product A_{h+1}ᵀ·B'_{h+1} is the incoming one's form on the transposed weights, so each
+  // hidden layer's next weights are kept transposed once.
+  for (std::size_t h = 0; h + 1 < a.arch.layers.size(); ++h) {
+    const auto& next = a.arch.layers[h + 1];
+    a_next_t_.push_back(transposed(a.params.data() + a.arch.weight_offset(h + 1), next.out, next.in));
+    b_next_t_.push_back(transposed(b.params.data() + b.arch.weight_offset(h + 1), next.out, next.in));
+  }
+}
 
-// A_h · B'_h^T, where B'_h[j][k] = sign_k · B_h[j][perm_k] (B's inputs aligned to the previous layer).
-void WeightSimilarity::incoming(std::size_t h, const LayerAlignment* prev, Product& p) const {
-  const auto& layer = a_.arch.layers[h];
-  const int64_t n = layer.out, in = layer.in;
-  const float* aw = a_.params.data() + a_.arch.weight_offset(h);
-  const float* bw = b_.params.data() + b_.arch.weight_offset(h);
-  auto column = [&](const LayerAlignment* al, int64_t k, int64_t j) {
-    const auto i = static_cast<std::size_t>(k);
-    return al ? al->sign[i] * bw[j * in + al->perm[i]] : bw[j * in + k];
+// X · Y'ᵀ, where Y'[j][c] = sign_c · Y[j][perm_c]: Y's columns aligned by `al` (identity when null). X and Y
+// are n × width, row-major.
+void WeightSimilarity::refresh(Product& p, const float* x, const float* y, int64_t n, int64_t width,
+                               const LayerAlignment* al) const {
+  auto aligned = [&](const LayerAlignment* by, int64_t j, int64_t c) {
+    const auto i = static_cast<std::size_t>(c);
+    return by ? by->sign[i] * y[j * width + by->perm[i]] : y[j * width + c];
   };
-  const std::vector<int64_t> k = p.used.perm.empty() ? std::vector<int64_t>{} : moved(prev, p.used, in);
+  const bool first = p.used.perm.empty();
+  const std::vector<int64_t> k = first ? std::vector<int64_t>{} : moved(al, p.used, width);
   const auto kn = static_cast<int64_t>(k.size());
-  if (p.used.perm.empty() || 2 * kn > in || p.updates >= kMaxUpdates) {
-    std::vector<float> wb(static_cast<std::size_t>(n * in));
+  if (first || 2 * kn > width || p.updates >= kMaxUpdates) {
+    std::vector<float> ya(static_cast<std::size_t>(n * width));
     for (int64_t j = 0; j < n; ++j)
-      for (int64_t c = 0; c < in; ++c) wb[static_cast<std::size_t>(j * in + c)] = column(prev, c, j);
+      for (int64_t c = 0; c < width; ++c) ya[static_cast<std::size_t>(j * width + c)] = aligned(al, j, c);
     p.value.resize(static_cast<std::size_t>(n * n));
-    products_.product(false, true, n, n, in, 1.f, aw, wb.data(), 0.f, p.value.data());
+    products_.product(false, true, n, n, width, 1.f, x, ya.data(), 0.f, p.value.data());
     p.updates = 0;
   } else if (kn > 0) {
-    // Replace the terms of the moved inputs: += A_h[:, K] · (B'_new[:, K] − B'_old[:, K])^T.
-    std::vector<float> ak(static_cast<std::size_t>(n * kn)), d(static_cast<std::size_t>(n * kn));
+    // Replace the terms of the moved columns: += X[:, K] · (Y'_new[:, K] − Y'_old[:, K])ᵀ.
+    std::vector<float> xk(static_cast<std::size_t>(n * kn)), d(static_cast<std::size_t>(n * kn));
     for (int64_t r = 0; r < n; ++r)
       for (int64_t q = 0; q < kn; ++q) {
         const int64_t c = k[static_cast<std::size_t>(q)];
-        ak[static_cast<std::size_t>(r * kn + q)] = aw[r * in + c];
-        d[static_cast<std::size_t>(r * kn + q)] = column(prev, c, r) - column(&p.used, c, r);
+        xk[static_cast<std::size_t>(r * kn + q)] = x[r * width + c];
+        d[static_cast<std::size_t>(r * kn + q)] = aligned(al, r, c) - aligned(&p.used, r, c);
       }
-    products_.product(false, true, n, n, kn, 1.f, ak.data(), d.data(), 1.f, p.value.data());
+    products_.product(false, true, n, n, kn, 1.f, xk.data(), d.data(), 1.f, p.value.data());
     ++p.updates;
   }
-  p.used = snapshot(prev, in);
-}
-
-// A_{h+1}^T · B'_{h+1}, where B'_{h+1}[m][j] = sign_m · B_{h+1}[perm_m][j] (B's outputs aligned to the next layer).
-void WeightSimilarity::outgoing(std::size_t h, const LayerAlignment* after, Product& p) const {
-  const auto& next = a_.arch.layers[h + 1];
-  const int64_t n = next.in, out = next.out;
-  const float* ao = a_.params.data() + a_.arch.weight_offset(h + 1);
-  const float* bo = b_.params.data() + b_.arch.weight_offset(h + 1);
-  auto row = [&](const LayerAlignment* al, int64_t m, int64_t j) {
-    const auto i = static_cast<std::size_t>(m);
-    return al ? al->sign[i] * bo[al->perm[i] * n + j] : bo[m * n + j];
-  };
-  const std::vector<int64_t> k = p.used.perm.empty() ? std::vector<int64_t>{} : moved(after, p.used, out);
-  const auto kn = static_cast<int64_t>(k.size());
-  if (p.used.perm.empty() || 2 * kn > out || p.updates >= kMaxUpdates) {
-    std::vector<float> ob(static_cast<std::size_t>(out * n));
-    for (int64_t m = 0; m < out; ++m)
-      for (int64_t j = 0; j < n; ++j) ob[static_cast<std::size_t>(m * n + j)] = row(after, m, j);
-    p.value.resize(static_cast<std::size_t>(n * n));
-    products_.product(true, false, n, n, out, 1.f, ao, ob.data(), 0.f, p.value.data());
-    p.updates = 0;
-  } else if (kn > 0) {
-    // += A_{h+1}[K, :]^T · (B'_new[K, :] − B'_old[K, :]).
-    std::vector<float> ak(static_cast<std::size_t>(kn * n)), d(static_cast<std::size_t>(kn * n));
-    for (int64_t q = 0; q < kn; ++q) {
-      const int64_t m = k[static_cast<std::size_t>(q)];
-      for (int64_t j = 0; j < n; ++j) {
-        ak[static_cast<std::size_t>(q * n + j)] = ao[m * n + j];
-        d[static_cast<std::size_t>(q * n + j)] = row(after, m, j) - row(&p.used, m, j);
-      }
-    }
-    products_.product(true, false, n, n, kn, 1.f, ak.data(), d.data(), 1.f, p.value.data());
-    ++p.updates;
-  }
-  p.used = snapshot(after, out);
+  p.used = snapshot(al, width);
 }
 
 std::vector<double> WeightSimilarity::operator()(const Alignment& al, std::size_t h) {
   const Architecture& arch = a_.arch;
   const int64_t n = arch.layers[h].out;
-  incoming(h, h > 0 ? &al.layers[h - 1] : nullptr, in_[h]);
-  outgoing(h, h + 2 < arch.layers.size() ? &al.layers[h + 1] : nullptr, out_[h]);
+  // A_h·B'_hᵀ with B's inputs aligned to the previous layer; A_{h+1}ᵀ·B'_{h+1} with B's outputs aligned to the
+  // next one, that is (A_{h+1}ᵀ)·((B_{h+1}ᵀ)')ᵀ.
+  refresh(in_[h], a_.params.data() + arch.weight_offset(h), b_.params.data() + arch.weight_offset(h), n,
+          arch.layers[h].in, h > 0 ? &al.layers[h - 1] : nullptr);
+  refresh(out_[h], a_next_t_[h].data(), b_next_t_[h].data(), n, arch.layers[h + 1].out,
+          h + 2 < arch.layers.size() ? &al.layers[h + 1] : nullptr);
   const float* a_b = a_.params.data() + arch.bias_offset(h);
   const float* b_b = b_.params.data() + arch.bias_offset(h);
   const std::vector<float>& ti = in_[h].value;
