@@ -9,24 +9,10 @@
 namespace modeconn {
 namespace {
 
-struct EvalCase {
-  std::vector<int64_t> widths;
-  Activation activation;
-  Task task;
-  PathKind kind;
-  int control_points;
-  int points;
-  int64_t rows;
-  uint64_t seed;
-};
-
-// Named in the test name already; keeps ctest's listing readable.
-void PrintTo(const EvalCase&, std::ostream* os) { *os << "case"; }
-
-class EvaluateAgainstFloat64 : public ::testing::TestWithParam<EvalCase> {};
+class EvaluateAgainstFloat64 : public ::testing::TestWithParam<test::PathCase> {};
 
 TEST_P(EvaluateAgainstFloat64, EveryPointMatches) {
-  const EvalCase c = GetParam();
+  const test::PathCase c = GetParam();
   const Path path = test::random_path(c.kind, c.widths, c.activation, c.task, c.control_points, c.seed * 10);
   const Split split = test::random_split(c.rows, c.widths.front(), c.task, c.widths.back(), c.seed + 99);
   const std::vector<double> ts = path_grid(c.points);
@@ -47,8 +33,8 @@ TEST_P(EvaluateAgainstFloat64, EveryPointMatches) {
   }
 }
 
-std::vector<EvalCase> cases() {
-  std::vector<EvalCase> out;
+std::vector<test::PathCase> cases() {
+  std::vector<test::PathCase> out;
   uint64_t seed = 1;
   for (Activation a : {Activation::relu, Activation::leaky_relu, Activation::tanh, Activation::sigmoid, Activation::gelu,
                        Activation::softplus, Activation::identity})
@@ -65,8 +51,8 @@ std::vector<EvalCase> cases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cpu, EvaluateAgainstFloat64, ::testing::ValuesIn(cases()),
-                         [](const ::testing::TestParamInfo<EvalCase>& p) {
-                           const EvalCase& c = p.param;
+                         [](const ::testing::TestParamInfo<test::PathCase>& p) {
+                           const test::PathCase& c = p.param;
                            return std::string(activation_name(c.activation)) + "_" + std::string(task_name(c.task)) + "_" +
                                   std::string(path_kind_name(c.kind)) + std::to_string(c.control_points) + "_" +
                                   std::to_string(c.rows) + "rows_" + std::to_string(p.index);

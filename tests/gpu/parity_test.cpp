@@ -14,28 +14,15 @@
 namespace modeconn {
 namespace {
 
-struct ParityCase {
-  std::vector<int64_t> widths;
-  Activation activation;
-  Task task;
-  PathKind kind;
-  int control_points;
-  int points;
-  int64_t rows;
-  uint64_t seed;
-};
-
-void PrintTo(const ParityCase&, std::ostream* os) { *os << "case"; }
-
-class CudaParity : public test::GpuTestWithParam<ParityCase> {};
+class CudaParity : public test::GpuTestWithParam<test::PathCase> {};
 class CudaTraining : public test::GpuTest {};
 
-Path make_path(const ParityCase& c) {
+Path make_path(const test::PathCase& c) {
   return test::random_path(c.kind, c.widths, c.activation, c.task, c.control_points, c.seed * 7);
 }
 
 TEST_P(CudaParity, EvaluateMatchesTheCpuBackend) {
-  const ParityCase c = GetParam();
+  const test::PathCase c = GetParam();
   const Path path = make_path(c);
   const Split split = test::random_split(c.rows, c.widths.front(), c.task, c.widths.back(), c.seed + 1);
   const std::vector<double> ts = path_grid(c.points);
@@ -56,7 +43,7 @@ TEST_P(CudaParity, EvaluateMatchesTheCpuBackend) {
 }
 
 TEST_P(CudaParity, LossAndGradientMatchTheCpuBackend) {
-  const ParityCase c = GetParam();
+  const test::PathCase c = GetParam();
   const Model m = test::random_model(c.widths, c.activation, c.task, c.seed);
   const Split split = test::random_split(c.rows, c.widths.front(), c.task, c.widths.back(), c.seed + 2);
   std::vector<int64_t> rows;
@@ -74,7 +61,7 @@ TEST_P(CudaParity, LossAndGradientMatchTheCpuBackend) {
 }
 
 TEST_P(CudaParity, ActivationStatisticsAndOutputsMatchTheCpuBackend) {
-  const ParityCase c = GetParam();
+  const test::PathCase c = GetParam();
   if (c.widths.size() < 3) GTEST_SKIP() << "no hidden layer";
   const Model a = test::random_model(c.widths, c.activation, c.task, c.seed);
   const Model b = test::random_model(c.widths, c.activation, c.task, c.seed + 100);
@@ -207,8 +194,8 @@ TEST_F(CudaTraining, ProductsAndWeightMatchingMatchTheCpuBackend) {
   EXPECT_TRUE(test::close(on_gpu.objective_after, on_cpu.objective_after, 1e-5));
 }
 
-std::vector<ParityCase> cases() {
-  std::vector<ParityCase> out;
+std::vector<test::PathCase> cases() {
+  std::vector<test::PathCase> out;
   uint64_t seed = 1;
   for (Activation a : {Activation::relu, Activation::leaky_relu, Activation::tanh, Activation::sigmoid, Activation::gelu,
                        Activation::softplus, Activation::identity})
@@ -221,7 +208,7 @@ std::vector<ParityCase> cases() {
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Gpu, CudaParity, ::testing::ValuesIn(cases()), [](const ::testing::TestParamInfo<ParityCase>& p) {
+INSTANTIATE_TEST_SUITE_P(Gpu, CudaParity, ::testing::ValuesIn(cases()), [](const ::testing::TestParamInfo<test::PathCase>& p) {
   return std::string(activation_name(p.param.activation)) + "_" + std::string(task_name(p.param.task)) + "_" +
          std::string(path_kind_name(p.param.kind)) + "_" + std::to_string(p.index);
 });

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,22 @@ inline Path random_path(PathKind kind, const std::vector<int64_t>& widths, Activ
     p.points.push_back(random_model(widths, act, task, first_seed + static_cast<uint64_t>(k)).params);
   return p;
 }
+
+// One parameterised case of a backend test: a random path of `control_points` models and `rows` of data,
+// evaluated at `points` values of t.
+struct PathCase {
+  std::vector<int64_t> widths;
+  Activation activation;
+  Task task;
+  PathKind kind;
+  int control_points;
+  int points;
+  int64_t rows;
+  uint64_t seed;
+};
+
+// Named in the test name already; keeps ctest's listing readable.
+inline void PrintTo(const PathCase&, std::ostream* os) { *os << "case"; }
 
 inline Split random_split(int64_t rows, int64_t features, Task task, int64_t outputs, uint64_t seed) {
   Split s;
