@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 
+import fashion_data  # its NumPy is needed anyway by scripts/plot.py's matplotlib
+
 
 def run(*args):
     subprocess.run(list(args), check=True, stdout=subprocess.DEVNULL)
@@ -24,10 +26,7 @@ def main():
     p.add_argument("--plot", required=True)
     p.add_argument("--work", required=True)
     a = p.parse_args()
-    fashion = os.environ.get("MODECONN_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
-    if not os.path.isdir(fashion):
-        print(f"skipped: {fashion} not found (Debian's dataset-fashion-mnist)")
-        sys.exit(77)
+    fashion_data.require()
     os.makedirs(a.work, exist_ok=True)
     m = a.modeconn
     data = "builtin:fashion-mnist"
