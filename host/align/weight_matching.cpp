@@ -8,11 +8,6 @@
 
 namespace modeconn {
 
-MatchingResult weight_matching(const Model& a, const Model& b, const MatchingOptions& options) {
-  const std::unique_ptr<Backend> cpu = make_cpu_backend();
-  return weight_matching(*cpu, a, b, options);
-}
-
 MatchingResult weight_matching(Backend& backend, const Model& a, const Model& b, const MatchingOptions& options) {
   MODECONN_EXPECTS(a.arch.same_shape(b.arch), "weight matching needs models of one shape");
   check_signs_allowed(options, a.arch.activation);

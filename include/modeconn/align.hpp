@@ -54,9 +54,8 @@ struct MatchingResult {
 };
 
 // Git Re-Basin weight matching (Ainsworth et al. 2023): coordinate descent over the hidden layers; the
-// similarity products run on `backend` (the assignments on the host). Without one, on the CPU.
+// similarity products run on `backend` (the assignments on the host).
 MatchingResult weight_matching(Backend& backend, const Model& a, const Model& b, const MatchingOptions& options);
-MatchingResult weight_matching(const Model& a, const Model& b, const MatchingOptions& options);
 // Activation matching: per hidden layer, the assignment maximising the Pearson correlation of post-activations.
 MatchingResult activation_matching(Backend& backend, const Model& a, const Model& b, const Split& data,
                                    const MatchingOptions& options);

@@ -23,6 +23,11 @@ Alignment random_alignment(const Architecture& arch, uint64_t seed, bool signs) 
   return al;
 }
 
+Backend* cpu_backend() {
+  static const std::unique_ptr<Backend> cpu = make_cpu_backend();
+  return cpu.get();
+}
+
 FunctionCheck same_function(const Model& x, const Model& y) {
   auto backend = make_cpu_backend();
   return compare_functions(*backend, x, y, random_probe(x.arch, 256, 7));
@@ -106,7 +111,7 @@ TEST(WeightMatching, UndoesARandomPermutationExactly) {
     const Model a = test::random_model({20, 32, 24, 16, 5}, act, Task::classification, 10);
     const Model b = apply_alignment(a, random_alignment(a.arch, 11, false));
     ASSERT_GT(weight_distance(a, b), 1.0);
-    const MatchingResult r = weight_matching(a, b, {100, 3, false});
+    const MatchingResult r = weight_matching(*cpu_backend(), a, b, {100, 3, false});
     EXPECT_EQ(apply_alignment(b, r.alignment).params, a.params);  // bit for bit: a permutation moves values only
     EXPECT_GT(r.objective_after, r.objective_before);
     EXPECT_TRUE(test::close(r.objective_after, weight_inner_product(a, a), 1e-12));
@@ -116,9 +121,9 @@ TEST(WeightMatching, UndoesARandomPermutationExactly) {
 TEST(WeightMatching, UndoesSignedPermutationsForOddActivations) {
   const Model a = test::random_model({12, 20, 18, 3}, Activation::tanh, Task::regression, 20);
   const Model b = apply_alignment(a, random_alignment(a.arch, 21, true));
-  const MatchingResult r = weight_matching(a, b, {100, 1, true});
+  const MatchingResult r = weight_matching(*cpu_backend(), a, b, {100, 1, true});
   EXPECT_EQ(apply_alignment(b, r.alignment).params, a.params);
-  EXPECT_THROW(weight_matching(test::random_model({4, 5, 2}, Activation::relu, Task::regression, 1),
+  EXPECT_THROW(weight_matching(*cpu_backend(), test::random_model({4, 5, 2}, Activation::relu, Task::regression, 1),
                                test::random_model({4, 5, 2}, Activation::relu, Task::regression, 2), {10, 0, true}),
                Error);
 }
@@ -126,7 +131,7 @@ TEST(WeightMatching, UndoesSignedPermutationsForOddActivations) {
 TEST(WeightMatching, NeverLowersTheObjectiveAndKeepsTheFunction) {
   const Model a = test::random_model({15, 24, 24, 6}, Activation::relu, Task::classification, 30);
   const Model b = test::random_model({15, 24, 24, 6}, Activation::relu, Task::classification, 31);
-  const MatchingResult r = weight_matching(a, b, {100, 5, false});
+  const MatchingResult r = weight_matching(*cpu_backend(), a, b, {100, 5, false});
   const Model aligned = apply_alignment(b, r.alignment);
   EXPECT_GE(r.objective_after, r.objective_before);
   EXPECT_LT(weight_distance(a, aligned), weight_distance(a, b));
