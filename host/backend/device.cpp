@@ -33,13 +33,7 @@ std::unique_ptr<Backend> make_backend(DeviceChoice choice, bool tf32, std::strin
     if (announce) *announce = "device: " + cpu;
     return make_cpu_backend();
   }
-  if (!built_with_cuda()) {
-    if (choice == DeviceChoice::cuda)
-      throw usage_error("--device cuda: this build of modeconn has no CUDA backend; use --device cpu or auto");
-    if (announce) *announce = "device: " + cpu + " (" + cuda_unusable_reason() + ")";
-    return make_cpu_backend();
-  }
-  if (cuda_device_count() == 0) {
+  if (cuda_device_count() == 0) {  // also a build without CUDA; the reason says which
     const std::string why = cuda_unusable_reason();
     if (choice == DeviceChoice::cuda) throw usage_error("--device cuda: no usable CUDA device (" + why + ")");
     if (announce) *announce = "device: " + cpu + " (" + why + ")";
