@@ -1,13 +1,18 @@
-# Decides whether the CUDA backend is built: MODECONN_CUDA = AUTO (if a CUDA compiler is found), ON, OFF.
+# Decides whether the CUDA backend is built: MODECONN_CUDA = AUTO (if a CUDA compiler is found), ON, OFF, or
+# EMULATE (the same CUDA sources compiled by the host compiler against tests/emulation, for testing on the CPU).
 include(CheckLanguage)
 
 set(MODECONN_HAVE_CUDA OFF)
+set(MODECONN_CUDA_EMULATION OFF)
 string(TOUPPER "${MODECONN_CUDA}" _modeconn_cuda)
-if(NOT _modeconn_cuda MATCHES "^(AUTO|ON|OFF)$")
-  message(FATAL_ERROR "MODECONN_CUDA must be AUTO, ON or OFF, not '${MODECONN_CUDA}'")
+if(NOT _modeconn_cuda MATCHES "^(AUTO|ON|OFF|EMULATE)$")
+  message(FATAL_ERROR "MODECONN_CUDA must be AUTO, ON, OFF or EMULATE, not '${MODECONN_CUDA}'")
 endif()
 
-if(NOT _modeconn_cuda STREQUAL "OFF")
+if(_modeconn_cuda STREQUAL "EMULATE")
+  set(MODECONN_HAVE_CUDA ON)
+  set(MODECONN_CUDA_EMULATION ON)
+elseif(NOT _modeconn_cuda STREQUAL "OFF")
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     # No GPU on the build machines to detect an architecture from: name the ones we target.
@@ -29,9 +34,16 @@ if(NOT _modeconn_cuda STREQUAL "OFF")
   endif()
 endif()
 
-if(MODECONN_HAVE_CUDA)
+if(MODECONN_CUDA_EMULATION)
+  message(STATUS "modeconn: CUDA backend built against the CPU emulation (tests/emulation); no GPU code")
+elseif(MODECONN_HAVE_CUDA)
   find_package(CUDAToolkit REQUIRED)  # here, so that its targets are seen by every folder
   message(STATUS "modeconn: CUDA compiler found (${CMAKE_CUDA_COMPILER}), architectures ${CMAKE_CUDA_ARCHITECTURES}")
 else()
   message(STATUS "modeconn: building without CUDA (MODECONN_CUDA=${MODECONN_CUDA})")
 endif()
+
+# In the emulated build, .cu files are C++ for the host compiler (CMake passes -x c++ for them).
+function(modeconn_emulated_sources)
+  set_source_files_properties(${ARGN} DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR} PROPERTIES LANGUAGE CXX)
+endfunction()

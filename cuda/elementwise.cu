@@ -1,36 +1,34 @@
 // Fused elementwise passes: bias + activation, the factorised first layer, activation backward, row gathers.
-#include "cuda_check.cuh"
 #include "kernels.cuh"
+#include "launch.cuh"
 
 namespace modeconn::cuda {
 namespace {
 
-constexpr int kBlock = 256;
-
-unsigned grid_for(int64_t n) { return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>((n + kBlock - 1) / kBlock, 65535))); }
-
-__global__ void bias_activation_kernel(float* __restrict__ d_z, int64_t per_batch, int64_t cols,
+__global__ void bias_activation_kernel(float* __restrict__ d_z, int64_t batch, int64_t per_batch, int64_t cols,
                                        const float* __restrict__ d_bias, int64_t bias_stride, Activation act,
                                        bool activate) {
-  const int64_t b = blockIdx.y;
-  float* z = d_z + b * per_batch;
-  const float* bias = d_bias + b * bias_stride;
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < per_batch; i += int64_t{gridDim.x} * blockDim.x) {
-    const float v = z[i] + bias[i % cols];
-    z[i] = activate ? modeconn::activate(act, v) : v;
+  for (int64_t b = blockIdx.y; b < batch; b += gridDim.y) {
+    float* z = d_z + b * per_batch;
+    const float* bias = d_bias + b * bias_stride;
+    for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < per_batch; i += int64_t{gridDim.x} * blockDim.x) {
+      const float v = z[i] + bias[i % cols];
+      z[i] = activate ? modeconn::activate(act, v) : v;
+    }
   }
 }
 
 __global__ void combine_kernel(const float* __restrict__ d_parts, int num_cp, const double* __restrict__ d_coef,
-                               int64_t per_point, int64_t cols, const float* __restrict__ d_bias, int64_t bias_stride,
-                               Activation act, float* __restrict__ d_h) {
-  const int64_t p = blockIdx.y;
-  const double* c = d_coef + p * num_cp;
-  const float* bias = d_bias + p * bias_stride;
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < per_point; i += int64_t{gridDim.x} * blockDim.x) {
-    float v = 0.f;
-    for (int k = 0; k < num_cp; ++k) v += static_cast<float>(c[k]) * d_parts[k * per_point + i];
-    d_h[p * per_point + i] = modeconn::activate(act, v + bias[i % cols]);
+                               int64_t num_points, int64_t per_point, int64_t cols, const float* __restrict__ d_bias,
+                               int64_t bias_stride, Activation act, float* __restrict__ d_h) {
+  for (int64_t p = blockIdx.y; p < num_points; p += gridDim.y) {
+    const double* c = d_coef + p * num_cp;
+    const float* bias = d_bias + p * bias_stride;
+    for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < per_point; i += int64_t{gridDim.x} * blockDim.x) {
+      float v = 0.f;
+      for (int k = 0; k < num_cp; ++k) v += static_cast<float>(c[k]) * d_parts[k * per_point + i];
+      d_h[p * per_point + i] = modeconn::activate(act, v + bias[i % cols]);
+    }
   }
 }
 
@@ -56,41 +54,39 @@ __global__ void gather_kernel(const float* __restrict__ d_x, int64_t cols, const
 
 void bias_activation(float* d_z, int64_t batch, int64_t rows, int64_t cols, const float* d_bias, int64_t bias_stride,
                      Activation act, bool activate, cudaStream_t stream) {
-  MODECONN_EXPECTS(batch >= 0 && batch < 65536 && rows >= 0 && cols > 0, "bias_activation shapes");
+  MODECONN_EXPECTS(batch >= 0 && rows >= 0 && cols > 0, "bias_activation shapes");
   if (batch == 0 || rows == 0) return;
-  bias_activation_kernel<<<dim3(grid_for(rows * cols), static_cast<unsigned>(batch)), kBlock, 0, stream>>>(
-      d_z, rows * cols, cols, d_bias, bias_stride, act, activate);
-  MODECONN_CUDA_CHECK_LAUNCH(stream);
+  launch(bias_activation_kernel, dim3(grid_for(rows * cols), blocks_for(batch)), kBlock, 0, stream, d_z, batch,
+         rows * cols, cols, d_bias, bias_stride, act, activate);
 }
 
 void combine_bias_activation(const float* d_parts, int64_t num_cp, const double* d_coef, int64_t num_points, int64_t rows,
                              int64_t cols, const float* d_bias, int64_t bias_stride, Activation act, float* d_h,
                              cudaStream_t stream) {
-  MODECONN_EXPECTS(num_cp > 0 && num_points >= 0 && num_points < 65536 && cols > 0, "combine shapes");
+  MODECONN_EXPECTS(num_cp > 0 && num_cp < (int64_t{1} << 31) && num_points >= 0 && rows >= 0 && cols > 0,
+                   "combine shapes");
   if (num_points == 0 || rows == 0) return;
-  combine_kernel<<<dim3(grid_for(rows * cols), static_cast<unsigned>(num_points)), kBlock, 0, stream>>>(
-      d_parts, static_cast<int>(num_cp), d_coef, rows * cols, cols, d_bias, bias_stride, act, d_h);
-  MODECONN_CUDA_CHECK_LAUNCH(stream);
+  launch(combine_kernel, dim3(grid_for(rows * cols), blocks_for(num_points)), kBlock, 0, stream, d_parts,
+         static_cast<int>(num_cp), d_coef, num_points, rows * cols, cols, d_bias, bias_stride, act, d_h);
 }
 
 void activate_copy(const float* d_in, float* d_out, int64_t n, Activation act, cudaStream_t stream) {
+  MODECONN_EXPECTS(n >= 0, "activate_copy size");
   if (n == 0) return;
-  activate_copy_kernel<<<grid_for(n), kBlock, 0, stream>>>(d_in, d_out, n, act);
-  MODECONN_CUDA_CHECK_LAUNCH(stream);
+  launch(activate_copy_kernel, grid_for(n), kBlock, 0, stream, d_in, d_out, n, act);
 }
 
 void activation_backward(float* d_dz, const float* d_pre, const float* d_post, int64_t n, Activation act,
                          cudaStream_t stream) {
+  MODECONN_EXPECTS(n >= 0, "activation_backward size");
   if (n == 0) return;
-  activation_backward_kernel<<<grid_for(n), kBlock, 0, stream>>>(d_dz, d_pre, d_post, n, act);
-  MODECONN_CUDA_CHECK_LAUNCH(stream);
+  launch(activation_backward_kernel, grid_for(n), kBlock, 0, stream, d_dz, d_pre, d_post, n, act);
 }
 
 void gather_rows(const float* d_x, int64_t cols, const int64_t* d_rows, int64_t count, float* d_out, cudaStream_t stream) {
   MODECONN_EXPECTS(cols > 0 && count >= 0, "gather shapes");
   if (count == 0) return;
-  gather_kernel<<<grid_for(count * cols), kBlock, 0, stream>>>(d_x, cols, d_rows, count, d_out);
-  MODECONN_CUDA_CHECK_LAUNCH(stream);
+  launch(gather_kernel, grid_for(count * cols), kBlock, 0, stream, d_x, cols, d_rows, count, d_out);
 }
 
 }  // namespace modeconn::cuda

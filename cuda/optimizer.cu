@@ -1,12 +1,10 @@
 // The optimizers' update rules on the device, written as the host's (host/train/optimizer.cpp) with every
 // operation rounded as the host rounds it (no fused multiply-adds), so both backends take the same steps.
-#include "cuda_check.cuh"
 #include "kernels.cuh"
+#include "launch.cuh"
 
 namespace modeconn::cuda {
 namespace {
-
-constexpr int kBlock = 256;
 
 __global__ void optimizer_kernel(float* d_theta, float* __restrict__ d_m1, float* __restrict__ d_m2,
                                  const float* __restrict__ d_g, const float* d_decay_at, float c, int64_t n,
@@ -35,9 +33,7 @@ void optimizer_step(float* d_theta, float* d_m1, float* d_m2, const float* d_g, 
                     int64_t n, const OptimizerStep& o, cudaStream_t stream) {
   MODECONN_EXPECTS(n >= 0 && (!o.adam || d_m2 != nullptr), "optimizer step shapes");
   if (n == 0) return;
-  const auto grid = static_cast<unsigned>(std::min<int64_t>((n + kBlock - 1) / kBlock, 65535));
-  optimizer_kernel<<<grid, kBlock, 0, stream>>>(d_theta, d_m1, d_m2, d_g, d_decay_at, c, n, o);
-  MODECONN_CUDA_CHECK_LAUNCH(stream);
+  launch(optimizer_kernel, grid_for(n), kBlock, 0, stream, d_theta, d_m1, d_m2, d_g, d_decay_at, c, n, o);
 }
 
 }  // namespace modeconn::cuda

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "gpu/gpu_environment.hpp"
+#include "launch.cuh"
 #include "modeconn/activation.hpp"
 #include "modeconn/path.hpp"
 
@@ -39,8 +40,7 @@ TEST_F(HdMath, ActivationsAgreeOnHostAndDevice) {
   ASSERT_EQ(cudaMemcpy(d_x, x.data(), n * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
   for (Activation act : {Activation::relu, Activation::leaky_relu, Activation::tanh, Activation::sigmoid, Activation::gelu,
                          Activation::softplus, Activation::identity}) {
-    activation_kernel<<<(n + kBlock - 1) / kBlock, kBlock>>>(act, d_x, d_y, d_g, n);
-    ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+    ASSERT_NO_THROW(cuda::launch(activation_kernel, (n + kBlock - 1) / kBlock, kBlock, 0, nullptr, act, d_x, d_y, d_g, n));
     std::vector<float> y(n), g(n);
     ASSERT_EQ(cudaMemcpy(y.data(), d_y, n * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
     ASSERT_EQ(cudaMemcpy(g.data(), d_g, n * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
@@ -58,8 +58,7 @@ TEST_F(HdMath, ActivationsAgreeOnHostAndDevice) {
 TEST_F(HdMath, BernsteinAgreesOnHostAndDevice) {
   double* d_out;
   ASSERT_EQ(cudaMalloc(&d_out, 8 * sizeof(double)), cudaSuccess);
-  bernstein_kernel<<<1, 8>>>(0.3, 5, d_out);
-  ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+  ASSERT_NO_THROW(cuda::launch(bernstein_kernel, 1, 8, 0, nullptr, 0.3, 5, d_out));
   double out[8];
   ASSERT_EQ(cudaMemcpy(out, d_out, 6 * sizeof(double), cudaMemcpyDeviceToHost), cudaSuccess);
   for (int k = 0; k <= 5; ++k) EXPECT_NEAR(out[k], bernstein(k, 5, 0.3), 1e-15) << k;
