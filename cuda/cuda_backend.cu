@@ -2,6 +2,7 @@
 // activation statistics, and backpropagation with cuBLAS. Host code reaches it only through the Backend interface.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <memory>
@@ -9,6 +10,7 @@
 #include "cuda_backend.cuh"
 #include "gemm.cuh"
 #include "kernels.cuh"
+#include "launch.cuh"
 #include "row_stream.cuh"
 #include "modeconn/backend.hpp"
 #include "modeconn/cuda_module.hpp"
@@ -23,14 +25,20 @@ CudaBackend::CudaBackend(bool tf32) : ctx_(0, tf32) {
   // For tests: the most rows per chunk, so that a small split still goes through several.
   if (const char* rows = std::getenv("MODECONN_CUDA_CHUNK_ROWS"); rows && *rows)
     max_chunk_rows_ = std::max<int64_t>(1, std::strtoll(rows, nullptr, 10));
+  // For tests: the most blocks of a grid along x and y, so that every grid-stride loop wraps (unset: 65535).
+  const char* cap = std::getenv("MODECONN_CUDA_GRID_CAP");
+  set_grid_cap(cap && *cap ? static_cast<unsigned>(std::max(0LL, std::strtoll(cap, nullptr, 10))) : 0);
 }
 
 const ResidentSplit& CudaBackend::resident(const Split& split) {
   for (const auto& r : cache_)
     if (split.uid != 0 && r.uid == split.uid && r.rows == split.rows && r.features == split.features) return r;
-  ResidentSplit& r = cache_[next_slot_];
+  // The slot is emptied first and filled only once every upload is queued, so a failure (out of memory)
+  // leaves no half-made entry for the next call to find.
+  ResidentSplit& slot = cache_[next_slot_];
   next_slot_ = (next_slot_ + 1) % 2;
-  r = ResidentSplit{};
+  slot = ResidentSplit{};
+  ResidentSplit r;
   r.uid = split.uid;
   r.rows = split.rows;
   r.features = split.features;
@@ -47,7 +55,8 @@ const ResidentSplit& CudaBackend::resident(const Split& split) {
     r.targets = DeviceBuffer<float>(split.targets.size());
     r.targets.upload(split.targets.data(), split.targets.size(), ctx_.stream());
   }
-  return r;
+  slot = std::move(r);
+  return slot;
 }
 
 float* CudaBackend::forward_to(const Architecture& arch, const float* d_theta, const float* d_x, int64_t rows,
@@ -80,7 +89,7 @@ ActivationStats CudaBackend::activation_stats(const Model& a, const Model& b, co
   // Row chunks sized so the float64 copies and the running sums stay a small part of the card.
   const int64_t per_row = 4 * 4 * maxw + 8 * 2 * n + (data.streamed ? 4 * 2 * d : 0);
   const int64_t budget = static_cast<int64_t>(ctx_.free_memory() / 4) - 8 * (6 * n + n * n);
-  const int64_t chunk = std::clamp<int64_t>(budget / per_row, 1, std::min<int64_t>({split.rows, 16384, max_chunk_rows_}));
+  const int64_t chunk = std::clamp<int64_t>(budget / per_row, 1, std::max<int64_t>(1, std::min<int64_t>({split.rows, 16384, max_chunk_rows_})));
   DeviceBuffer<float> ping_a = buffer<float>(static_cast<std::size_t>(chunk * maxw)), pong_a = buffer<float>(ping_a.size());
   DeviceBuffer<float> ping_b = buffer<float>(ping_a.size()), pong_b = buffer<float>(ping_a.size());
   DeviceBuffer<double> wide_a = buffer<double>(static_cast<std::size_t>(chunk * n)), wide_b = buffer<double>(wide_a.size());
@@ -153,6 +162,8 @@ std::vector<PointMetrics> CudaBackend::evaluate(const Path& path, std::span<cons
   const int64_t np = static_cast<int64_t>(arch.num_params());
   const std::size_t num_layers = arch.layers.size();
   MODECONN_EXPECTS(num_cp >= 1 && split.features == arch.input_width(), "a path that fits the data");
+  MODECONN_EXPECTS(split.task == arch.task, "data of the model's task");
+  for (const auto& p : path.points) MODECONN_EXPECTS(p.size() == arch.num_params(), "control point size");
   if (num_pts == 0) return {};
   const cudaStream_t s = ctx_.stream();
   const ResidentSplit& data = resident(split);
@@ -180,7 +191,7 @@ std::vector<PointMetrics> CudaBackend::evaluate(const Path& path, std::span<cons
   const int64_t per_row_bytes = 4 * ((factorise ? num_cp * h1 : 0) + 2 * num_pts * maxw + (data.streamed ? 4 * d : 0));
   const int64_t budget = static_cast<int64_t>(ctx_.free_memory() / 2) - 8 * 2 * num_pts * split.rows;
   const int64_t chunk = std::clamp<int64_t>(budget / std::max<int64_t>(per_row_bytes, 1), 1,
-                                            std::min(split.rows, max_chunk_rows_));
+                                            std::max<int64_t>(1, std::min(split.rows, max_chunk_rows_)));
   DeviceBuffer<float> d_parts = buffer<float>(factorise ? static_cast<std::size_t>(num_cp * chunk * h1) : 0);
   DeviceBuffer<float> d_h = buffer<float>(static_cast<std::size_t>(num_pts * chunk * maxw));
   DeviceBuffer<float> d_next = buffer<float>(d_h.size());
@@ -258,6 +269,7 @@ double CudaBackend::loss_and_grad(const Architecture& arch, std::span<const floa
 double CudaBackend::device_loss_and_grad(const Architecture& arch, const float* d_theta, const Split& split,
                                          std::span<const int64_t> rows, float* d_grad) {
   MODECONN_EXPECTS(!rows.empty(), "a minibatch");
+  MODECONN_EXPECTS(split.task == arch.task, "data of the model's task");
   const cudaStream_t s = ctx_.stream();
   const ResidentSplit& data = resident(split);
   const int64_t n = static_cast<int64_t>(rows.size());
@@ -323,13 +335,17 @@ double CudaBackend::device_loss_and_grad(const Architecture& arch, const float* 
 // The module's entry points (modeconn/cuda_module.hpp), looked up by name when the core library loads it.
 extern "C" {
 
-__attribute__((visibility("default"))) int modeconn_cuda_device_count() {
+__attribute__((visibility("default"))) int modeconn_cuda_device_count(char* why, std::size_t size) {
   int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    (void)cudaGetLastError();  // no driver or no device: not an error for the caller
-    return 0;
-  }
-  return count;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e == cudaSuccess && count > 0) return count;
+  (void)cudaGetLastError();  // the answer is the count and the reason, not a pending error
+  const std::string reason = e == cudaSuccess || e == cudaErrorNoDevice
+                                 ? std::string("no CUDA device")
+                                 : std::string("the CUDA runtime cannot use this machine's driver: ") + cudaGetErrorName(e) +
+                                       " (" + cudaGetErrorString(e) + ")";
+  std::snprintf(why, size, "%s", reason.c_str());
+  return 0;
 }
 
 __attribute__((visibility("default"))) modeconn::Backend* modeconn_cuda_make_backend(bool tf32) {

@@ -11,6 +11,9 @@
 namespace modeconn::cuda {
 
 [[noreturn]] inline void throw_cuda(cudaError_t e, const char* expr, const char* file, int line) {
+  // Reported here, so consumed: the runtime keeps a failed call's error as the "last error", and the next launch
+  // check would report it again (after an out-of-memory error a caller recovered from, say).
+  (void)cudaGetLastError();
   throw Error(ErrorKind::cuda, std::string("CUDA error ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) +
                                    ") in " + expr + " at " + file + ":" + std::to_string(line));
 }

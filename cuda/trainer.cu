@@ -28,6 +28,7 @@ class CudaTrainer final : public Trainer {
         phi_(backend.buffer<float>(num_cp_ > 1 ? np_ : 0)),
         coef_(num_cp_) {
     MODECONN_EXPECTS(first < last && last <= num_cp_, "trained control points inside the path");
+    for (const auto& p : path.points) MODECONN_EXPECTS(p.size() == np_, "control point size");
     const cudaStream_t s = backend_.context().stream();
     for (std::size_t k = 0; k < num_cp_; ++k) points_.upload(path.points[k].data(), np_, s, k * np_);
     m1_.fill_bytes(0, s);  // PyTorch's state starts at zero (SGD's first step overwrites it)

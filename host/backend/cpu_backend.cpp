@@ -41,6 +41,7 @@ std::vector<PointMetrics> CpuBackend::evaluate(const Path& path, std::span<const
   const std::size_t num_pts = ts.size();
   MODECONN_EXPECTS(num_cp >= 1 && num_layers >= 1, "a path with control points and layers");
   MODECONN_EXPECTS(split.features == arch.input_width(), "data width matches the model");
+  MODECONN_EXPECTS(split.task == arch.task, "data of the model's task");
   for (const auto& p : path.points) MODECONN_EXPECTS(p.size() == arch.num_params(), "control point size");
   if (num_pts == 0) return {};
 

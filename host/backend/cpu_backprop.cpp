@@ -24,6 +24,7 @@ double loss_and_grad(const Architecture& arch, std::span<const float> params, co
                      std::span<const int64_t> rows, std::span<float> grad) {
   MODECONN_EXPECTS(params.size() == arch.num_params() && grad.size() == params.size(), "parameter sizes");
   MODECONN_EXPECTS(!rows.empty(), "a minibatch needs rows");
+  MODECONN_EXPECTS(split.task == arch.task, "data of the model's task");
   const std::size_t num_layers = arch.layers.size();
   const int64_t n = static_cast<int64_t>(rows.size());
   const int64_t d = arch.input_width();

@@ -3,6 +3,7 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 
@@ -36,10 +37,10 @@ BlasThreadsGuard::~BlasThreadsGuard() { openblas_set_num_threads(previous_); }
 void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bool trans_a, const float* b, bool trans_b,
           float beta, float* c) {
   if (m == 0 || n == 0) return;
+  const auto ld = [](int64_t columns) { return static_cast<blasint>(std::max<int64_t>(columns, 1)); };  // k = 0 too
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
-              static_cast<blasint>(trans_a ? m : k), b, static_cast<blasint>(trans_b ? k : n), beta, c,
-              static_cast<blasint>(n));
+              static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a, ld(trans_a ? m : k), b,
+              ld(trans_b ? k : n), beta, c, static_cast<blasint>(n));
 }
 
 void bias_activation(float* z, int64_t rows, int64_t cols, const float* bias, Activation act, bool activate) {

@@ -23,7 +23,8 @@ class BlasThreadsGuard {
   int previous_;
 };
 
-// C[m×n] = alpha · A[m×k] · op(B) + beta · C, all row-major; B is [n×k] when trans_b, else [k×n].
+// C[m×n] = alpha · op(A) · op(B) + beta · C, all row-major; A is [k×m] when trans_a, else [m×k]; B is [n×k] when
+// trans_b, else [k×n]. With k = 0, C = beta · C.
 void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bool trans_a, const float* b, bool trans_b,
           float beta, float* c);
 

@@ -17,9 +17,10 @@ namespace {
 // Loaded once per process and never unloaded: backends it made may live until exit.
 struct CudaModule {
   std::string error;  // why it could not be loaded; empty when it was
-  modeconn_cuda_device_count_fn* device_count = nullptr;
   modeconn_cuda_make_backend_fn* make_backend = nullptr;
   modeconn_cuda_set_poison_fn* set_poison = nullptr;
+  int devices = 0;        // what the CUDA runtime found, asked once
+  std::string no_device;  // the runtime's reason when it found none
 };
 
 std::filesystem::path core_library_folder() {
@@ -38,11 +39,16 @@ CudaModule load_module() {
     m.error = why ? why : "cannot load " MODECONN_CUDA_MODULE_FILE;
     return m;
   }
-  m.device_count = reinterpret_cast<modeconn_cuda_device_count_fn*>(dlsym(handle, "modeconn_cuda_device_count"));
+  auto* device_count = reinterpret_cast<modeconn_cuda_device_count_fn*>(dlsym(handle, "modeconn_cuda_device_count"));
   m.make_backend = reinterpret_cast<modeconn_cuda_make_backend_fn*>(dlsym(handle, "modeconn_cuda_make_backend"));
   m.set_poison = reinterpret_cast<modeconn_cuda_set_poison_fn*>(dlsym(handle, "modeconn_cuda_set_poison"));
-  if (!m.device_count || !m.make_backend || !m.set_poison)
+  if (!device_count || !m.make_backend || !m.set_poison) {
     m.error = beside.string() + ": not a modeconn CUDA module (entry points missing)";
+    return m;
+  }
+  char why[512] = "";
+  m.devices = device_count(why, sizeof why);
+  if (m.devices == 0) m.no_device = why[0] ? why : "no CUDA device";
   return m;
 }
 
@@ -54,7 +60,11 @@ const CudaModule& module() {
 }
 
 // Without the CUDA driver library there can be no device; checking costs a failed dlopen, not cuBLAS's load.
+// The emulated build needs no driver.
 bool driver_present() {
+#ifdef MODECONN_CUDA_EMULATION
+  return true;
+#endif
   static const bool present = [] {
     void* h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
     if (h == nullptr) return false;
@@ -73,14 +83,14 @@ bool driver_present() {
 int cuda_device_count() {
   if (!driver_present()) return 0;
   const CudaModule& m = module();
-  return m.error.empty() ? m.device_count() : 0;
+  return m.error.empty() ? m.devices : 0;
 }
 
 std::string cuda_unusable_reason() {
   if (!driver_present()) return "no CUDA driver: libcuda.so.1 not found";
   const CudaModule& m = module();
   if (!m.error.empty()) return "the CUDA backend could not be loaded: " + m.error;
-  return m.device_count() > 0 ? "" : "no CUDA device";
+  return m.no_device;
 }
 
 std::unique_ptr<Backend> make_cuda_backend(bool tf32) {

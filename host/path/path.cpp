@@ -56,7 +56,9 @@ std::vector<double> Path::coefficients(double t) const {
 void Path::interpolate(std::span<const double> coef, std::size_t begin, std::size_t end, float* out) const {
   MODECONN_EXPECTS(coef.size() == points.size() && begin <= end, "one coefficient per control point");
   const int64_t n = static_cast<int64_t>(end - begin);
-#pragma omp parallel for schedule(static)
+  // Threads only for work worth waking them for: a small model's points are interpolated one after another
+  // by the thousand, and a parallel region each cost more than the arithmetic.
+#pragma omp parallel for schedule(static) if (n >= (int64_t{1} << 15))
   for (int64_t i = 0; i < n; ++i) {
     double v = 0;
     for (std::size_t k = 0; k < coef.size(); ++k) v += coef[k] * points[k][begin + static_cast<std::size_t>(i)];

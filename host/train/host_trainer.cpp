@@ -27,6 +27,7 @@ class HostTrainer final : public Trainer {
         g_(path.points.size() > 1 ? np_ : 0),
         optimizer_(options, flat_.size()) {
     MODECONN_EXPECTS(first < last && last <= path.points.size(), "trained control points inside the path");
+    for (const auto& p : path.points) MODECONN_EXPECTS(p.size() == np_, "control point size");
     for (std::size_t k = first; k < last; ++k)
       std::copy(path.points[k].begin(), path.points[k].end(), flat_.begin() + static_cast<std::ptrdiff_t>((k - first) * np_));
   }

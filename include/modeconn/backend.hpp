@@ -1,4 +1,4 @@
-// The compute interface: the CPU backend implements it, and so will the CUDA backend; callers never know which.
+// The compute interface: the CPU and CUDA backends implement it; callers never know which runs.
 #pragma once
 
 #include <cstdint>
@@ -90,6 +90,9 @@ int cuda_device_count();
 // Why no CUDA device can be used, in a few words ("" when one can).
 std::string cuda_unusable_reason();
 bool built_with_cuda();
+// Whether this build's CUDA backend runs on the CPU emulation (tests/emulation): `--device auto` then keeps to the
+// CPU backend, and only `--device cuda` asks for the emulated device.
+bool cuda_emulated();
 // The CUDA backend on device 0; FP32 GEMMs, or TF32 tensor-core GEMMs when `tf32`.
 std::unique_ptr<Backend> make_cuda_backend(bool tf32);
 // Tests: make a CUDA backend fill its intermediate buffers with NaN first (no effect on other backends).

@@ -3,13 +3,16 @@
 // runtime (about 0.15 s at every start). Plain C names, so dlsym finds them.
 #pragma once
 
+#include <cstddef>
+
 namespace modeconn {
 class Backend;
 }
 
 extern "C" {
-// CUDA devices the runtime can use (0 when the driver or a device is missing).
-using modeconn_cuda_device_count_fn = int();
+// CUDA devices the runtime can use. With none, `why` (`size` bytes) receives the reason in a few words: no
+// device, or the runtime's own error, such as a driver too old for the toolkit the module was built with.
+using modeconn_cuda_device_count_fn = int(char* why, std::size_t size);
 // A new CUDA backend on device 0 (FP32, or TF32 tensor-core GEMMs); throws modeconn::Error on failure.
 using modeconn_cuda_make_backend_fn = modeconn::Backend*(bool tf32);
 // Tests: fill intermediate buffers with NaN first, so that an element nothing wrote shows.

@@ -182,13 +182,15 @@ TEST_F(Cli, DeviceChoiceIsAnnouncedOrRefused) {
   ASSERT_EQ(cpu.code, 0) << cpu.err;
   EXPECT_NE(cpu.err.find("device: cpu, 2 threads"), std::string::npos) << cpu.err;
 
-  // auto takes a GPU when one is usable, and says why not when none is.
+  // auto takes a GPU when one is usable, and says why not when none is (or when the device is the emulation).
   const bool gpu = cuda_device_count() > 0;
   const RunResult automatic = run(dir_, base + " --device auto");
   ASSERT_EQ(automatic.code, 0) << automatic.err;
-  EXPECT_NE(automatic.err.find(gpu ? "device: cuda" : "device: cpu"), std::string::npos) << automatic.err;
+  EXPECT_NE(automatic.err.find(gpu && !cuda_emulated() ? "device: cuda" : "device: cpu"), std::string::npos) << automatic.err;
   if (!gpu) {
     EXPECT_NE(automatic.err.find("(" + cuda_unusable_reason() + ")"), std::string::npos) << automatic.err;
+  } else if (cuda_emulated()) {
+    EXPECT_NE(automatic.err.find("CPU emulation; --device cuda runs it"), std::string::npos) << automatic.err;
   }
 
   if (gpu) {
