@@ -16,7 +16,9 @@ unsigned grid_for(int64_t n) {
   return static_cast<unsigned>(std::clamp<int64_t>((n + kBlock - 1) / kBlock, 1, grid_cap.load()));
 }
 
-unsigned blocks_for(int64_t count) { return static_cast<unsigned>(std::clamp<int64_t>(count, 1, grid_cap.load())); }
+unsigned blocks_for(int64_t count) {
+  return static_cast<unsigned>(std::clamp<int64_t>(count, 1, grid_cap.load()));
+}
 
 void set_grid_cap(unsigned blocks) { grid_cap = blocks == 0 ? kMaxBlocks : std::min(blocks, kMaxBlocks); }
 

@@ -15,8 +15,9 @@ constexpr int kBlock = 256;
 // Blocks along x for a grid-stride loop over n elements: one per kBlock elements, at least one, at most the
 // grid cap (65535 blocks; less when a test caps the grid so that every grid-stride loop wraps).
 unsigned grid_for(int64_t n);
-// Blocks for a loop that gives each of `count` items (path points, batches, segments) blocks of its own, within
-// the same cap: such kernels stride over their items too, so the count of points has no limit of its own.
+// Blocks for a loop that gives each of `count` items (path points, batches, segments) blocks of its own,
+// within the same cap: such kernels stride over their items too, so the count of points has no limit of its
+// own.
 unsigned blocks_for(int64_t count);
 // Tests: the most blocks along x and along y (0 restores 65535).
 void set_grid_cap(unsigned blocks);

@@ -1,14 +1,14 @@
 // The emulation against what CUDA documents: launch limits, barriers, CUB's reduction, cuBLAS's products and
-// argument checks, TF32 rounding, stream and event ordering under each schedule, pinned and pageable copies, and
-// the misuses that must abort (host pointers on the device, device pointers on the host, operands outside their
-// allocation). It runs under every schedule; expectations that depend on the schedule say so.
+// argument checks, TF32 rounding, stream and event ordering under each schedule, pinned and pageable copies,
+// and the misuses that must abort (host pointers on the device, device pointers on the host, operands outside
+// their allocation). It runs under every schedule; expectations that depend on the schedule say so.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
-#include <cub/block/block_reduce.cuh>
 #include <cmath>
 #include <cstring>
+#include <cub/block/block_reduce.cuh>
 #include <string>
 #include <vector>
 
@@ -33,12 +33,14 @@ std::vector<T> download(const T* d, std::size_t n) {
 }
 
 __global__ void fill_kernel(float* d, int n, float value) {
-  for (int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x); i < n; i += static_cast<int>(gridDim.x * blockDim.x))
+  for (int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x); i < n;
+       i += static_cast<int>(gridDim.x * blockDim.x))
     d[i] = value;
 }
 
 __global__ void add_one_kernel(const float* in, float* out, int n) {
-  for (int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x); i < n; i += static_cast<int>(gridDim.x * blockDim.x))
+  for (int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x); i < n;
+       i += static_cast<int>(gridDim.x * blockDim.x))
     out[i] = in[i] + 1.f;
 }
 
@@ -51,13 +53,15 @@ TEST_F(Emulation, LaunchShapesBeyondTheHardwareFailAsCudaDoes) {
   float* d = device_alloc<float>(4);
   const dim3 bad_grids[] = {dim3(1, 65536), dim3(1, 1, 65536), dim3(0), dim3(1, 0)};
   for (dim3 g : bad_grids) {
-    EXPECT_EQ(cuda_emulation::launch(fill_kernel, g, 32, 0, nullptr, d, 4, 1.f), cudaErrorInvalidConfiguration);
+    EXPECT_EQ(cuda_emulation::launch(fill_kernel, g, 32, 0, nullptr, d, 4, 1.f),
+              cudaErrorInvalidConfiguration);
     EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidConfiguration);
     EXPECT_EQ(cudaGetLastError(), cudaSuccess) << "a launch error is not sticky";
   }
   const dim3 bad_blocks[] = {dim3(1025), dim3(32, 33), dim3(1, 1, 65), dim3(0)};
   for (dim3 b : bad_blocks)
-    EXPECT_EQ(cuda_emulation::launch(fill_kernel, 1, b, 0, nullptr, d, 4, 1.f), cudaErrorInvalidConfiguration);
+    EXPECT_EQ(cuda_emulation::launch(fill_kernel, 1, b, 0, nullptr, d, 4, 1.f),
+              cudaErrorInvalidConfiguration);
   (void)cudaGetLastError();
   EXPECT_EQ(cuda_emulation::launch(fill_kernel, dim3(1, 65535), 1, 0, nullptr, d, 4, 2.f), cudaSuccess);
   EXPECT_EQ(download(d, 4), std::vector<float>(4, 2.f));
@@ -115,7 +119,8 @@ TEST_F(Emulation, SyncthreadsIsABarrierForTheBlock) {
   ASSERT_EQ(cuda_emulation::launch(exchange_kernel, 3, 64, 0, nullptr, d), cudaSuccess);
   const auto out = download(d, 3 * 64);
   for (unsigned b = 0; b < 3; ++b)
-    for (unsigned t = 0; t < 64; ++t) ASSERT_EQ(out[b * 64 + t], static_cast<float>((t + 1) % 64 + 100 * b)) << b << " " << t;
+    for (unsigned t = 0; t < 64; ++t)
+      ASSERT_EQ(out[b * 64 + t], static_cast<float>((t + 1) % 64 + 100 * b)) << b << " " << t;
   cudaFree(d);
 }
 
@@ -158,8 +163,11 @@ TEST_F(Emulation, BlockReduceSumsAndShowsAMissingBarrierBeforeReuse) {
   for (std::size_t i = 0; i < values.size(); ++i) values[i] = std::sin(static_cast<double>(i));
   double* d_in = device_alloc<double>(values.size());
   double* d_out = device_alloc<double>(segments);
-  ASSERT_EQ(cudaMemcpy(d_in, values.data(), values.size() * sizeof(double), cudaMemcpyHostToDevice), cudaSuccess);
-  ASSERT_EQ(cuda_emulation::launch(reduce_kernel, 1, kReduceThreads, 0, nullptr, d_in, segments, n, d_out, true), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(d_in, values.data(), values.size() * sizeof(double), cudaMemcpyHostToDevice),
+            cudaSuccess);
+  ASSERT_EQ(
+      cuda_emulation::launch(reduce_kernel, 1, kReduceThreads, 0, nullptr, d_in, segments, n, d_out, true),
+      cudaSuccess);
   const auto sums = download(d_out, segments);
   for (int s = 0; s < segments; ++s) {
     double want = 0;
@@ -167,7 +175,9 @@ TEST_F(Emulation, BlockReduceSumsAndShowsAMissingBarrierBeforeReuse) {
     EXPECT_NEAR(sums[static_cast<std::size_t>(s)], want, 1e-12 * n) << "segment " << s;
   }
   // Without the barrier, a schedule that releases thread 0 last lets the others overwrite the storage first.
-  ASSERT_EQ(cuda_emulation::launch(reduce_kernel, 1, kReduceThreads, 0, nullptr, d_in, segments, n, d_out, false), cudaSuccess);
+  ASSERT_EQ(
+      cuda_emulation::launch(reduce_kernel, 1, kReduceThreads, 0, nullptr, d_in, segments, n, d_out, false),
+      cudaSuccess);
   const auto raced = download(d_out, segments);
   if (std::string(cuda_emulation::schedule_name()) == "compute-first") {
     EXPECT_NE(raced[0], sums[0]);
@@ -217,7 +227,7 @@ TEST_F(Emulation, PinnedCopiesReadWhenTheyRunPageableOnesWhenIssued) {
   *pinned = 1.f;
   ASSERT_EQ(cudaMemcpyAsync(d, pinned, sizeof(float), cudaMemcpyHostToDevice, s), cudaSuccess);
   ASSERT_EQ(cudaMemcpyAsync(d + 1, pageable.data(), sizeof(float), cudaMemcpyHostToDevice, s), cudaSuccess);
-  *pinned = 2.f;  // too early: the pinned copy may not have run
+  *pinned = 2.f;      // too early: the pinned copy may not have run
   pageable[0] = 2.f;  // fine: a pageable copy was staged when issued
   ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
   const auto got = download(d, 2);
@@ -266,7 +276,8 @@ TEST_F(Emulation, StreamOrderedMemoryIsForWorkOrderedAfterIt) {
   ASSERT_EQ(cudaStreamCreateWithFlags(&second, cudaStreamNonBlocking), cudaSuccess);
   float* d = nullptr;
   ASSERT_EQ(cudaMallocAsync(&d, 8 * sizeof(float), first), cudaSuccess);
-  ASSERT_EQ(cuda_emulation::launch(fill_kernel, 1, 32, 0, first, d, 8, 3.f), cudaSuccess);  // ordered after: fine
+  ASSERT_EQ(cuda_emulation::launch(fill_kernel, 1, 32, 0, first, d, 8, 3.f),
+            cudaSuccess);  // ordered after: fine
   ASSERT_EQ(cudaStreamSynchronize(first), cudaSuccess);
   ASSERT_EQ(cudaFreeAsync(d, first), cudaSuccess);
   ASSERT_EQ(cudaStreamSynchronize(first), cudaSuccess);
@@ -287,9 +298,12 @@ TEST_F(Emulation, StreamOrderedMemoryIsForWorkOrderedAfterIt) {
 TEST_F(Emulation, CopiesAreCheckedAgainstTheirAllocations) {
   float* d = device_alloc<float>(4);
   std::vector<float> host(8);
-  EXPECT_DEATH((void)cudaMemcpy(d, host.data(), 8 * sizeof(float), cudaMemcpyHostToDevice), "runs past its allocation");
-  EXPECT_DEATH((void)cudaMemcpy(host.data(), d, 4 * sizeof(float), cudaMemcpyHostToDevice), "direction does not match");
-  EXPECT_EQ(cudaMemcpy(d, host.data(), 4 * sizeof(float), static_cast<cudaMemcpyKind>(7)), cudaErrorInvalidMemcpyDirection);
+  EXPECT_DEATH((void)cudaMemcpy(d, host.data(), 8 * sizeof(float), cudaMemcpyHostToDevice),
+               "runs past its allocation");
+  EXPECT_DEATH((void)cudaMemcpy(host.data(), d, 4 * sizeof(float), cudaMemcpyHostToDevice),
+               "direction does not match");
+  EXPECT_EQ(cudaMemcpy(d, host.data(), 4 * sizeof(float), static_cast<cudaMemcpyKind>(7)),
+            cudaErrorInvalidMemcpyDirection);
   cudaFree(d);
 }
 
@@ -347,13 +361,15 @@ TEST_F(EmulatedCublas, ChecksItsArgumentsAsCublasDoes) {
   EXPECT_EQ(sgemm(CUBLAS_OP_N, 4, 4, 4, 4, 4, 3), CUBLAS_STATUS_INVALID_VALUE) << "ldc < m";
   EXPECT_EQ(sgemm(CUBLAS_OP_N, 4, 4, 0, 4, 0, 4), CUBLAS_STATUS_INVALID_VALUE) << "ldb 0 with k = 0";
   EXPECT_EQ(sgemm(CUBLAS_OP_N, -1, 4, 4, 4, 4, 4), CUBLAS_STATUS_INVALID_VALUE);
-  EXPECT_EQ(cublasSgemm(nullptr, CUBLAS_OP_N, CUBLAS_OP_N, 4, 4, 4, &one, a, 4, a, 4, &zero, a, 4), CUBLAS_STATUS_NOT_INITIALIZED);
-  EXPECT_EQ(cublasGemmStridedBatchedEx(handle_, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 2, &one, a, CUDA_R_32F, 2, 4, a, CUDA_R_32F,
-                                       2, 4, &zero, a + 32, CUDA_R_32F, 2, 4, -1, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+  EXPECT_EQ(cublasSgemm(nullptr, CUBLAS_OP_N, CUBLAS_OP_N, 4, 4, 4, &one, a, 4, a, 4, &zero, a, 4),
+            CUBLAS_STATUS_NOT_INITIALIZED);
+  EXPECT_EQ(cublasGemmStridedBatchedEx(handle_, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 2, &one, a, CUDA_R_32F, 2, 4,
+                                       a, CUDA_R_32F, 2, 4, &zero, a + 32, CUDA_R_32F, 2, 4, -1,
+                                       CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
             CUBLAS_STATUS_INVALID_VALUE)
       << "batch < 0";
-  EXPECT_EQ(cublasGemmEx(handle_, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 2, &one, a, CUDA_R_16F, 2, a, CUDA_R_16F, 2, &zero, a,
-                         CUDA_R_32F, 2, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+  EXPECT_EQ(cublasGemmEx(handle_, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 2, &one, a, CUDA_R_16F, 2, a, CUDA_R_16F, 2,
+                         &zero, a, CUDA_R_32F, 2, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
             CUBLAS_STATUS_NOT_SUPPORTED);
   cudaDeviceSynchronize();
   cudaFree(a);
@@ -367,13 +383,14 @@ TEST_F(EmulatedCublas, OperandsOutsideTheirAllocationAbort) {
   // A 4 × 4 operand with leading dimension 5 needs 19 elements; its allocation has 16.
   EXPECT_DEATH((void)cublasSgemm(handle_, CUBLAS_OP_N, CUBLAS_OP_N, 4, 4, 4, &one, a, 5, a, 4, &zero, c, 4),
                "operand A .* outside its allocation");
-  EXPECT_DEATH((void)cublasSgemmStridedBatched(handle_, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 2, &one, a, 2, 4, a, 2, 4, &zero, c,
-                                               2, 8, 4),
+  EXPECT_DEATH((void)cublasSgemmStridedBatched(handle_, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 2, &one, a, 2, 4, a,
+                                               2, 4, &zero, c, 2, 8, 4),
                "operand C .* outside its allocation");
-  EXPECT_DEATH((void)cublasSgemm(handle_, CUBLAS_OP_N, CUBLAS_OP_N, 4, 4, 4, &one, host.data(), 4, a, 4, &zero, c, 4),
-               "operand A .* host memory");
-  EXPECT_DEATH((void)cublasSgemmStridedBatched(handle_, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 2, &one, a, 2, 4, a, 2, 4, &zero, c,
-                                               2, 2, 3),
+  EXPECT_DEATH(
+      (void)cublasSgemm(handle_, CUBLAS_OP_N, CUBLAS_OP_N, 4, 4, 4, &one, host.data(), 4, a, 4, &zero, c, 4),
+      "operand A .* host memory");
+  EXPECT_DEATH((void)cublasSgemmStridedBatched(handle_, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 2, &one, a, 2, 4, a,
+                                               2, 4, &zero, c, 2, 2, 3),
                "C matrices overlap");
   cudaFree(a);
   cudaFree(c);
@@ -384,8 +401,10 @@ TEST_F(EmulatedCublas, ComputesColumnMajorProductsInEveryTransposition) {
   const int m = 5, n = 3, k = 4, batch = 2;
   std::vector<float> a(static_cast<std::size_t>(batch * m * k)), b(static_cast<std::size_t>(batch * k * n)),
       c(static_cast<std::size_t>(batch * m * n));
-  for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(std::cos(0.7 * static_cast<double>(i)));
-  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(std::sin(1.3 * static_cast<double>(i)));
+  for (std::size_t i = 0; i < a.size(); ++i)
+    a[i] = static_cast<float>(std::cos(0.7 * static_cast<double>(i)));
+  for (std::size_t i = 0; i < b.size(); ++i)
+    b[i] = static_cast<float>(std::sin(1.3 * static_cast<double>(i)));
   for (std::size_t i = 0; i < c.size(); ++i) c[i] = static_cast<float>(i % 7) - 3.f;
   float* d_a = device_alloc<float>(a.size());
   float* d_b = device_alloc<float>(b.size());
@@ -397,8 +416,9 @@ TEST_F(EmulatedCublas, ComputesColumnMajorProductsInEveryTransposition) {
     for (bool tb : {false, true}) {
       cudaMemcpy(d_c, c.data(), c.size() * sizeof(float), cudaMemcpyHostToDevice);
       const int lda = ta ? k : m, ldb = tb ? n : k;
-      ASSERT_EQ(cublasSgemmStridedBatched(handle_, ta ? CUBLAS_OP_T : CUBLAS_OP_N, tb ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k,
-                                          &alpha, d_a, lda, m * k, d_b, ldb, k * n, &beta, d_c, m, m * n, batch),
+      ASSERT_EQ(cublasSgemmStridedBatched(handle_, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                          tb ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha, d_a, lda, m * k,
+                                          d_b, ldb, k * n, &beta, d_c, m, m * n, batch),
                 CUBLAS_STATUS_SUCCESS);
       const auto got = download(d_c, c.size());
       for (int p = 0; p < batch; ++p)
@@ -418,7 +438,8 @@ TEST_F(EmulatedCublas, ComputesColumnMajorProductsInEveryTransposition) {
   // beta = 0: C is not read, so NaN there does not leak into the result.
   ASSERT_EQ(cudaMemset(d_c, 0xFF, c.size() * sizeof(float)), cudaSuccess);
   const float zero = 0.f;
-  ASSERT_EQ(cublasSgemm(handle_, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &alpha, d_a, m, d_b, k, &zero, d_c, m), CUBLAS_STATUS_SUCCESS);
+  ASSERT_EQ(cublasSgemm(handle_, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &alpha, d_a, m, d_b, k, &zero, d_c, m),
+            CUBLAS_STATUS_SUCCESS);
   for (float v : download(d_c, static_cast<std::size_t>(m * n))) ASSERT_TRUE(std::isfinite(v));
   cudaFree(d_a);
   cudaFree(d_b);
@@ -427,7 +448,8 @@ TEST_F(EmulatedCublas, ComputesColumnMajorProductsInEveryTransposition) {
 
 TEST_F(EmulatedCublas, Tf32RoundsInputsToTenMantissaBits) {
   // 1 + 3·2^-12 rounds up to 1 + 2^-10; 1 + 2^-11, a tie, rounds away from zero to 1 + 2^-10 as well.
-  const float x = 1.f + 3.f * std::ldexp(1.f, -12), tie = -(1.f + std::ldexp(1.f, -11)), one = 1.f, zero = 0.f;
+  const float x = 1.f + 3.f * std::ldexp(1.f, -12), tie = -(1.f + std::ldexp(1.f, -11)), one = 1.f,
+              zero = 0.f;
   const std::vector<float> a = {x, tie};
   float* d_a = device_alloc<float>(2);
   float* d_b = device_alloc<float>(1);
@@ -435,8 +457,8 @@ TEST_F(EmulatedCublas, Tf32RoundsInputsToTenMantissaBits) {
   cudaMemcpy(d_a, a.data(), 2 * sizeof(float), cudaMemcpyHostToDevice);
   cudaMemcpy(d_b, &one, sizeof(float), cudaMemcpyHostToDevice);
   const auto product = [&](cublasComputeType_t compute) {
-    EXPECT_EQ(cublasGemmEx(handle_, CUBLAS_OP_N, CUBLAS_OP_N, 2, 1, 1, &one, d_a, CUDA_R_32F, 2, d_b, CUDA_R_32F, 1, &zero,
-                           d_c, CUDA_R_32F, 2, compute, CUBLAS_GEMM_DEFAULT),
+    EXPECT_EQ(cublasGemmEx(handle_, CUBLAS_OP_N, CUBLAS_OP_N, 2, 1, 1, &one, d_a, CUDA_R_32F, 2, d_b,
+                           CUDA_R_32F, 1, &zero, d_c, CUDA_R_32F, 2, compute, CUBLAS_GEMM_DEFAULT),
               CUBLAS_STATUS_SUCCESS);
     return download(d_c, 2);
   };
@@ -444,7 +466,8 @@ TEST_F(EmulatedCublas, Tf32RoundsInputsToTenMantissaBits) {
   EXPECT_EQ(product(CUBLAS_COMPUTE_32F_FAST_TF32), (std::vector<float>{rounded, -rounded}));
   EXPECT_EQ(product(CUBLAS_COMPUTE_32F), a) << "FP32 by default";
   ASSERT_EQ(cublasSetMathMode(handle_, CUBLAS_TF32_TENSOR_OP_MATH), CUBLAS_STATUS_SUCCESS);
-  EXPECT_EQ(product(CUBLAS_COMPUTE_32F), (std::vector<float>{rounded, -rounded})) << "TF32 allowed by the math mode";
+  EXPECT_EQ(product(CUBLAS_COMPUTE_32F), (std::vector<float>{rounded, -rounded}))
+      << "TF32 allowed by the math mode";
   EXPECT_EQ(product(CUBLAS_COMPUTE_32F_PEDANTIC), a) << "never in pedantic compute";
   cudaFree(d_a);
   cudaFree(d_b);

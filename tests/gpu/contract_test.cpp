@@ -1,5 +1,5 @@
-// What both backends must do alike at the edges: an empty split, control points of the wrong size, a model and
-// data of different tasks; and the CUDA backend's recovery when the device runs out of memory mid-upload.
+// What both backends must do alike at the edges: an empty split, control points of the wrong size, a model
+// and data of different tasks; and the CUDA backend's recovery when the device runs out of memory mid-upload.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -22,7 +22,8 @@ namespace {
 class CudaContract : public test::GpuTest {};
 
 TEST_F(CudaContract, AnEmptySplitGivesWhatTheCpuGives) {
-  const Path path = test::random_path(PathKind::linear, {6, 5, 3}, Activation::relu, Task::classification, 2, 1);
+  const Path path =
+      test::random_path(PathKind::linear, {6, 5, 3}, Activation::relu, Task::classification, 2, 1);
   const Split empty = test::random_split(0, 6, Task::classification, 3, 2);
   const std::vector<double> ts = path_grid(3);
   const auto want = make_cpu_backend()->evaluate(path, ts, empty);
@@ -71,20 +72,21 @@ TEST_F(CudaContract, AModelAndDataOfDifferentTasksAreRefusedByBothBackends) {
 TEST_F(CudaContract, AFailedUploadLeavesNoCachedSplitBehind) {
   // The first device allocation of an evaluation is the split's upload. When it fails, the error reaches the
   // caller, and the next evaluation of the same split uploads it again instead of reading a half-made cache.
-  const Path path = test::random_path(PathKind::bezier, {6, 5, 3}, Activation::relu, Task::classification, 3, 1);
+  const Path path =
+      test::random_path(PathKind::bezier, {6, 5, 3}, Activation::relu, Task::classification, 3, 1);
   const Split split = test::random_split(50, 6, Task::classification, 3, 2);
   const std::vector<double> ts = path_grid(5);
   auto gpu = make_cuda_backend(false);
   set_cuda_poison(*gpu, true);
   cuda_emulation::fail_allocations_after(0);
   EXPECT_THROW(gpu->evaluate(path, ts, split), Error);
-  test::expect_same_metrics(gpu->evaluate(path, ts, split), make_cpu_backend()->evaluate(path, ts, split), ts, split,
-                            1e-5, "after a failed upload");
+  test::expect_same_metrics(gpu->evaluate(path, ts, split), make_cpu_backend()->evaluate(path, ts, split), ts,
+                            split, 1e-5, "after a failed upload");
   cuda_emulation::fail_allocations_after(1);  // the features go up, the labels do not
   const Split other = test::random_split(40, 6, Task::classification, 3, 3);
   EXPECT_THROW(gpu->evaluate(path, ts, other), Error);
-  test::expect_same_metrics(gpu->evaluate(path, ts, other), make_cpu_backend()->evaluate(path, ts, other), ts, other,
-                            1e-5, "after a failed label upload");
+  test::expect_same_metrics(gpu->evaluate(path, ts, other), make_cpu_backend()->evaluate(path, ts, other), ts,
+                            other, 1e-5, "after a failed label upload");
 }
 #endif
 

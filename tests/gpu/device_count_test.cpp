@@ -1,5 +1,5 @@
-// What the CUDA runtime says about devices reaches the user: the count, and with none, the runtime's own reason
-// (a driver too old for the toolkit must not read as "no device"). Needs no device itself.
+// What the CUDA runtime says about devices reaches the user: the count, and with none, the runtime's own
+// reason (a driver too old for the toolkit must not read as "no device"). Needs no device itself.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 

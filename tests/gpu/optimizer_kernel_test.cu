@@ -1,5 +1,6 @@
-// The device's update kernel against the host optimizer, bit for bit over many steps: both round every operation
-// the same way, so any difference (a term in the wrong place, weight decay measured at the wrong point) shows.
+// The device's update kernel against the host optimizer, bit for bit over many steps: both round every
+// operation the same way, so any difference (a term in the wrong place, weight decay measured at the wrong
+// point) shows.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -25,8 +26,8 @@ std::vector<float> random_vector(std::size_t n, Rng& rng, double scale) {
 }
 
 // `steps` updates of n parameters by the host optimizer and by the kernel, with fresh gradients each step.
-// A model (curve = false) decays at its own parameters with c = 1; a curve's control point gets c·g and decays
-// at c·φ for a φ that moves every step.
+// A model (curve = false) decays at its own parameters with c = 1; a curve's control point gets c·g and
+// decays at c·φ for a φ that moves every step.
 void expect_identical_steps(const TrainOptions& options, bool curve, int steps) {
   const std::size_t n = 1237;
   Rng rng(curve ? 31 : 32);
@@ -61,8 +62,8 @@ void expect_identical_steps(const TrainOptions& options, bool curve, int steps) 
     o.weight_decay = static_cast<float>(options.weight_decay);
     o.correction1 = static_cast<float>(1.0 - std::pow(options.beta1, t));
     o.correction2 = static_cast<float>(1.0 - std::pow(options.beta2, t));
-    cuda::optimizer_step(theta.data(), m1.data(), o.adam ? m2.data() : nullptr, g.data(), curve ? phi.data() : theta.data(),
-                         c, static_cast<int64_t>(n), o, s);
+    cuda::optimizer_step(theta.data(), m1.data(), o.adam ? m2.data() : nullptr, g.data(),
+                         curve ? phi.data() : theta.data(), c, static_cast<int64_t>(n), o, s);
   }
   std::vector<float> device(n);
   theta.download(device.data(), n, s);
@@ -80,8 +81,8 @@ TEST_F(OptimizerKernel, SgdWithMomentumAndWeightDecayIsTheHostsBitForBit) {
   o.lr = 0.05;
   o.momentum = 0.9;
   o.weight_decay = 0.01;
-  expect_identical_steps(o, false, 40);
-  expect_identical_steps(o, true, 40);
+  EXPECT_NO_FATAL_FAILURE(expect_identical_steps(o, false, 40));
+  EXPECT_NO_FATAL_FAILURE(expect_identical_steps(o, true, 40));
 }
 
 TEST_F(OptimizerKernel, AdamWithWeightDecayIsTheHostsBitForBit) {
@@ -89,8 +90,8 @@ TEST_F(OptimizerKernel, AdamWithWeightDecayIsTheHostsBitForBit) {
   o.optimizer = Optimizer::adam;
   o.lr = 0.003;
   o.weight_decay = 0.02;
-  expect_identical_steps(o, false, 40);
-  expect_identical_steps(o, true, 40);
+  EXPECT_NO_FATAL_FAILURE(expect_identical_steps(o, false, 40));
+  EXPECT_NO_FATAL_FAILURE(expect_identical_steps(o, true, 40));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// The CUDA backend's trainer and products against the CPU backend: SGD and Adam on models, curve fitting, TF32,
-// and the matrix products weight matching asks for. Intermediate device buffers are NaN-poisoned throughout.
+// The CUDA backend's trainer and products against the CPU backend: SGD and Adam on models, curve fitting,
+// TF32, and the matrix products weight matching asks for. Intermediate device buffers are NaN-poisoned
+// throughout.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -34,7 +35,7 @@ TEST_F(CudaTraining, FollowsTheCpuBackendStepForStep) {
   Model a = init_model(arch, 1), b = init_model(arch, 1);
   train(*make_cpu_backend(), a, s, o, nullptr);
   train(*poisoned_cuda_backend(false), b, s, o, nullptr);
-  test::expect_close_vectors(b.params, a.params, 1e-3, 1e-5, "parameters");
+  EXPECT_NO_FATAL_FAILURE(test::expect_close_vectors(b.params, a.params, 1e-3, 1e-5, "parameters"));
 }
 
 TEST_F(CudaTraining, AdamAndCurveFittingOnTheDeviceFollowTheCpuBackend) {
@@ -53,7 +54,7 @@ TEST_F(CudaTraining, AdamAndCurveFittingOnTheDeviceFollowTheCpuBackend) {
   Model a = init_model(arch, 4), b = init_model(arch, 4);
   train(*cpu, a, s, adam, nullptr);
   train(*gpu, b, s, adam, nullptr);
-  test::expect_close_vectors(b.params, a.params, 1e-3, 1e-5, "Adam parameters");
+  EXPECT_NO_FATAL_FAILURE(test::expect_close_vectors(b.params, a.params, 1e-3, 1e-5, "Adam parameters"));
 
   TrainOptions sgd;
   sgd.lr = 0.05;
@@ -65,7 +66,8 @@ TEST_F(CudaTraining, AdamAndCurveFittingOnTheDeviceFollowTheCpuBackend) {
   fit_curve(*gpu, on_gpu, s, sgd, nullptr);
   for (std::size_t k = 0; k < on_cpu.points.size(); ++k) {
     SCOPED_TRACE("control point " + std::to_string(k));
-    test::expect_close_vectors(on_gpu.points[k], on_cpu.points[k], 1e-3, 1e-5, "curve");
+    EXPECT_NO_FATAL_FAILURE(
+        test::expect_close_vectors(on_gpu.points[k], on_cpu.points[k], 1e-3, 1e-5, "curve"));
   }
 }
 
@@ -84,14 +86,15 @@ TEST_F(CudaTraining, TrainsAndFitsCurvesWithTf32) {
   Model a = init_model(arch, 7), b = init_model(arch, 7);
   train(*cpu, a, s, o, nullptr);
   train(*gpu, b, s, o, nullptr);
-  test::expect_close_vectors(b.params, a.params, 2e-2, 2e-2, "TF32 parameters");
+  EXPECT_NO_FATAL_FAILURE(test::expect_close_vectors(b.params, a.params, 2e-2, 2e-2, "TF32 parameters"));
   EXPECT_TRUE(test::close(evaluate_model(*cpu, b, s).loss, evaluate_model(*cpu, a, s).loss, 1e-2));
 
   Path on_cpu = init_curve(a, init_model(arch, 8), PathKind::bezier, 1), on_gpu = on_cpu;
   fit_curve(*cpu, on_cpu, s, o, nullptr);
   fit_curve(*gpu, on_gpu, s, o, nullptr);
   const std::vector<double> ts = path_grid(5);
-  test::expect_same_metrics(cpu->evaluate(on_gpu, ts, s), cpu->evaluate(on_cpu, ts, s), ts, s, 1e-2, "TF32 curve");
+  EXPECT_NO_FATAL_FAILURE(test::expect_same_metrics(cpu->evaluate(on_gpu, ts, s),
+                                                    cpu->evaluate(on_cpu, ts, s), ts, s, 1e-2, "TF32 curve"));
 }
 
 TEST_F(CudaTraining, ProductsMatchTheCpuBackend) {
@@ -102,27 +105,30 @@ TEST_F(CudaTraining, ProductsMatchTheCpuBackend) {
   auto gpu = poisoned_cuda_backend(false);
   for (int64_t k : {53, 1, 0}) {
     const int64_t m = 37, n = 29;
-    std::vector<float> a(static_cast<std::size_t>(m * k)), b(static_cast<std::size_t>(k * n)), c0(static_cast<std::size_t>(m * n));
+    std::vector<float> a(static_cast<std::size_t>(m * k)), b(static_cast<std::size_t>(k * n)),
+        c0(static_cast<std::size_t>(m * n));
     for (auto* v : {&a, &b, &c0})
       for (float& x : *v) x = static_cast<float>(rng.uniform() * 2 - 1);
     for (bool ta : {false, true})
       for (bool tb : {false, true})
         for (float beta : {0.f, 0.5f}) {
-          SCOPED_TRACE("k " + std::to_string(k) + (ta ? " A^T" : " A") + (tb ? " B^T" : " B") + " beta " + std::to_string(beta));
+          SCOPED_TRACE("k " + std::to_string(k) + (ta ? " A^T" : " A") + (tb ? " B^T" : " B") + " beta " +
+                       std::to_string(beta));
           std::vector<float> want = c0, got = c0;
           cpu->product(ta, tb, m, n, k, 1.5f, a.data(), b.data(), beta, want.data());
           gpu->product(ta, tb, m, n, k, 1.5f, a.data(), b.data(), beta, got.data());
-          test::expect_close_vectors(got, want, 1e-5, 1e-6, "product");
+          EXPECT_NO_FATAL_FAILURE(test::expect_close_vectors(got, want, 1e-5, 1e-6, "product"));
           if (k == 0) {
-            for (std::size_t i = 0; i < want.size(); ++i) ASSERT_EQ(want[i], beta * c0[i]) << "C = beta C at " << i;
+            for (std::size_t i = 0; i < want.size(); ++i)
+              ASSERT_EQ(want[i], beta * c0[i]) << "C = beta C at " << i;
           }
         }
   }
 }
 
 TEST_F(CudaTraining, Tf32ProductsRoundTheirInputs) {
-  // With TF32 the product is that of inputs rounded to 10 mantissa bits: within 2^-8 of Σ|a||b| of the float32
-  // product, and (on inputs with bits below TF32's) not equal to it.
+  // With TF32 the product is that of inputs rounded to 10 mantissa bits: within 2^-8 of Σ|a||b| of the
+  // float32 product, and (on inputs with bits below TF32's) not equal to it.
   Rng rng(14);
   const int64_t m = 33, n = 17, k = 129;
   std::vector<float> a(static_cast<std::size_t>(m * k)), b(static_cast<std::size_t>(k * n));
@@ -151,7 +157,8 @@ TEST_F(CudaTraining, WeightMatchingWithDeviceProductsFindsTheCpusAlignment) {
   const Model ma = test::random_model({20, 32, 24, 5}, Activation::relu, Task::classification, 13);
   Alignment shuffle = identity_alignment(ma.arch);
   for (auto& layer : shuffle.layers)
-    for (std::size_t i = layer.perm.size(); i > 1; --i) std::swap(layer.perm[i - 1], layer.perm[rng.below(i)]);
+    for (std::size_t i = layer.perm.size(); i > 1; --i)
+      std::swap(layer.perm[i - 1], layer.perm[rng.below(i)]);
   const Model mb = apply_alignment(ma, shuffle);
   const MatchingResult on_cpu = weight_matching(*cpu, ma, mb, {100, 1, false});
   const MatchingResult on_gpu = weight_matching(*gpu, ma, mb, {100, 1, false});

@@ -1,5 +1,6 @@
 // The CUDA runtime as modeconn's emulation provides it: the subset of the API the project uses, the device
-// built-ins, and launch(), all run on the CPU (what it models and what it cannot: ../README.md). Test builds only
+// built-ins, and launch(), all run on the CPU (what it models and what it cannot: ../README.md). Test builds
+// only
 // (-DMODECONN_CUDA=EMULATE): the CUDA sources compile against this header with the host compiler.
 #pragma once
 
@@ -133,7 +134,8 @@ cudaError_t cudaMemPoolGetAttribute(cudaMemPool_t pool, cudaMemPoolAttr attr, vo
 cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attributes, const void* ptr);
 
 cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind);
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind, cudaStream_t stream);
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind,
+                            cudaStream_t stream);
 cudaError_t cudaMemset(void* ptr, int value, std::size_t bytes);
 cudaError_t cudaMemsetAsync(void* ptr, int value, std::size_t bytes, cudaStream_t stream);
 
@@ -208,26 +210,65 @@ inline float __logf(float a) { return std::log(a); }
 inline float __fdividef(float a, float b) { return a / b; }
 inline float rsqrtf(float a) { return 1.f / std::sqrt(a); }
 inline float __saturatef(float a) { return std::clamp(a, 0.f, 1.f); }
-inline int __float_as_int(float a) { int i; std::memcpy(&i, &a, sizeof i); return i; }
-inline float __int_as_float(int i) { float a; std::memcpy(&a, &i, sizeof a); return a; }
-inline unsigned int __float_as_uint(float a) { unsigned int i; std::memcpy(&i, &a, sizeof i); return i; }
-inline float __uint_as_float(unsigned int i) { float a; std::memcpy(&a, &i, sizeof a); return a; }
+inline int __float_as_int(float a) {
+  int i;
+  std::memcpy(&i, &a, sizeof i);
+  return i;
+}
+inline float __int_as_float(int i) {
+  float a;
+  std::memcpy(&a, &i, sizeof a);
+  return a;
+}
+inline unsigned int __float_as_uint(float a) {
+  unsigned int i;
+  std::memcpy(&i, &a, sizeof i);
+  return i;
+}
+inline float __uint_as_float(unsigned int i) {
+  float a;
+  std::memcpy(&a, &i, sizeof a);
+  return a;
+}
 template <typename T>
-inline T __ldg(const T* p) { return *p; }
+inline T __ldg(const T* p) {
+  return *p;
+}
 
 // Atomics: threads never run at the same time here, so a read-modify-write is atomic as written.
 template <typename T>
-inline T atomicAdd(T* address, T value) { const T old = *address; *address = old + value; return old; }
+inline T atomicAdd(T* address, T value) {
+  const T old = *address;
+  *address = old + value;
+  return old;
+}
 template <typename T>
-inline T atomicMax(T* address, T value) { const T old = *address; *address = std::max(old, value); return old; }
+inline T atomicMax(T* address, T value) {
+  const T old = *address;
+  *address = std::max(old, value);
+  return old;
+}
 template <typename T>
-inline T atomicMin(T* address, T value) { const T old = *address; *address = std::min(old, value); return old; }
+inline T atomicMin(T* address, T value) {
+  const T old = *address;
+  *address = std::min(old, value);
+  return old;
+}
 template <typename T>
-inline T atomicExch(T* address, T value) { const T old = *address; *address = value; return old; }
+inline T atomicExch(T* address, T value) {
+  const T old = *address;
+  *address = value;
+  return old;
+}
 template <typename T>
-inline T atomicCAS(T* address, T compare, T value) { const T old = *address; if (old == compare) *address = value; return old; }
+inline T atomicCAS(T* address, T compare, T value) {
+  const T old = *address;
+  if (old == compare) *address = value;
+  return old;
+}
 
-// ---- Kernel launches: launch(kernel, grid, block, shared_bytes, stream, args...) in place of the chevron syntax.
+// ---- Kernel launches: launch(kernel, grid, block, shared_bytes, stream, args...) in place of the chevron
+// syntax.
 namespace cuda_emulation {
 
 // A pointer among a kernel's arguments: it must point into device (or pinned host) memory.
@@ -237,9 +278,11 @@ struct PointerArgument {
 };
 
 // Queues the kernel on the stream (or runs it, in the eager schedule): `thread` runs the kernel once for the
-// thread whose indices are set. Returns cudaErrorInvalidConfiguration for shapes beyond the hardware's limits.
-cudaError_t enqueue_kernel(const void* kernel, dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream,
-                           std::vector<PointerArgument> pointers, std::function<void()> thread);
+// thread whose indices are set. Returns cudaErrorInvalidConfiguration for shapes beyond the hardware's
+// limits.
+cudaError_t enqueue_kernel(const void* kernel, dim3 grid, dim3 block, std::size_t shared_bytes,
+                           cudaStream_t stream, std::vector<PointerArgument> pointers,
+                           std::function<void()> thread);
 
 template <typename T>
 void note_pointer(std::vector<PointerArgument>& out, int index, const T& value) {
@@ -247,8 +290,8 @@ void note_pointer(std::vector<PointerArgument>& out, int index, const T& value) 
 }
 
 template <typename... Params, typename... Args>
-cudaError_t launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream,
-                   Args&&... args) {
+cudaError_t launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared_bytes,
+                   cudaStream_t stream, Args&&... args) {
   static_assert(sizeof...(Params) == sizeof...(Args), "a kernel takes as many arguments as it is given");
   // The arguments are copied when the launch is issued, converted to the parameters' types, as CUDA does.
   auto packed = std::make_shared<std::tuple<std::decay_t<Params>...>>(std::forward<Args>(args)...);
@@ -259,8 +302,8 @@ cudaError_t launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t
         (note_pointer(pointers, index++, value), ...);
       },
       *packed);
-  return enqueue_kernel(reinterpret_cast<const void*>(kernel), grid, block, shared_bytes, stream, std::move(pointers),
-                        [kernel, packed] { std::apply(kernel, *packed); });
+  return enqueue_kernel(reinterpret_cast<const void*>(kernel), grid, block, shared_bytes, stream,
+                        std::move(pointers), [kernel, packed] { std::apply(kernel, *packed); });
 }
 
 // The count of threads per block a kernel is being run with now; block-wide collectives check it.

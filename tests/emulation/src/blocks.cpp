@@ -1,18 +1,17 @@
-// Running a grid: blocks one after another, the threads of a block as fibers (annotated for AddressSanitizer),
-// so that __syncthreads() suspends a thread until every thread of its block has arrived. A fiber runs thread
-// after thread until one waits at a barrier, so a block without barriers costs one switch. The schedules also
-// vary the order of blocks and of threads (forward, reversed, rotated), so that code relying on an order CUDA
-// does not promise gives different results under different schedules.
+// Running a grid: blocks one after another, the threads of a block as fibers (annotated for
+// AddressSanitizer), so that __syncthreads() suspends a thread until every thread of its block has arrived. A
+// fiber runs thread after thread until one waits at a barrier, so a block without barriers costs one switch.
+// The schedules also vary the order of blocks and of threads (forward, reversed, rotated), so that code
+// relying on an order CUDA does not promise gives different results under different schedules.
 #include <sys/mman.h>
 #include <unistd.h>
-
-#include "fiber_switch.hpp"
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
 #include "emulation.hpp"
+#include "fiber_switch.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
@@ -55,9 +54,12 @@ struct Order {
   uint64_t offset = 0;
   uint64_t at(uint64_t i, uint64_t n) const {
     switch (kind) {
-      case Kind::forward: return i;
-      case Kind::reverse: return n - 1 - i;
-      case Kind::rotate: return (i + offset) % n;
+      case Kind::forward:
+        return i;
+      case Kind::reverse:
+        return n - 1 - i;
+      case Kind::rotate:
+        return (i + offset) % n;
     }
     return i;
   }
@@ -65,10 +67,14 @@ struct Order {
 
 Order order_for(uint64_t n) {
   switch (schedule()) {
-    case Schedule::compute_first: return {Order::Kind::reverse, 0};
-    case Schedule::random: return {pick(2) ? Order::Kind::reverse : Order::Kind::rotate, pick(static_cast<std::size_t>(std::min<uint64_t>(n, 1u << 30)))};
+    case Schedule::compute_first:
+      return {Order::Kind::reverse, 0};
+    case Schedule::random:
+      return {pick(2) ? Order::Kind::reverse : Order::Kind::rotate,
+              pick(static_cast<std::size_t>(std::min<uint64_t>(n, 1u << 30)))};
     case Schedule::eager:
-    case Schedule::copies_first: break;
+    case Schedule::copies_first:
+      break;
   }
   return {};
 }
@@ -111,7 +117,8 @@ void fiber_main() {
   for (;;) {
     Fiber* self = current_fiber;
     while (current_run->started < current_run->threads) {
-      self->thread = static_cast<unsigned>(current_run->order.at(current_run->started++, current_run->threads));
+      self->thread =
+          static_cast<unsigned>(current_run->order.at(current_run->started++, current_run->threads));
       set_thread(self->thread);
       (*current_run->thread)();
       ++current_run->finished;
@@ -130,7 +137,8 @@ Fiber* idle_fiber() {
   auto f = std::make_unique<Fiber>();
   const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
   f->mapping_size = kStackBytes + page;
-  f->mapping = mmap(nullptr, f->mapping_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  f->mapping = mmap(nullptr, f->mapping_size, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (f->mapping == MAP_FAILED) fail("cannot map a fiber stack for a block's thread");
   mprotect(f->mapping, page, PROT_NONE);  // a thread that overflows its stack faults instead of corrupting
   f->stack = static_cast<char*>(f->mapping) + page;
@@ -149,7 +157,8 @@ void switch_to(Fiber* f) {
 }
 
 std::string block_name() {
-  return "block (" + std::to_string(blockIdx.x) + ", " + std::to_string(blockIdx.y) + ", " + std::to_string(blockIdx.z) + ")";
+  return "block (" + std::to_string(blockIdx.x) + ", " + std::to_string(blockIdx.y) + ", " +
+         std::to_string(blockIdx.z) + ")";
 }
 
 void run_block(BlockRun& run) {
@@ -163,8 +172,9 @@ void run_block(BlockRun& run) {
   while (run.started < run.threads) resume(idle_fiber());
   while (!waiting.empty()) {
     if (run.finished > 0)
-      fail("__syncthreads() in " + block_name() + ": " + std::to_string(waiting.size()) + " threads wait at a barrier that " +
-           std::to_string(run.finished) + " threads of the block left the kernel without reaching");
+      fail("__syncthreads() in " + block_name() + ": " + std::to_string(waiting.size()) +
+           " threads wait at a barrier that " + std::to_string(run.finished) +
+           " threads of the block left the kernel without reaching");
     // Every thread waits here (none finished), so the release order is by thread index, whatever the order
     // they arrived in: forward, reversed (thread 0 last) or rotated, as the schedule says.
     released.assign(run.threads, nullptr);
@@ -203,8 +213,8 @@ void run_grid(dim3 grid, dim3 block, const std::function<void()>& thread) {
 void expect_block_threads(unsigned threads, const char* who) {
   const unsigned have = blockDim.x * blockDim.y * blockDim.z;
   if (have != threads)
-    fail(std::string(who) + " is made for blocks of " + std::to_string(threads) + " threads, but the kernel runs with " +
-         std::to_string(have));
+    fail(std::string(who) + " is made for blocks of " + std::to_string(threads) +
+         " threads, but the kernel runs with " + std::to_string(have));
 }
 
 }  // namespace cuda_emulation

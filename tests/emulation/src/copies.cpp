@@ -1,6 +1,7 @@
-// Copies and memsets, stream-ordered. As on a GPU, a copy from pageable host memory reads it when it is issued
-// (the driver stages it), while a copy from pinned memory reads it when the copy runs, and a copy to the host
-// writes when it runs: a host that reuses a pinned buffer or reads a result before waiting sees the difference.
+// Copies and memsets, stream-ordered. As on a GPU, a copy from pageable host memory reads it when it is
+// issued (the driver stages it), while a copy from pinned memory reads it when the copy runs, and a copy to
+// the host writes when it runs: a host that reuses a pinned buffer or reads a result before waiting sees the
+// difference.
 #include <cstring>
 #include <string>
 #include <vector>
@@ -20,9 +21,12 @@ Side side_of(const void* p) {
 
 const char* name_of(Side s) {
   switch (s) {
-    case Side::device: return "device memory";
-    case Side::pinned: return "pinned host memory";
-    case Side::pageable: return "pageable host memory";
+    case Side::device:
+      return "device memory";
+    case Side::pinned:
+      return "pinned host memory";
+    case Side::pageable:
+      return "pageable host memory";
   }
   return "";
 }
@@ -35,7 +39,8 @@ void check_range(const char* who, const char* which, const void* p, std::size_t 
          describe(reinterpret_cast<const void*>(a->base)));
 }
 
-cudaError_t copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind, Stream* s, const char* who) {
+cudaError_t copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind, Stream* s,
+                 const char* who) {
   if (kind < cudaMemcpyHostToHost || kind > cudaMemcpyDefault) return record(cudaErrorInvalidMemcpyDirection);
   if (bytes == 0) return cudaSuccess;
   if (dst == nullptr || src == nullptr) return record(cudaErrorInvalidValue);
@@ -44,8 +49,8 @@ cudaError_t copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind k
     const bool want_dst_device = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
     const bool want_src_device = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
     if (want_dst_device != (d == Side::device) || want_src_device != (from == Side::device))
-      fail(std::string(who) + ": the copy's direction does not match its pointers: destination " + describe(dst) +
-           " is " + name_of(d) + ", source " + describe(src) + " is " + name_of(from));
+      fail(std::string(who) + ": the copy's direction does not match its pointers: destination " +
+           describe(dst) + " is " + name_of(d) + ", source " + describe(src) + " is " + name_of(from));
   }
   check_range(who, "destination", dst, bytes);
   check_range(who, "source", src, bytes);
@@ -56,8 +61,8 @@ cudaError_t copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind k
   if (from != Side::pageable) registered.push_back(src);
   if (from == Side::pageable && d == Side::device) {
     // Staged now: the caller may reuse its buffer as soon as the call returns.
-    auto staged = std::make_shared<std::vector<unsigned char>>(static_cast<const unsigned char*>(src),
-                                                               static_cast<const unsigned char*>(src) + bytes);
+    auto staged = std::make_shared<std::vector<unsigned char>>(
+        static_cast<const unsigned char*>(src), static_cast<const unsigned char*>(src) + bytes);
     enqueue(s, Op{OpKind::copy, [dst, staged, what] {
                     DeviceAccess access({dst}, [&] { return what; });
                     std::memcpy(dst, staged->data(), staged->size());
@@ -98,7 +103,8 @@ cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpy
   return e;
 }
 
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind, cudaStream_t stream) {
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind,
+                            cudaStream_t stream) {
   std::lock_guard lock(api_mutex());
   Stream* s = stream_of(stream);
   if (s == nullptr) return record(cudaErrorInvalidResourceHandle);

@@ -15,7 +15,8 @@
 namespace cuda_emulation {
 
 // ---- failures.cpp
-// A misuse real CUDA would punish with a crash, a fault or silent garbage: says what, prints the stack, aborts.
+// A misuse real CUDA would punish with a crash, a fault or silent garbage: says what, prints the stack,
+// aborts.
 [[noreturn]] void fail(const std::string& message);
 // The name of a kernel for messages (its symbol where one is known, else its address).
 std::string kernel_name(const void* kernel);
@@ -99,8 +100,8 @@ void synchronize_device();
 std::size_t pick(std::size_t n);
 
 // ---- blocks.cpp
-// Runs every block of the grid, each thread calling `thread` with threadIdx/blockIdx set; threads of a block are
-// fibers, so that __syncthreads() is a real barrier.
+// Runs every block of the grid, each thread calling `thread` with threadIdx/blockIdx set; threads of a block
+// are fibers, so that __syncthreads() is a real barrier.
 void run_grid(dim3 grid, dim3 block, const std::function<void()>& thread);
 
 }  // namespace cuda_emulation

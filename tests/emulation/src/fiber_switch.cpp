@@ -1,6 +1,6 @@
-// The x86-64 fiber switch (System V ABI): push the callee-saved registers, store the stack pointer, load the other
-// fiber's, pop its registers, return into it. The x87 and SSE control words are not switched: no kernel changes
-// the rounding mode, and saving them made the switch several times slower.
+// The x86-64 fiber switch (System V ABI): push the callee-saved registers, store the stack pointer, load the
+// other fiber's, pop its registers, return into it. The x87 and SSE control words are not switched: no kernel
+// changes the rounding mode, and saving them made the switch several times slower.
 #include "fiber_switch.hpp"
 
 #if defined(__x86_64__)
@@ -48,7 +48,9 @@ void start_fiber(FiberContext& fiber, void* stack, std::size_t size, void (*entr
   fiber.stack_pointer = frame;
 }
 
-void switch_fiber(FiberContext& from, FiberContext& to) { modeconn_emulation_switch(&from.stack_pointer, to.stack_pointer); }
+void switch_fiber(FiberContext& from, FiberContext& to) {
+  modeconn_emulation_switch(&from.stack_pointer, to.stack_pointer);
+}
 
 }  // namespace cuda_emulation
 

@@ -1,5 +1,6 @@
 // Switching between fibers: on x86-64 a few instructions that save the callee-saved registers and the stack
-// pointer (swapcontext would also make a system call for the signal mask at every switch); elsewhere ucontext.
+// pointer (swapcontext would also make a system call for the signal mask at every switch); elsewhere
+// ucontext.
 #pragma once
 
 #include <cstddef>

@@ -37,18 +37,21 @@ cudaError_t device_error() {
 
 }  // namespace
 
-cudaError_t enqueue_kernel(const void* kernel, dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream,
-                           std::vector<PointerArgument> pointers, std::function<void()> thread) {
+cudaError_t enqueue_kernel(const void* kernel, dim3 grid, dim3 block, std::size_t shared_bytes,
+                           cudaStream_t stream, std::vector<PointerArgument> pointers,
+                           std::function<void()> thread) {
   std::lock_guard lock(api_mutex());
   Stream* s = stream_of(stream);
   if (s == nullptr) return record(cudaErrorInvalidResourceHandle);
   if (!valid_shape(grid, block)) return record(cudaErrorInvalidConfiguration);
   if (shared_bytes != 0)
-    fail("kernel " + kernel_name(kernel) + ": dynamic shared memory is not modelled; declare __shared__ arrays of fixed size");
+    fail("kernel " + kernel_name(kernel) +
+         ": dynamic shared memory is not modelled; declare __shared__ arrays of fixed size");
   std::vector<const void*> addresses;
   for (const PointerArgument& p : pointers) {
     if (p.address != nullptr && find_allocation(p.address) == nullptr)
-      fail("kernel " + kernel_name(kernel) + ": argument " + std::to_string(p.index) + " is " + describe(p.address) +
+      fail("kernel " + kernel_name(kernel) + ": argument " + std::to_string(p.index) + " is " +
+           describe(p.address) +
            ", which is not device memory (a host pointer, or device memory already freed)");
     addresses.push_back(p.address);
   }

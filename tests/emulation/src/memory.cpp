@@ -1,6 +1,7 @@
-// Device and pinned memory: host allocations the emulation keeps a registry of, so that every pointer given to
-// a kernel, a copy or cuBLAS can be checked against them. Device memory stays poisoned for AddressSanitizer
-// while no device work runs on it: host code that dereferences a device pointer fails as it would on a GPU.
+// Device and pinned memory: host allocations the emulation keeps a registry of, so that every pointer given
+// to a kernel, a copy or cuBLAS can be checked against them. Device memory stays poisoned for
+// AddressSanitizer while no device work runs on it: host code that dereferences a device pointer fails as it
+// would on a GPU.
 #include <sanitizer/asan_interface.h>
 
 #include <cstdlib>
@@ -58,11 +59,13 @@ const Allocation* find_allocation(const void* p) {
 
 void* allocate(std::size_t bytes, MemoryKind kind, bool ready) {
   if (kind == MemoryKind::device &&
-      (injected_allocation_failure() || bytes > device_memory_total() - std::min(used_bytes, device_memory_total())))
+      (injected_allocation_failure() ||
+       bytes > device_memory_total() - std::min(used_bytes, device_memory_total())))
     return nullptr;
   void* p = nullptr;
   if (posix_memalign(&p, kAlignment, bytes) != 0) return nullptr;
-  registry()[reinterpret_cast<std::uintptr_t>(p)] = Allocation{reinterpret_cast<std::uintptr_t>(p), bytes, kind, ready};
+  registry()[reinterpret_cast<std::uintptr_t>(p)] =
+      Allocation{reinterpret_cast<std::uintptr_t>(p), bytes, kind, ready};
   if (kind == MemoryKind::device) {
     used_bytes += bytes;
     ASAN_POISON_MEMORY_REGION(p, bytes);
@@ -77,7 +80,8 @@ void mark_ready(void* p) {
 
 void release(void* p) {
   auto it = registry().find(reinterpret_cast<std::uintptr_t>(p));
-  if (it == registry().end()) fail("freeing " + describe(p) + ", which is not the start of a live allocation");
+  if (it == registry().end())
+    fail("freeing " + describe(p) + ", which is not the start of a live allocation");
   if (it->second.kind == MemoryKind::device) {
     used_bytes -= it->second.size;
     ASAN_UNPOISON_MEMORY_REGION(p, it->second.size);
@@ -86,14 +90,17 @@ void release(void* p) {
   std::free(p);
 }
 
-DeviceAccess::DeviceAccess(const std::vector<const void*>& pointers, const std::function<std::string()>& who) {
+DeviceAccess::DeviceAccess(const std::vector<const void*>& pointers,
+                           const std::function<std::string()>& who) {
   for (const void* p : pointers) {
     if (p == nullptr) continue;
     const Allocation* a = find_allocation(p);
     if (a == nullptr)
-      fail(who() + ": " + describe(p) + " is not device memory (a host pointer, or device memory already freed)");
+      fail(who() + ": " + describe(p) +
+           " is not device memory (a host pointer, or device memory already freed)");
     if (!a->ready)
-      fail(who() + ": " + describe(p) + " comes from cudaMallocAsync on a stream that has not reached the allocation");
+      fail(who() + ": " + describe(p) +
+           " comes from cudaMallocAsync on a stream that has not reached the allocation");
     if (a->kind != MemoryKind::device) continue;
     void* base = reinterpret_cast<void*>(a->base);
     bool seen = false;
@@ -134,7 +141,9 @@ cudaError_t cudaFree(void* ptr) {
   return cudaSuccess;
 }
 
-cudaError_t cudaMallocHost(void** ptr, std::size_t bytes) { return cudaHostAlloc(ptr, bytes, cudaHostAllocDefault); }
+cudaError_t cudaMallocHost(void** ptr, std::size_t bytes) {
+  return cudaHostAlloc(ptr, bytes, cudaHostAllocDefault);
+}
 
 cudaError_t cudaHostAlloc(void** ptr, std::size_t bytes, unsigned int) {
   std::lock_guard lock(api_mutex());
@@ -196,13 +205,15 @@ uint64_t release_threshold = 0;
 }
 
 cudaError_t cudaMemPoolSetAttribute(cudaMemPool_t pool, cudaMemPoolAttr attr, void* value) {
-  if (pool == nullptr || value == nullptr || attr != cudaMemPoolAttrReleaseThreshold) return record(cudaErrorInvalidValue);
+  if (pool == nullptr || value == nullptr || attr != cudaMemPoolAttrReleaseThreshold)
+    return record(cudaErrorInvalidValue);
   release_threshold = *static_cast<uint64_t*>(value);  // kept, not acted on: the host allocator pools anyway
   return cudaSuccess;
 }
 
 cudaError_t cudaMemPoolGetAttribute(cudaMemPool_t pool, cudaMemPoolAttr attr, void* value) {
-  if (pool == nullptr || value == nullptr || attr != cudaMemPoolAttrReleaseThreshold) return record(cudaErrorInvalidValue);
+  if (pool == nullptr || value == nullptr || attr != cudaMemPoolAttrReleaseThreshold)
+    return record(cudaErrorInvalidValue);
   *static_cast<uint64_t*>(value) = release_threshold;
   return cudaSuccess;
 }
@@ -220,8 +231,9 @@ cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attributes, const vo
   if (attributes == nullptr) return record(cudaErrorInvalidValue);
   const Allocation* a = find_allocation(ptr);
   attributes->device = 0;
-  attributes->type = a == nullptr ? cudaMemoryTypeUnregistered
-                                  : a->kind == MemoryKind::device ? cudaMemoryTypeDevice : cudaMemoryTypeHost;
+  attributes->type = a == nullptr                    ? cudaMemoryTypeUnregistered
+                     : a->kind == MemoryKind::device ? cudaMemoryTypeDevice
+                                                     : cudaMemoryTypeHost;
   attributes->devicePointer = a ? const_cast<void*>(ptr) : nullptr;
   attributes->hostPointer = a && a->kind == MemoryKind::pinned ? const_cast<void*>(ptr) : nullptr;
   return cudaSuccess;

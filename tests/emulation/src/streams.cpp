@@ -1,8 +1,8 @@
 // Streams and events, and the schedules that decide when queued work runs. Eager runs each operation as it is
 // issued. The deferred schedules leave work queued until the host waits for it (a stream or event
 // synchronisation, a synchronous copy, cudaFree), then run only what that wait needs, in an order the events
-// allow: copies first, kernels first, or a seeded random order. Work the host never waited for is still queued,
-// so a missing wait shows as stale data instead of passing by luck.
+// allow: copies first, kernels first, or a seeded random order. Work the host never waited for is still
+// queued, so a missing wait shows as stale data instead of passing by luck.
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -29,13 +29,16 @@ const Settings& settings() {
     const std::string name = v ? v : "";
     if (name.empty() || name == "eager") return out;
     out.name = name;
-    if (name == "copies-first") out.schedule = Schedule::copies_first;
-    else if (name == "compute-first") out.schedule = Schedule::compute_first;
+    if (name == "copies-first")
+      out.schedule = Schedule::copies_first;
+    else if (name == "compute-first")
+      out.schedule = Schedule::compute_first;
     else if (name.rfind("random", 0) == 0 && (name.size() == 6 || name[6] == ':')) {
       out.schedule = Schedule::random;
       if (name.size() > 7) out.seed = std::strtoull(name.c_str() + 7, nullptr, 10);
     } else {
-      fail("MODECONN_EMULATE_SCHEDULE='" + name + "': expected eager, copies-first, compute-first or random[:SEED]");
+      fail("MODECONN_EMULATE_SCHEDULE='" + name +
+           "': expected eager, copies-first, compute-first or random[:SEED]");
     }
     return out;
   }();
@@ -106,7 +109,8 @@ Stream* choose(const std::vector<Stream*>& ready) {
   for (Stream* s : ready)
     if (!is_data_movement(s->queue.front().kind) && !is_compute(s->queue.front().kind)) return s;
   switch (settings().schedule) {
-    case Schedule::random: return ready[pick(ready.size())];
+    case Schedule::random:
+      return ready[pick(ready.size())];
     case Schedule::copies_first:
       for (Stream* s : ready)
         if (is_data_movement(s->queue.front().kind)) return s;
@@ -115,7 +119,8 @@ Stream* choose(const std::vector<Stream*>& ready) {
       for (auto it = ready.rbegin(); it != ready.rend(); ++it)
         if (is_compute((*it)->queue.front().kind)) return *it;
       return ready.back();
-    case Schedule::eager: break;
+    case Schedule::eager:
+      break;
   }
   return ready.front();
 }
@@ -221,11 +226,14 @@ using namespace cuda_emulation;
 
 extern "C" {
 
-cudaError_t cudaStreamCreate(cudaStream_t* stream) { return cudaStreamCreateWithFlags(stream, cudaStreamDefault); }
+cudaError_t cudaStreamCreate(cudaStream_t* stream) {
+  return cudaStreamCreateWithFlags(stream, cudaStreamDefault);
+}
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int flags) {
   std::lock_guard lock(api_mutex());
-  if (stream == nullptr || (flags & ~unsigned{cudaStreamNonBlocking}) != 0) return record(cudaErrorInvalidValue);
+  if (stream == nullptr || (flags & ~unsigned{cudaStreamNonBlocking}) != 0)
+    return record(cudaErrorInvalidValue);
   *stream = reinterpret_cast<cudaStream_t>(new_stream((flags & cudaStreamNonBlocking) == 0));
   return cudaSuccess;
 }
@@ -259,7 +267,8 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
   EventState* e = event_of(event);
   if (s == nullptr || e == nullptr) return record(cudaErrorInvalidResourceHandle);
   if (flags != 0) return record(cudaErrorInvalidValue);
-  if (e->stream != nullptr) enqueue(s, Op{OpKind::wait, {}, e->stream, e->seq});  // an unrecorded event: no wait
+  if (e->stream != nullptr)
+    enqueue(s, Op{OpKind::wait, {}, e->stream, e->seq});  // an unrecorded event: no wait
   return cudaSuccess;
 }
 
