@@ -6,6 +6,7 @@
 
 #include "modeconn/activation.hpp"
 #include "modeconn/model.hpp"
+#include "modeconn/train.hpp"
 
 #include <cuda_runtime.h>
 
@@ -57,6 +58,8 @@ struct OptimizerStep {
   float lr = 0, momentum = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0;
   float correction1 = 1, correction2 = 1;  // Adam: 1 − β^t
 };
+// Step t (1-based) of the optimizer `options` describe, its bias corrections computed as the host's.
+OptimizerStep optimizer_step_at(const TrainOptions& options, long long t);
 // θ[i] updated with the gradient c·g[i] + weight_decay·(c·decay_at[i]); m1 (and m2 for Adam) are the state.
 // decay_at may be θ itself (training a model, c = 1).
 void optimizer_step(float* d_theta, float* d_m1, float* d_m2, const float* d_g, const float* d_decay_at, float c,

@@ -1,5 +1,7 @@
 // The optimizers' update rules on the device, written as the host's (host/train/optimizer.cpp) with every
 // operation rounded as the host rounds it (no fused multiply-adds), so both backends take the same steps.
+#include <cmath>
+
 #include "kernels.cuh"
 #include "launch.cuh"
 
@@ -28,6 +30,21 @@ __global__ void optimizer_kernel(float* d_theta, float* __restrict__ d_m1, float
 }
 
 }  // namespace
+
+OptimizerStep optimizer_step_at(const TrainOptions& options, long long t) {
+  OptimizerStep o;
+  o.adam = options.optimizer == Optimizer::adam;
+  o.first = t == 1;
+  o.lr = static_cast<float>(options.lr);
+  o.momentum = static_cast<float>(options.momentum);
+  o.beta1 = static_cast<float>(options.beta1);
+  o.beta2 = static_cast<float>(options.beta2);
+  o.eps = static_cast<float>(options.eps);
+  o.weight_decay = static_cast<float>(options.weight_decay);
+  o.correction1 = static_cast<float>(1.0 - std::pow(options.beta1, static_cast<double>(t)));
+  o.correction2 = static_cast<float>(1.0 - std::pow(options.beta2, static_cast<double>(t)));
+  return o;
+}
 
 void optimizer_step(float* d_theta, float* d_m1, float* d_m2, const float* d_g, const float* d_decay_at, float c,
                     int64_t n, const OptimizerStep& o, cudaStream_t stream) {

@@ -1,7 +1,5 @@
 // Training on the device: the control points, the optimizer's moments and the gradient live on the card for
 // the whole run; a step sends up the minibatch's row numbers and the path coefficients and brings back the loss.
-#include <cmath>
-
 #include "cuda_backend.cuh"
 #include "kernels.cuh"
 #include "modeconn/train.hpp"
@@ -46,18 +44,7 @@ class CudaTrainer final : public Trainer {
       phi = phi_.data();
     }
     const double loss = backend_.device_loss_and_grad(arch_, phi, split_, rows, g_.data());  // waits for the loss
-    ++t_;
-    OptimizerStep o;
-    o.adam = o_.optimizer == Optimizer::adam;
-    o.first = t_ == 1;
-    o.lr = static_cast<float>(o_.lr);
-    o.momentum = static_cast<float>(o_.momentum);
-    o.beta1 = static_cast<float>(o_.beta1);
-    o.beta2 = static_cast<float>(o_.beta2);
-    o.eps = static_cast<float>(o_.eps);
-    o.weight_decay = static_cast<float>(o_.weight_decay);
-    o.correction1 = static_cast<float>(1.0 - std::pow(o_.beta1, static_cast<double>(t_)));
-    o.correction2 = static_cast<float>(1.0 - std::pow(o_.beta2, static_cast<double>(t_)));
+    const OptimizerStep o = optimizer_step_at(o_, ++t_);
     for (std::size_t k = first_; k < last_; ++k) {
       float* theta = points_.data() + k * np_;
       const std::size_t state = (k - first_) * np_;

@@ -3,7 +3,6 @@
 // point) shows.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -51,17 +50,7 @@ void expect_identical_steps(const TrainOptions& options, bool curve, int steps) 
 
     g.upload(grad.data(), n, s);
     phi.upload(at.data(), n, s);
-    cuda::OptimizerStep o;
-    o.adam = options.optimizer == Optimizer::adam;
-    o.first = t == 1;
-    o.lr = static_cast<float>(options.lr);
-    o.momentum = static_cast<float>(options.momentum);
-    o.beta1 = static_cast<float>(options.beta1);
-    o.beta2 = static_cast<float>(options.beta2);
-    o.eps = static_cast<float>(options.eps);
-    o.weight_decay = static_cast<float>(options.weight_decay);
-    o.correction1 = static_cast<float>(1.0 - std::pow(options.beta1, t));
-    o.correction2 = static_cast<float>(1.0 - std::pow(options.beta2, t));
+    const cuda::OptimizerStep o = cuda::optimizer_step_at(options, t);
     cuda::optimizer_step(theta.data(), m1.data(), o.adam ? m2.data() : nullptr, g.data(),
                          curve ? phi.data() : theta.data(), c, static_cast<int64_t>(n), o, s);
   }

@@ -24,6 +24,8 @@ std::set<cublasContext*>& handles() {
   return h;
 }
 
+bool live(cublasHandle_t handle) { return handle != nullptr && handles().count(handle) != 0; }
+
 float to_tf32(float x) {
   if (!std::isfinite(x)) return x;
   uint32_t u;
@@ -116,7 +118,7 @@ cublasStatus_t gemm(cublasHandle_t handle, const char* who, cublasOperation_t tr
                     long long stride_a, const T* B, int ldb, long long stride_b, const T* beta, T* C, int ldc,
                     long long stride_c, int batch, bool tf32) {
   std::lock_guard lock(api_mutex());
-  if (handle == nullptr || handles().count(handle) == 0) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (!live(handle)) return CUBLAS_STATUS_NOT_INITIALIZED;
   // cuBLAS's own checks, in its order.
   if (!valid_op(transa) || !valid_op(transb) || m < 0 || n < 0 || k < 0 || batch < 0)
     return CUBLAS_STATUS_INVALID_VALUE;
@@ -171,7 +173,7 @@ cublasStatus_t gemm(cublasHandle_t handle, const char* who, cublasOperation_t tr
 // handle's math mode for the plain 32F compute type.
 bool uses_tf32(cublasHandle_t handle, cublasComputeType_t compute) {
   if (compute == CUBLAS_COMPUTE_32F_FAST_TF32) return true;
-  return compute == CUBLAS_COMPUTE_32F && handle != nullptr && handles().count(handle) &&
+  return compute == CUBLAS_COMPUTE_32F && live(handle) &&
          (handle->math & 0xF) == CUBLAS_TF32_TENSOR_OP_MATH;
 }
 
@@ -234,7 +236,7 @@ cublasStatus_t cublasDestroy(cublasHandle_t handle) {
 
 cublasStatus_t cublasSetStream(cublasHandle_t handle, cudaStream_t stream) {
   std::lock_guard lock(api_mutex());
-  if (handle == nullptr || handles().count(handle) == 0) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (!live(handle)) return CUBLAS_STATUS_NOT_INITIALIZED;
   if (stream_of(stream) == nullptr) return CUBLAS_STATUS_INVALID_VALUE;
   handle->stream = stream;
   return CUBLAS_STATUS_SUCCESS;
@@ -242,7 +244,7 @@ cublasStatus_t cublasSetStream(cublasHandle_t handle, cudaStream_t stream) {
 
 cublasStatus_t cublasGetStream(cublasHandle_t handle, cudaStream_t* stream) {
   std::lock_guard lock(api_mutex());
-  if (handle == nullptr || handles().count(handle) == 0) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (!live(handle)) return CUBLAS_STATUS_NOT_INITIALIZED;
   if (stream == nullptr) return CUBLAS_STATUS_INVALID_VALUE;
   *stream = handle->stream;
   return CUBLAS_STATUS_SUCCESS;
@@ -250,14 +252,14 @@ cublasStatus_t cublasGetStream(cublasHandle_t handle, cudaStream_t* stream) {
 
 cublasStatus_t cublasSetMathMode(cublasHandle_t handle, cublasMath_t mode) {
   std::lock_guard lock(api_mutex());
-  if (handle == nullptr || handles().count(handle) == 0) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (!live(handle)) return CUBLAS_STATUS_NOT_INITIALIZED;
   handle->math = mode;
   return CUBLAS_STATUS_SUCCESS;
 }
 
 cublasStatus_t cublasGetMathMode(cublasHandle_t handle, cublasMath_t* mode) {
   std::lock_guard lock(api_mutex());
-  if (handle == nullptr || handles().count(handle) == 0) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (!live(handle)) return CUBLAS_STATUS_NOT_INITIALIZED;
   if (mode == nullptr) return CUBLAS_STATUS_INVALID_VALUE;
   *mode = handle->math;
   return CUBLAS_STATUS_SUCCESS;
@@ -265,7 +267,7 @@ cublasStatus_t cublasGetMathMode(cublasHandle_t handle, cublasMath_t* mode) {
 
 cublasStatus_t cublasSetPointerMode(cublasHandle_t handle, cublasPointerMode_t mode) {
   std::lock_guard lock(api_mutex());
-  if (handle == nullptr || handles().count(handle) == 0) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (!live(handle)) return CUBLAS_STATUS_NOT_INITIALIZED;
   if (mode != CUBLAS_POINTER_MODE_HOST)
     return CUBLAS_STATUS_NOT_SUPPORTED;  // device scalars are not modelled
   handle->pointer_mode = mode;
@@ -274,7 +276,7 @@ cublasStatus_t cublasSetPointerMode(cublasHandle_t handle, cublasPointerMode_t m
 
 cublasStatus_t cublasGetPointerMode(cublasHandle_t handle, cublasPointerMode_t* mode) {
   std::lock_guard lock(api_mutex());
-  if (handle == nullptr || handles().count(handle) == 0) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (!live(handle)) return CUBLAS_STATUS_NOT_INITIALIZED;
   if (mode == nullptr) return CUBLAS_STATUS_INVALID_VALUE;
   *mode = handle->pointer_mode;
   return CUBLAS_STATUS_SUCCESS;

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Breaks the CUDA backend on purpose, one mutation at a time, and checks that the emulated GPU suite notices.
+
+Each mutation replaces one exact piece of a source file, rebuilds the emulated build (default build-asan, as
+scripts/test.sh makes it), runs the tests named by its filter under the given schedules, and restores the file.
+A mutation is *caught* when every listed schedule fails (a failed test or an abort). Prints a table; exits 1 if
+any mutation survives. Takes a few minutes per mutation on 2 cores:
+
+    tests/emulation/mutants.py [--build build-asan] [--only NAME]
+"""
+import argparse
+import os
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DEFERRED = ["copies-first", "compute-first", "random:7"]
+
+# name, file, old, new, test filter, schedules that must fail[, environment]
+MUTANTS = [
+    ("compute stream does not wait for the copy", "cuda/row_stream.cu",
+     "  MODECONN_CUDA_CHECK(cudaStreamWaitEvent(compute_, copied_[s].get(), 0));\n", "",
+     "CudaChunks.Streamed*", DEFERRED),
+    ("copy stream does not wait for the work that read the slot", "cuda/row_stream.cu",
+     "  MODECONN_CUDA_CHECK(cudaStreamWaitEvent(copy_.get(), computed_[s].get(), 0));", "",
+     "CudaChunks.Streamed*", DEFERRED),
+    ("host refills a pinned buffer before its copy ran", "cuda/row_stream.cu",
+     "  MODECONN_CUDA_CHECK(cudaEventSynchronize(copied_[s].get()));", "",
+     "CudaChunks.Streamed*", DEFERRED),
+    ("lda and ldb swapped", "cuda/gemm.cu",
+     "const int lda = leading_dimension(trans_a ? m : k), ldb = leading_dimension(trans_b ? k : n);\n"
+     "  MODECONN_CUBLAS_CHECK(cublasGemmStridedBatchedEx(",
+     "const int ldb = leading_dimension(trans_a ? m : k), lda = leading_dimension(trans_b ? k : n);\n"
+     "  MODECONN_CUBLAS_CHECK(cublasGemmStridedBatchedEx(",
+     "CudaChunks.*:CudaTraining.*", ["eager"]),
+    ("batch strides swapped", "cuda/gemm.cu",
+     "ldb, batch.stride_b, d_a, CUDA_R_32F, lda,\n      batch.stride_a,",
+     "ldb, batch.stride_a, d_a, CUDA_R_32F, lda,\n      batch.stride_b,",
+     "CudaChunks.*", ["eager"]),
+    ("operands not swapped for the column-major call", "cuda/gemm.cu",
+     "&alpha, d_b, CUDA_R_32F, ldb, batch.stride_b, d_a, CUDA_R_32F, lda,\n      batch.stride_a,",
+     "&alpha, d_a, CUDA_R_32F, lda, batch.stride_a, d_b, CUDA_R_32F, ldb,\n      batch.stride_b,",
+     "CudaChunks.*", ["eager"]),
+    ("bias_activation one past its end", "cuda/elementwise.cu",
+     "i < per_batch; i += int64_t{gridDim.x} * blockDim.x) {\n      const float v = z[i] + bias[i % cols];",
+     "i <= per_batch; i += int64_t{gridDim.x} * blockDim.x) {\n      const float v = z[i] + bias[i % cols];",
+     "CudaChunks.*", ["eager"]),
+    ("segmented_sum reads one past its segment", "cuda/loss.cu",
+     "for (int64_t i = threadIdx.x; i < n; i += kBlock) s += v[i];",
+     "for (int64_t i = threadIdx.x; i <= n; i += kBlock) s += v[i];",
+     "CudaChunks.*", ["eager"]),
+    ("column_stats one column too many", "cuda/stats.cu",
+     "j < cols; j += int64_t{gridDim.x} * blockDim.x) {", "j <= cols; j += int64_t{gridDim.x} * blockDim.x) {",
+     "CudaChunks.*", ["eager"]),
+    ("weight decay measured at the parameters instead of c*phi", "cuda/optimizer.cu",
+     "__fmul_rn(o.weight_decay, __fmul_rn(c, d_decay_at[i]))", "__fmul_rn(o.weight_decay, __fmul_rn(c, d_theta[i]))",
+     "OptimizerKernel.*", ["eager"]),
+    ("weight decay added before scaling by c (rounds differently)", "cuda/optimizer.cu",
+     "const float gi = __fadd_rn(__fmul_rn(c, d_g[i]), __fmul_rn(o.weight_decay, __fmul_rn(c, d_decay_at[i])));",
+     "const float gi = __fmul_rn(c, __fadd_rn(d_g[i], __fmul_rn(o.weight_decay, d_decay_at[i])));",
+     "OptimizerKernel.*", ["eager"]),
+    ("points not strided over y", "cuda/elementwise.cu",
+     "for (int64_t b = blockIdx.y; b < batch; b += gridDim.y) {", "for (int64_t b = blockIdx.y; b < batch; b += batch) {",
+     "CudaChunks.GridStrideLoopsThatWrap", ["eager"]),
+    ("elements not strided over x", "cuda/elementwise.cu",
+     "i < n; i += int64_t{gridDim.x} * blockDim.x)\n    d_dz[i] *= activate_grad",
+     "i < n; i += n)\n    d_dz[i] *= activate_grad",
+     "CudaChunks.GridStrideLoopsThatWrap", ["eager"]),
+    ("no barrier before the reduction's storage is reused", "cuda/loss.cu",
+     "    __syncthreads();  // the next segment's reduction reuses the temporary storage\n", "",
+     "CudaChunks.GridStrideLoopsThatWrap", ["compute-first"]),
+    ("an empty split's chunk clamped with hi < lo", "cuda/cuda_backend.cu",
+     "std::max<int64_t>(1, std::min(split.rows, max_chunk_rows_)));", "std::min(split.rows, max_chunk_rows_));",
+     "CudaContract.AnEmptySplit*", ["eager"]),
+    ("k = 0 products pass a leading dimension of 0", "cuda/gemm.cu",
+     "return static_cast<int>(std::max<int64_t>(columns, 1));", "return static_cast<int>(columns);",
+     "CudaTraining.ProductsMatchTheCpuBackend", ["eager"]),
+    ("no device: the runtime's reason swallowed", "cuda/cuda_backend.cu",
+     "  const std::string reason = e == cudaSuccess || e == cudaErrorNoDevice\n",
+     "  const std::string reason = true\n",
+     "CudaDevices.*", ["eager"], {"MODECONN_EMULATE_DEVICE_ERROR": "cudaErrorInsufficientDriver"}),
+    ("a failed upload leaves a cached slot", "cuda/cuda_backend.cu",
+     "  slot = ResidentSplit{};\n  ResidentSplit r;\n", "  ResidentSplit& r = slot;\n  r = ResidentSplit{};\n",
+     "CudaContract.AFailedUpload*", ["eager"]),
+]
+
+
+def run_tests(build, filter_, schedule, extra_env):
+    env = dict(os.environ, MODECONN_EMULATE_SCHEDULE=schedule, **extra_env)
+    p = subprocess.run([str(build / "tests" / "gpu_tests"), "--gtest_brief=1", f"--gtest_filter={filter_}"],
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                       timeout=900)
+    return p.returncode
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default=str(ROOT / "build-asan"))
+    ap.add_argument("--only", help="run the mutations whose name contains this")
+    args = ap.parse_args()
+    build = pathlib.Path(args.build)
+    survived = 0
+    print(f"{'mutation':62} {'file':22} result")
+    for name, rel, old, new, filter_, schedules, *rest in MUTANTS:
+        extra_env = rest[0] if rest else {}
+        if args.only and args.only not in name:
+            continue
+        path = ROOT / rel
+        original = path.read_text()
+        if original.count(old) != 1:
+            print(f"{name:62} {rel:22} SOURCE CHANGED: the piece to mutate is not there once")
+            survived += 1
+            continue
+        try:
+            path.write_text(original.replace(old, new))
+            b = subprocess.run(["cmake", "--build", str(build), "--target", "gpu_tests"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+            if b.returncode != 0:
+                print(f"{name:62} {rel:22} does not compile")
+                continue
+            results = {s: run_tests(build, filter_, s, extra_env) for s in schedules}
+        finally:
+            path.write_text(original)
+        caught = all(rc != 0 for rc in results.values())
+        survived += not caught
+        detail = ", ".join(f"{s} rc={rc}" for s, rc in results.items())
+        print(f"{name:62} {rel:22} {'caught' if caught else 'SURVIVED'} ({filter_}; {detail})")
+    subprocess.run(["cmake", "--build", str(build), "--target", "gpu_tests"], stdout=subprocess.DEVNULL)
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
