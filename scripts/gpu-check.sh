@@ -44,6 +44,11 @@ done
 # Each under a time limit, so that the whole check stays within ten minutes on an H100.
 sanitize() {
   local tool=$1 limit=$2 filter=$3 start
+  if ! command -v compute-sanitizer >/dev/null; then
+    status=1
+    summary+=("$(printf '%-16s not run: compute-sanitizer not found' "$tool")")
+    return
+  fi
   start=$(date +%s)
   timeout "$limit" compute-sanitizer --tool "$tool" --error-exitcode 9 "$dist/bin/gpu_tests" --gtest_filter="$filter" \
     >"$out/$tool.log" 2>&1
