@@ -8,7 +8,6 @@
 #include "cli/optimizer_options.hpp"
 #include "cli/progress.hpp"
 #include "modeconn/error.hpp"
-#include "modeconn/file_util.hpp"
 #include "modeconn/tensor_file.hpp"
 
 namespace modeconn::cli {
@@ -37,7 +36,14 @@ AnalyzeOptions read_analysis_options(const CommandLine& cl, Activation activatio
   return o;
 }
 
-AnalyzeReport run_analysis(const CommandLine& cl, Backend& backend, const Model& a, const Model& b, const Dataset& data,
+void plan_analysis_outputs(Outputs& outputs, const AnalysisOutputs& files) {
+  outputs.output("--json", files.json);
+  outputs.output("--csv", files.csv);
+  outputs.output("--curve-out", files.curve);
+  outputs.output("--aligned-out", files.aligned);
+}
+
+AnalyzeReport run_analysis(CommandLine& cl, Backend& backend, const Model& a, const Model& b, const Dataset& data,
                            const std::string& a_name, const std::string& b_name, const AnalysisOutputs& outputs) {
   const AnalyzeOptions o = read_analysis_options(cl, a.arch.activation);
 
@@ -54,23 +60,12 @@ AnalyzeReport run_analysis(const CommandLine& cl, Backend& backend, const Model&
   r.data = data.source;
   r.architecture = describe(a.arch);
 
-  std::vector<std::unique_ptr<AtomicFile>> files;
-  const auto add = [&](const std::string& path, const std::string& content) {
-    if (path.empty()) return;
-    files.push_back(std::make_unique<AtomicFile>(path));
-    files.back()->write(content);
-  };
-  const auto bytes = [](const TensorFile& f) {
-    const auto raw = serialize_safetensors(f);
-    return std::string(raw.begin(), raw.end());
-  };
-  add(outputs.json, analyze_report_json(r));
-  add(outputs.csv, analyze_report_csv(r));
-  if (o.fit_curve && !outputs.curve.empty()) {
-    add(outputs.curve, bytes(curve_to_tensors(r.curve)));
-  }
-  if (o.align.method != AlignMethod::none) add(outputs.aligned, bytes(model_to_tensors(r.alignment.aligned)));
-  for (auto& f : files) f->commit();
+  Outputs& files = cl.outputs();
+  if (!outputs.json.empty()) files.stage(outputs.json, analyze_report_json(r));
+  if (!outputs.csv.empty()) files.stage(outputs.csv, analyze_report_csv(r));
+  if (o.fit_curve && !outputs.curve.empty()) files.stage(outputs.curve, serialize_safetensors(curve_to_tensors(r.curve)));
+  if (o.align.method != AlignMethod::none && !outputs.aligned.empty())
+    files.stage(outputs.aligned, serialize_safetensors(model_to_tensors(r.alignment.aligned)));
   return r;
 }
 

@@ -15,9 +15,11 @@ AnalyzeOptions read_analysis_options(const CommandLine& cl, Activation activatio
 struct AnalysisOutputs {
   std::string json, csv, curve, aligned;  // empty: not written
 };
+// Plans them among the command's outputs (as --json, --csv, --curve-out, --aligned-out).
+void plan_analysis_outputs(Outputs& outputs, const AnalysisOutputs& files);
 
-// Runs the analysis, writes the outputs (each complete before any is put in place) and returns the report.
-AnalyzeReport run_analysis(const CommandLine& cl, Backend& backend, const Model& a, const Model& b, const Dataset& data,
+// Runs the analysis and stages its outputs among the command's (the caller commits them) and returns the report.
+AnalyzeReport run_analysis(CommandLine& cl, Backend& backend, const Model& a, const Model& b, const Dataset& data,
                            const std::string& a_name, const std::string& b_name, const AnalysisOutputs& outputs);
 
 }  // namespace modeconn::cli

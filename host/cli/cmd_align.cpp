@@ -5,7 +5,6 @@
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
 #include "modeconn/error.hpp"
-#include "modeconn/file_util.hpp"
 #include "modeconn/report.hpp"
 #include "modeconn/tensor_file.hpp"
 
@@ -27,8 +26,14 @@ int run_align(const Args& args) {
   const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b"), out = cl.get<std::string>("out");
   const AlignMethod method = parse_align_method(cl.get<std::string>("method"));
   if (method == AlignMethod::none) throw usage_error("--method must be weight or activation");
-  check_output(out, {a_path, b_path}, "--out");
-  if (cl.has("json")) check_output(cl.get<std::string>("json"), {a_path, b_path, out}, "--json");
+  const std::string json = cl.has("json") ? cl.get<std::string>("json") : "";
+  Outputs& outputs = cl.outputs();
+  outputs.input(a_path);
+  outputs.input(b_path);
+  if (cl.has("data")) outputs.data_inputs(cl.get<std::string>("data"));
+  outputs.output("--out", out);
+  outputs.output("--json", json);
+  outputs.check();
 
   Model a = load_model(a_path, cl.get<std::string>("activation"));
   Model b = load_model(b_path, cl.get<std::string>("activation"));
@@ -43,17 +48,10 @@ int run_align(const Args& args) {
   auto backend = cl.backend();
   const AlignOutcome outcome = align_models(*backend, a, b, data.get(), options);
 
-  // Every output is complete before any is put in place.
-  AtomicFile model_file(out);
   const auto bytes = serialize_safetensors(model_to_tensors(outcome.aligned));
-  model_file.write(bytes.data(), bytes.size());
-  std::unique_ptr<AtomicFile> json;
-  if (cl.has("json")) {
-    json = std::make_unique<AtomicFile>(cl.get<std::string>("json"));
-    json->write(align_report_json(outcome, method, a_path, b_path, out));
-  }
-  model_file.commit();
-  if (json) json->commit();
+  outputs.stage(out, bytes);
+  if (!json.empty()) outputs.stage(json, align_report_json(outcome, method, a_path, b_path, out));
+  outputs.commit();
   std::cout << b_path << " aligned onto " << a_path << " -> " << out << "\n" << align_report_table(outcome, method);
   return 0;
 }

@@ -25,16 +25,19 @@ int run_analyze(const Args& args) {
   AnalysisOutputs outputs;
   for (auto [option, target] : {std::pair{"json", &outputs.json}, {"csv", &outputs.csv}, {"curve-out", &outputs.curve},
                                 {"aligned-out", &outputs.aligned}})
-    if (cl.has(option)) {
-      *target = cl.get<std::string>(option);
-      check_output(*target, {a_path, b_path}, option);
-    }
+    if (cl.has(option)) *target = cl.get<std::string>(option);
+  cl.outputs().input(a_path);
+  cl.outputs().input(b_path);
+  cl.outputs().data_inputs(cl.get<std::string>("data"));
+  plan_analysis_outputs(cl.outputs(), outputs);
+  cl.outputs().check();
   const Pair pair = load_pair(a_path, b_path, cl.get<std::string>("activation"), cl.get<std::string>("data"));
   const Model& a = pair.a;
   const Model& b = pair.b;
   const Dataset& data = pair.data;
   auto backend = cl.backend();
   const AnalyzeReport report = run_analysis(cl, *backend, a, b, data, a_path, b_path, outputs);
+  cl.outputs().commit();
   std::cout << analyze_report_table(report);
   return 0;
 }

@@ -6,6 +6,8 @@
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
 #include "cli/training_run.hpp"
+#include "modeconn/error.hpp"
+#include "modeconn/tensor_file.hpp"
 
 namespace modeconn::cli {
 
@@ -20,7 +22,20 @@ int run_demo(const Args& args) {
   if (!cl.parse(args)) return 0;
 
   const std::string dir = cl.get<std::string>("out-dir");
+  if (dir.empty()) throw usage_error("--out-dir: empty");
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec))
+    throw input_error(dir, "--out-dir names a file, not a folder");
+  const auto file = [&](const std::string& name) { return (std::filesystem::path(dir) / name).string(); };
+  const std::vector<std::string> model_files = {file("seed1.safetensors"), file("seed2.safetensors")};
+  const AnalysisOutputs outputs{file("analysis.json"), file("analysis.csv"), file("curve.safetensors"),
+                                file("seed2-aligned.safetensors")};
+  cl.outputs().data_inputs(cl.get<std::string>("data"));
+  cl.outputs().output("--out-dir", model_files[0]);
+  cl.outputs().output("--out-dir", model_files[1]);
+  plan_analysis_outputs(cl.outputs(), outputs);
   std::filesystem::create_directories(dir);
+  cl.outputs().check();
   const Dataset data = load_dataset(cl.get<std::string>("data"));
   auto backend = cl.backend();
 
@@ -30,7 +45,6 @@ int run_demo(const Args& args) {
   for (int32_t l : data.train.labels) classes = std::max<int64_t>(classes, l + 1);
   const Architecture arch = make_architecture({data.train.features, 256, 256, classes}, Activation::relu, data.train.task);
   std::vector<Model> models;
-  std::vector<std::string> files;
   for (uint64_t seed : {1, 2}) {
     o.seed = seed;
     Model m = init_model(arch, seed);
@@ -38,17 +52,15 @@ int run_demo(const Args& args) {
     cl.say("training model " + std::to_string(seed) + " of 2: " + describe(arch) + ", seed " + std::to_string(seed) +
            ", " + std::to_string(o.epochs) + " epochs");
     run_training(*backend, m, data, o, !cl.common().quiet);
-    files.push_back((std::filesystem::path(dir) / ("seed" + std::to_string(seed) + ".safetensors")).string());
-    save_model(m, files.back());
+    cl.outputs().stage(model_files[models.size()], serialize_safetensors(model_to_tensors(m)));
     models.push_back(std::move(m));
   }
 
-  const auto file = [&](const char* name) { return (std::filesystem::path(dir) / name).string(); };
-  const AnalysisOutputs outputs{file("analysis.json"), file("analysis.csv"), file("curve.safetensors"),
-                                file("seed2-aligned.safetensors")};
-  const AnalyzeReport report = run_analysis(cl, *backend, models[0], models[1], data, files[0], files[1], outputs);
-  std::cout << analyze_report_table(report) << "\nwrote " << files[0] << ", " << files[1] << ", " << outputs.aligned
-            << ", " << outputs.curve << ", " << outputs.json << " and " << outputs.csv << "\n";
+  const AnalyzeReport report =
+      run_analysis(cl, *backend, models[0], models[1], data, model_files[0], model_files[1], outputs);
+  cl.outputs().commit();
+  std::cout << analyze_report_table(report) << "\nwrote " << model_files[0] << ", " << model_files[1] << ", "
+            << outputs.aligned << ", " << outputs.curve << ", " << outputs.json << " and " << outputs.csv << "\n";
   return 0;
 }
 

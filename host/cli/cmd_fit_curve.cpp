@@ -6,6 +6,7 @@
 #include "cli/optimizer_options.hpp"
 #include "cli/progress.hpp"
 #include "modeconn/error.hpp"
+#include "modeconn/tensor_file.hpp"
 
 namespace modeconn::cli {
 
@@ -24,7 +25,12 @@ int run_fit_curve(const Args& args) {
   if (!cl.parse(args)) return 0;
 
   const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b"), out = cl.get<std::string>("out");
-  check_output(out, {a_path, b_path}, "--out");
+  Outputs& outputs = cl.outputs();
+  outputs.input(a_path);
+  outputs.input(b_path);
+  outputs.data_inputs(cl.get<std::string>("data"));
+  outputs.output("--out", out);
+  outputs.check();
   const TrainOptions o = read_optimizer_options(cl);
   const Pair pair = load_pair(a_path, b_path, cl.get<std::string>("activation"), cl.get<std::string>("data"));
   const Model& a = pair.a;
@@ -43,7 +49,9 @@ int run_fit_curve(const Args& args) {
     line.update(text, r.epoch_done);
   });
   line.finish();
-  save_curve(curve, out);
+  const auto bytes = serialize_safetensors(curve_to_tensors(curve));
+  outputs.stage(out, bytes);
+  outputs.commit();
   std::cout << "wrote " << out << " (evaluate it with modeconn path --kind " << path_kind_name(curve.kind) << " --curve "
             << out << ")\n";
   return 0;

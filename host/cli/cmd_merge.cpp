@@ -1,9 +1,9 @@
 // modeconn merge: a sweep's pair results as N×N barrier matrices; the missing pairs listed, and exit 1 if any.
+#include <filesystem>
 #include <iostream>
 
 #include "cli/command_line.hpp"
 #include "cli/commands.hpp"
-#include "modeconn/file_util.hpp"
 #include "modeconn/sweep.hpp"
 
 namespace modeconn::cli {
@@ -15,17 +15,19 @@ int run_merge(const Args& args) {
       ("json", po::value<std::string>(), "write the matrices as JSON (plot them with scripts/plot.py)")
       ("csv", po::value<std::string>(), "write path,split,metric,definition,i,j,value rows");
   if (!cl.parse(args)) return 0;
-  const MergeResult r = merge_sweep(cl.get<std::string>("in-dir"));
-  std::vector<std::unique_ptr<AtomicFile>> files;
-  if (cl.has("json")) {
-    files.push_back(std::make_unique<AtomicFile>(cl.get<std::string>("json")));
-    files.back()->write(r.json);
-  }
-  if (cl.has("csv")) {
-    files.push_back(std::make_unique<AtomicFile>(cl.get<std::string>("csv")));
-    files.back()->write(r.csv);
-  }
-  for (auto& f : files) f->commit();
+  const std::string in_dir = cl.get<std::string>("in-dir");
+  const std::string json = cl.has("json") ? cl.get<std::string>("json") : "";
+  const std::string csv = cl.has("csv") ? cl.get<std::string>("csv") : "";
+  Outputs& outputs = cl.outputs();
+  outputs.folder_inputs(in_dir);  // the manifests
+  outputs.folder_inputs((std::filesystem::path(in_dir) / "pairs").string());
+  outputs.output("--json", json);
+  outputs.output("--csv", csv);
+  outputs.check();
+  const MergeResult r = merge_sweep(in_dir);
+  if (!json.empty()) outputs.stage(json, r.json);
+  if (!csv.empty()) outputs.stage(csv, r.csv);
+  outputs.commit();
   const int pairs = r.num_models * (r.num_models - 1) / 2;
   std::cout << r.num_models << " models, " << pairs - static_cast<int>(r.missing.size()) << " of " << pairs
             << " pairs merged\n";

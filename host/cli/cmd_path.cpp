@@ -6,7 +6,6 @@
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
 #include "modeconn/error.hpp"
-#include "modeconn/file_util.hpp"
 #include "modeconn/report.hpp"
 
 namespace modeconn::cli {
@@ -41,9 +40,14 @@ int run_path(const Args& args) {
   if (align != AlignMethod::none && kind != PathKind::linear)
     throw usage_error("--align goes with --kind linear (a curve file fixes its own endpoints)");
   const std::vector<double> ts = path_grid(cl.get<int>("points"));
-  std::vector<std::string> inputs{a_path, b_path, curve_path};
-  for (const char* out : {"json", "csv"})
-    if (cl.has(out)) check_output(cl.get<std::string>(out), inputs, out);
+  Outputs& outputs = cl.outputs();
+  for (const auto& in : {a_path, b_path, curve_path}) outputs.input(in);
+  outputs.data_inputs(cl.get<std::string>("data"));
+  const std::string json = cl.has("json") ? cl.get<std::string>("json") : "";
+  const std::string csv = cl.has("csv") ? cl.get<std::string>("csv") : "";
+  outputs.output("--json", json);
+  outputs.output("--csv", csv);
+  outputs.check();
 
   const Pair pair = load_pair(a_path, b_path, activation, cl.get<std::string>("data"));
   const Model& a = pair.a;
@@ -87,17 +91,9 @@ int run_path(const Args& args) {
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  // Every output is complete before any is put in place.
-  std::vector<std::unique_ptr<AtomicFile>> outputs;
-  if (cl.has("json")) {
-    outputs.push_back(std::make_unique<AtomicFile>(cl.get<std::string>("json")));
-    outputs.back()->write(path_report_json(report));
-  }
-  if (cl.has("csv")) {
-    outputs.push_back(std::make_unique<AtomicFile>(cl.get<std::string>("csv")));
-    outputs.back()->write(path_report_csv(report));
-  }
-  for (auto& f : outputs) f->commit();
+  if (!json.empty()) outputs.stage(json, path_report_json(report));
+  if (!csv.empty()) outputs.stage(csv, path_report_csv(report));
+  outputs.commit();
   std::cout << path_report_table(report);
   return 0;
 }

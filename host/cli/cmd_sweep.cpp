@@ -1,5 +1,6 @@
 // modeconn sweep: all pairs of N models, or this shard's share of them, each analysed into its own file.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/analysis_run.hpp"
@@ -10,6 +11,30 @@
 #include "modeconn/sweep.hpp"
 
 namespace modeconn::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The sweep's folders made, and every file this shard may write checked against the models and the data.
+void plan_sweep_outputs(Outputs& outputs, const std::vector<std::string>& models, const std::string& data,
+                        const std::string& out_dir, const Shard& shard) {
+  if (out_dir.empty()) throw usage_error("--out-dir: empty");
+  const fs::path pairs = fs::path(out_dir) / "pairs";
+  std::error_code ec;
+  for (const fs::path& folder : {fs::path(out_dir), pairs})
+    if (fs::exists(folder, ec) && !fs::is_directory(folder, ec))
+      throw input_error(folder.string(), "is a file, but the sweep needs a folder there");
+  fs::create_directories(pairs, ec);
+  if (ec) throw input_error(pairs.string(), "cannot create the sweep's folder: " + ec.message());
+  for (const auto& m : models) outputs.input(m);
+  outputs.data_inputs(data);
+  outputs.output("--out-dir", (fs::path(out_dir) / manifest_file_name(shard)).string());
+  for (const PairIndex& p : shard_pairs(static_cast<int>(models.size()), shard))
+    outputs.output("--out-dir", (pairs / pair_file_name(p)).string());
+  outputs.check();
+}
+
+}  // namespace
 
 int run_sweep(const Args& args) {
   CommandLine cl("sweep", "modeconn sweep --models M... --data D --out-dir DIR [--shard I/N] [analyze options]");
@@ -26,6 +51,10 @@ int run_sweep(const Args& args) {
   if (paths.size() < 2) throw usage_error("--models needs at least two models");
   const Shard shard = parse_shard(cl.get<std::string>("shard"));
   const std::string out_dir = cl.get<std::string>("out-dir");
+  if (paths.size() > kMaxSweepModels)
+    throw usage_error("--models: " + std::to_string(paths.size()) + " models; a sweep takes at most " +
+                      std::to_string(kMaxSweepModels));
+  plan_sweep_outputs(cl.outputs(), paths, cl.get<std::string>("data"), out_dir, shard);
   // The data set is loaded once per process, and every model once.
   const Dataset data = load_dataset(cl.get<std::string>("data"));
   std::vector<Model> models;

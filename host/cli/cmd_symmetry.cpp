@@ -6,7 +6,6 @@
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
 #include "modeconn/error.hpp"
-#include "modeconn/file_util.hpp"
 #include "modeconn/report.hpp"
 #include "modeconn/symmetry.hpp"
 
@@ -29,7 +28,13 @@ int run_symmetry(const Args& args) {
 
   const auto path = cl.get<std::string>("model");
   const std::string b_path = cl.has("b") ? cl.get<std::string>("b") : "";
-  if (cl.has("json")) check_output(cl.get<std::string>("json"), {path, b_path}, "--json");
+  const std::string json = cl.has("json") ? cl.get<std::string>("json") : "";
+  Outputs& outputs = cl.outputs();
+  outputs.input(path);
+  outputs.input(b_path);
+  if (cl.has("data")) outputs.data_inputs(cl.get<std::string>("data"));
+  outputs.output("--json", json);
+  outputs.check();
   const std::string which = cl.get<std::string>("split");
   if (which != "train" && which != "test") throw usage_error("--split must be train or test");
   Model model = load_model(path, cl.get<std::string>("activation"));
@@ -64,9 +69,9 @@ int run_symmetry(const Args& args) {
     pair->aligned = make_profile(split->name, ts, backend->evaluate(linear_path(outcome.a, outcome.aligned), ts, *split));
   }
 
-  if (cl.has("json")) {
-    const std::string text = symmetry_report_json(report, path, pair.get());
-    write_file_atomic(cl.get<std::string>("json"), text.data(), text.size());
+  if (!json.empty()) {
+    outputs.stage(json, symmetry_report_json(report, path, pair.get()));
+    outputs.commit();
   }
   std::cout << path << ": " << describe(model.arch) << "\n" << symmetry_table(report);
   if (pair) {

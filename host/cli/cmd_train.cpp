@@ -8,6 +8,7 @@
 #include "cli/inputs.hpp"
 #include "cli/training_run.hpp"
 #include "modeconn/error.hpp"
+#include "modeconn/tensor_file.hpp"
 #include "modeconn/train.hpp"
 
 namespace modeconn::cli {
@@ -48,7 +49,9 @@ int run_train(const Args& args) {
   const auto activation = parse_activation(cl.get<std::string>("activation"), "--activation");
   const auto hidden = parse_widths(cl.get<std::string>("hidden"));
   const auto out = cl.get<std::string>("out");
-  check_output(out, {}, "--out");
+  cl.outputs().data_inputs(cl.get<std::string>("data"));
+  cl.outputs().output("--out", out);
+  cl.outputs().check();
 
   const Dataset data = load_dataset(cl.get<std::string>("data"));
   std::vector<int64_t> widths{data.train.features};
@@ -67,7 +70,9 @@ int run_train(const Args& args) {
   auto backend = cl.backend();
   cl.say("training " + describe(model.arch) + " on " + data.source + " (" + std::to_string(data.train.rows) + " samples)");
   run_training(*backend, model, data, o, !cl.common().quiet);
-  save_model(model, out);
+  const auto bytes = serialize_safetensors(model_to_tensors(model));
+  cl.outputs().stage(out, bytes);
+  cl.outputs().commit();
   cl.say("wrote " + out);
   return 0;
 }

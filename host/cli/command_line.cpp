@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "modeconn/error.hpp"
+#include "modeconn/file_util.hpp"
 
 namespace modeconn::cli {
 
@@ -30,7 +31,9 @@ bool CommandLine::parse(const std::vector<std::string>& args) {
     }
     if (vm_.count("config")) {
       const std::string file = vm_["config"].as<std::string>();
-      if (!std::filesystem::is_regular_file(file)) throw input_error(file, "config file not found");
+      if (!std::filesystem::exists(file)) throw input_error(file, "config file not found");
+      expect_regular_file(file);
+      outputs_.input(file);
       try {
         po::store(po::parse_config_file<char>(file.c_str(), all), vm_);
       } catch (const po::error& e) {
@@ -56,20 +59,6 @@ std::unique_ptr<Backend> CommandLine::backend() const {
   auto b = make_backend(parse_device(common_.device), common_.precision == "tf32", &announce);
   say(announce);
   return b;
-}
-
-void check_output(const std::string& output, const std::vector<std::string>& inputs, const char* option) {
-  std::error_code ec;
-  // Checked before any work, so that a long run does not end on an output it cannot write.
-  const auto parent = std::filesystem::path(output).parent_path();
-  if (!parent.empty() && !std::filesystem::is_directory(parent, ec))
-    throw input_error(output, std::string("the folder for ") + option + " does not exist");
-  if (std::filesystem::is_directory(output, ec)) throw input_error(output, std::string(option) + " names a folder, not a file");
-  for (const auto& in : inputs) {
-    if (in.empty()) continue;
-    if (std::filesystem::equivalent(output, in, ec))
-      throw usage_error(std::string(option) + " " + output + " is an input file; refusing to overwrite it");
-  }
 }
 
 }  // namespace modeconn::cli

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/outputs.hpp"
 #include "modeconn/backend.hpp"
 
 namespace modeconn::cli {
@@ -41,6 +42,8 @@ class CommandLine {
   void say(const std::string& line) const;
   // The backend --device asks for, announcing the choice on stderr.
   std::unique_ptr<Backend> backend() const;
+  // The command's outputs, checked against its inputs (the --config file is one already).
+  Outputs& outputs() { return outputs_; }
 
  private:
   std::string command_;
@@ -50,10 +53,7 @@ class CommandLine {
   po::positional_options_description positional_;
   po::variables_map vm_;
   CommonOptions common_;
+  Outputs outputs_;
 };
-
-// Refuses an output path that is one of the inputs (nothing a user gave is overwritten), or that cannot be
-// written because its folder is missing.
-void check_output(const std::string& output, const std::vector<std::string>& inputs, const char* option);
 
 }  // namespace modeconn::cli

@@ -91,17 +91,21 @@ uint64_t next_split_uid() {
   return ++counter;
 }
 
+std::string resolve_data_folder(const std::string& spec) {
+  if (spec.empty()) throw usage_error("--data: empty (a data folder or builtin:fashion-mnist)");
+  if (spec.rfind("builtin:", 0) != 0) return spec;
+  if (spec != "builtin:fashion-mnist") throw input_error(spec, "unknown builtin data set (there is builtin:fashion-mnist)");
+  const char* env = std::getenv("MODECONN_FASHION_MNIST_DIR");
+  const std::string folder = env && *env ? env : kFashionMnistDir;
+  if (!fs::is_directory(folder))
+    throw input_error(spec, folder + " not found: install Debian's dataset-fashion-mnist (scripts/setup.sh does)");
+  return folder;
+}
+
 Dataset load_dataset(const std::string& spec) {
   Dataset d;
   d.source = spec;
-  std::string folder = spec;
-  if (spec.rfind("builtin:", 0) == 0) {
-    if (spec != "builtin:fashion-mnist") throw input_error(spec, "unknown builtin data set (there is builtin:fashion-mnist)");
-    const char* env = std::getenv("MODECONN_FASHION_MNIST_DIR");
-    folder = env && *env ? env : kFashionMnistDir;
-    if (!fs::is_directory(folder))
-      throw input_error(spec, folder + " not found: install Debian's dataset-fashion-mnist (scripts/setup.sh does)");
-  }
+  const std::string folder = resolve_data_folder(spec);
   if (!fs::exists(folder)) throw input_error(folder, "data folder does not exist");
   if (!fs::is_directory(folder)) throw input_error(folder, "data must be a folder (.npy files or MNIST IDX files)");
   if (fs::exists(fs::path(folder) / "x_train.npy") || fs::exists(fs::path(folder) / "x_test.npy")) {

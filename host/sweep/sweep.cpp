@@ -34,12 +34,30 @@ bool valid_result(const std::string& path, const SweepPlan& plan, const PairInde
 }  // namespace
 
 Shard parse_shard(const std::string& text) {
+  // Digits only, each number at most seven of them: sscanf's %d would wrap 99999999999 around silently.
+  const auto slash = text.find('/');
+  const auto number = [&](const std::string& s, int* out) {
+    if (s.empty() || s.size() > 7 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+    *out = std::stoi(s);
+    return true;
+  };
   Shard s;
-  char extra = 0;
-  if (std::sscanf(text.c_str(), "%d/%d%c", &s.index, &s.count, &extra) != 2 || s.count < 1 || s.index < 0 ||
-      s.index >= s.count)
-    throw usage_error("--shard: expected I/N with 0 <= I < N, not '" + text + "'");
+  if (slash == std::string::npos || !number(text.substr(0, slash), &s.index) || !number(text.substr(slash + 1), &s.count) ||
+      s.count < 1 || s.count > kMaxShards || s.index >= s.count)
+    throw usage_error("--shard: expected I/N with 0 <= I < N <= " + std::to_string(kMaxShards) + ", not '" + text + "'");
   return s;
+}
+
+std::vector<PairIndex> shard_pairs(int num_models, const Shard& shard) {
+  std::vector<PairIndex> mine;
+  const auto pairs = all_pairs(num_models);
+  for (std::size_t p = 0; p < pairs.size(); ++p)
+    if (static_cast<int>(p % static_cast<std::size_t>(shard.count)) == shard.index) mine.push_back(pairs[p]);
+  return mine;
+}
+
+std::string manifest_file_name(const Shard& shard) {
+  return "manifest-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count) + ".json";
 }
 
 std::vector<PairIndex> all_pairs(int num_models) {
@@ -87,20 +105,20 @@ SweepCounts run_sweep(Backend& backend, const std::vector<Model>& models, const 
                       const AnalyzeOptions& options, const std::string& out_dir, const Shard& shard,
                       const std::function<void(const SweepProgress&)>& progress) {
   const fs::path pairs_dir = fs::path(out_dir) / "pairs";
-  fs::create_directories(pairs_dir);
+  std::error_code ec;
+  fs::create_directories(pairs_dir, ec);
+  if (ec) throw input_error(pairs_dir.string(), "cannot create the sweep's folder: " + ec.message());
+  // What runs of this host killed mid-write left behind.
+  remove_stale_temporaries(out_dir);
+  remove_stale_temporaries(pairs_dir.string());
   {
     // Each shard its own manifest: no two shards ever write the same file.
     const nlohmann::json manifest = {{"models", plan.model_paths}, {"fingerprints", plan.fingerprints},
                                      {"data", plan.data}, {"options", plan.options}, {"shards", shard.count}};
     const std::string text = manifest.dump(2) + "\n";
-    write_file_atomic((fs::path(out_dir) / ("manifest-" + std::to_string(shard.index) + "-of-" +
-                                            std::to_string(shard.count) + ".json")).string(),
-                      text.data(), text.size());
+    write_file_atomic((fs::path(out_dir) / manifest_file_name(shard)).string(), text.data(), text.size());
   }
-  std::vector<PairIndex> mine;
-  const auto pairs = all_pairs(static_cast<int>(models.size()));
-  for (std::size_t p = 0; p < pairs.size(); ++p)
-    if (static_cast<int>(p % static_cast<std::size_t>(shard.count)) == shard.index) mine.push_back(pairs[p]);
+  const std::vector<PairIndex> mine = shard_pairs(static_cast<int>(models.size()), shard);
 
   SweepCounts counts;
   for (std::size_t k = 0; k < mine.size(); ++k) {

@@ -34,6 +34,9 @@ struct Dataset {
   Split test;
 };
 
+// The folder a data set `spec` is read from (builtin:fashion-mnist's is Debian's package folder).
+std::string resolve_data_folder(const std::string& spec);
+
 // Loads `spec`: a folder of x_train.npy y_train.npy x_test.npy y_test.npy, a folder in MNIST IDX layout
 // (plain or .gz), or builtin:fashion-mnist. Throws an input error naming the offending file.
 Dataset load_dataset(const std::string& spec);

@@ -10,11 +10,17 @@
 
 namespace modeconn {
 
+// The most models a sweep takes (and merge reads): N(N−1)/2 pairs, each an analysis, and N×N matrices of each
+// barrier in the merged report.
+constexpr std::size_t kMaxSweepModels = 1000;
+// The most shards a sweep is split into.
+constexpr int kMaxShards = 1000000;
+
 struct Shard {
   int index = 0;  // 0-based, as SLURM_ARRAY_TASK_ID counts with --array=0-(N-1)
   int count = 1;
 };
-// Parses "I/N" with 0 ≤ I < N.
+// Parses "I/N" with 0 ≤ I < N ≤ kMaxShards.
 Shard parse_shard(const std::string& text);
 
 struct PairIndex {
@@ -22,7 +28,11 @@ struct PairIndex {
 };
 // Every pair i < j, in a fixed order; pair p belongs to shard p mod N.
 std::vector<PairIndex> all_pairs(int num_models);
+// The pairs of one shard.
+std::vector<PairIndex> shard_pairs(int num_models, const Shard& shard);
 std::string pair_file_name(const PairIndex& p);
+// The manifest a shard writes: manifest-I-of-N.json.
+std::string manifest_file_name(const Shard& shard);
 
 struct SweepPlan {
   std::vector<std::string> model_paths;

@@ -14,32 +14,17 @@
 #include "modeconn/npy.hpp"
 #include "modeconn/tensor_file.hpp"
 #include "support/fixtures.hpp"
+#include "support/run_cli.hpp"
 
 namespace modeconn {
 namespace {
 
 using test::TempDir;
 
-struct RunResult {
-  int code = -1;
-  std::string out, err;
-};
+using test::RunResult;
+using test::slurp;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-RunResult run(const TempDir& dir, const std::string& args) {
-  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-  // MODECONN_BIN in the environment wins: a build shipped to another machine runs its own copy.
-  const char* env = std::getenv("MODECONN_BIN");
-  const std::string cmd = std::string(env && *env ? env : MODECONN_BIN) + " " + args + " >" + out + " 2>" + err;
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-}
+RunResult run(const TempDir& dir, const std::string& args) { return test::run_modeconn(dir, args); }
 
 class Cli : public ::testing::Test {
  protected:
