@@ -47,7 +47,10 @@ Split load_npy_split(const std::string& folder, const std::string& name) {
     const auto labels = y.to_int64();
     s.labels.resize(labels.size());
     for (std::size_t i = 0; i < labels.size(); ++i) {
-      if (labels[i] < 0 || labels[i] > INT32_MAX) throw input_error(s.y_source, "label " + std::to_string(labels[i]) + " at row " + std::to_string(i) + " is negative or too large");
+      if (labels[i] < 0 || labels[i] >= kMaxWidth)
+        throw input_error(s.y_source, "label " + std::to_string(labels[i]) + " at row " + std::to_string(i) +
+                                          " is outside 0 to " + std::to_string(kMaxWidth - 1) +
+                                          " (modeconn handles at most " + std::to_string(kMaxWidth) + " classes)");
       s.labels[i] = static_cast<int32_t>(labels[i]);
     }
   } else {

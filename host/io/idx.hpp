@@ -12,7 +12,10 @@ struct IdxArray {
   std::vector<unsigned char> values;
 };
 
-// Reads an IDX file of unsigned bytes, decompressing it first if it is gzip.
+// An IDX file of unsigned bytes from its raw contents, decompressed first if they are gzip (every member, and
+// no more bytes than the header's dimensions give). `path` names it in messages.
+IdxArray parse_idx(const std::vector<unsigned char>& raw, const std::string& path);
+// Reads and parses an IDX file.
 IdxArray read_idx(const std::string& path);
 // The path of `stem` or `stem.gz` in `folder`, or "" when neither exists.
 std::string find_idx_file(const std::string& folder, const std::string& stem);

@@ -121,6 +121,12 @@ class HeaderParser {
   std::size_t pos_ = 0;
 };
 
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
 }  // namespace
 
 int64_t NpyArray::size() const {
@@ -191,17 +197,19 @@ NpyArray parse_npy(const std::vector<unsigned char>& bytes, const std::string& p
   const std::size_t data_start = header_start + header_len;
   const std::size_t available = bytes.size() - data_start;
   const std::size_t isz = item_size(array.type);
-  uint64_t count = 1;
+  // The element count, and the product of the nonzero dimensions too: (0, 2^32, 2^32) holds nothing but would
+  // still overflow the features a row has.
+  uint64_t count = 1, nonzero = 1;
   for (int64_t d : array.shape) {
-    if (d > 0 && count > available / static_cast<uint64_t>(d) + 1) {
-      count = std::numeric_limits<uint64_t>::max() / 16;  // far more than the file holds
-      break;
-    }
-    count *= static_cast<uint64_t>(d);
+    const auto u = static_cast<uint64_t>(d);
+    if (u != 0 && nonzero > (uint64_t{1} << 62) / u)
+      throw input_error(path, "shape " + shape_text(array.shape) + " is absurdly large");
+    nonzero *= u != 0 ? u : 1;
+    count *= u;
   }
-  if (count * isz != available)
-    throw input_error(path, "data is " + std::to_string(available) + " bytes but the shape needs " +
-                                (count > available ? std::string("more") : std::to_string(count * isz)));
+  if (count > available / isz || count * isz != available)
+    throw input_error(path, "data is " + std::to_string(available) + " bytes but the shape " + shape_text(array.shape) +
+                                " needs " + (count > available / isz ? std::string("more") : std::to_string(count * isz)));
   array.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(data_start), bytes.end());
   return array;
 }

@@ -8,6 +8,7 @@
 
 #include "modeconn/error.hpp"
 #include "modeconn/file_util.hpp"
+#include "modeconn/json_read.hpp"
 #include "modeconn/tensor_file.hpp"
 
 namespace modeconn {
@@ -124,12 +125,8 @@ TensorFile parse_safetensors(const std::vector<unsigned char>& bytes, const std:
     throw input_error(path, "truncated: header of " + std::to_string(header_len) + " bytes but the file has " +
                                 std::to_string(bytes.size() - 8) + " after the length");
   const char* hbegin = reinterpret_cast<const char*>(bytes.data() + 8);
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(hbegin, hbegin + header_len);
-  } catch (const nlohmann::json::exception& e) {
-    throw input_error(path, std::string("header is not valid JSON (") + e.what() + ")");
-  }
+  // Duplicate keys would be tensors of one name, the last silently winning: parse_json_input refuses them.
+  const nlohmann::json header = parse_json_input({hbegin, static_cast<std::size_t>(header_len)}, path, "header");
   if (!header.is_object()) throw input_error(path, "header is not a JSON object");
 
   const uint64_t data_size = bytes.size() - 8 - header_len;

@@ -119,6 +119,9 @@ Model model_from_tensors(const TensorFile& file, const std::string& path, const 
     else throw input_error(path, "tensor '" + t.name + "' is neither a .weight nor a .bias: modeconn reads MLPs of Linear layers");
   }
   if (by_prefix.empty()) throw input_error(path, "holds no tensors");
+  if (by_prefix.size() > kMaxLayers)
+    throw input_error(path, "has " + std::to_string(by_prefix.size()) + " layers; modeconn reads MLPs of at most " +
+                                std::to_string(kMaxLayers));
   std::vector<std::string> prefixes;
   for (const auto& [p, _] : by_prefix) prefixes.push_back(p);
   std::sort(prefixes.begin(), prefixes.end(), natural_less);
@@ -131,6 +134,9 @@ Model model_from_tensors(const TensorFile& file, const std::string& path, const 
       throw input_error(path, "'" + lt.weight->name + "' has shape " + dims(lt.weight->shape) + ", not [out, in]");
     const int64_t out = lt.weight->shape[0], in = lt.weight->shape[1];
     if (out == 0 || in == 0) throw input_error(path, "'" + lt.weight->name + "' has an empty shape " + dims(lt.weight->shape));
+    if (out > kMaxWidth || in > kMaxWidth)
+      throw input_error(path, "'" + lt.weight->name + "' has shape " + dims(lt.weight->shape) + ": wider than the " +
+                                  std::to_string(kMaxWidth) + " units a layer may have");
     if (lt.bias && (lt.bias->shape.size() != 1 || lt.bias->shape[0] != out))
       throw input_error(path, "'" + lt.bias->name + "' has shape " + dims(lt.bias->shape) + " but '" +
                                   lt.weight->name + "' has " + std::to_string(out) + " outputs");
@@ -154,6 +160,9 @@ Model model_from_tensors(const TensorFile& file, const std::string& path, const 
     }
   }
 
+  if (model.params.size() > static_cast<std::size_t>(kMaxParams))
+    throw input_error(path, "has " + std::to_string(model.params.size()) + " parameters; modeconn reads models of at most " +
+                                std::to_string(kMaxParams));
   const auto act = file.metadata.find("modeconn.activation");
   if (!activation_override.empty()) model.arch.activation = parse_activation(activation_override, "--activation");
   else if (act != file.metadata.end()) model.arch.activation = parse_activation(act->second, path);

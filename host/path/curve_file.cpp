@@ -10,11 +10,13 @@ namespace {
 
 const std::string kPrefix = "points.";
 
-// The K of points.K.<name>, or -1.
+// The K of points.K.<name>, or -1. K is written as modeconn writes it, without leading zeros, so that one control
+// point has one name (points.01. and points.1. would otherwise be two spellings of it).
 int point_index(const std::string& name, std::size_t* dot) {
   if (name.rfind(kPrefix, 0) != 0) return -1;
   *dot = name.find('.', kPrefix.size());
   if (*dot == std::string::npos || *dot == kPrefix.size()) return -1;
+  if (name[kPrefix.size()] == '0' && *dot > kPrefix.size() + 1) return -1;
   int k = 0;
   for (std::size_t i = kPrefix.size(); i < *dot; ++i) {
     if (name[i] < '0' || name[i] > '9' || k > 100000) return -1;
@@ -38,7 +40,8 @@ Path load_curve(const std::string& file, const std::string& activation_override)
   for (const auto& t : tf.tensors) {
     std::size_t dot = 0;
     const int k = point_index(t.name, &dot);
-    if (k < 0) throw input_error(file, "tensor '" + t.name + "' is not named points.K.<tensor name>");
+    if (k < 0)
+      throw input_error(file, "tensor '" + t.name + "' is not named points.K.<tensor name> (K a number without leading zeros)");
     by_point[k].tensors.push_back({t.name.substr(dot + 1), t.shape, t.values});
   }
   if (by_point.size() < 2) throw input_error(file, "a curve needs at least two control points");

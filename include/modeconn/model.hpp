@@ -15,6 +15,12 @@ enum class Task { classification, regression };
 Task parse_task(std::string_view name, const std::string& where);
 std::string_view task_name(Task t);
 
+// The limits of a model modeconn reads or trains: layers, units of a layer, parameters in all. Beyond them a file
+// is refused up front instead of costing minutes and gigabytes.
+constexpr std::size_t kMaxLayers = 1024;
+constexpr int64_t kMaxWidth = int64_t{1} << 16;
+constexpr int64_t kMaxParams = int64_t{1} << 28;
+
 // One fully connected layer: y = W x + b with W stored [out, in], row-major, as PyTorch stores it.
 struct LayerShape {
   int64_t in = 0;

@@ -1,5 +1,6 @@
 // Data sets: .npy folders and MNIST IDX folders (plain and gzip) load; mismatched files are refused by name.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <fstream>
@@ -90,6 +91,54 @@ TEST(Dataset, LoadsIdxFoldersPlainAndGzipScaledToUnitRange) {
   }
 }
 
+// gzip members concatenated (cat a.gz b.gz > c.gz), as gzip -d reads them.
+std::vector<unsigned char> gzip_members(const std::vector<std::vector<unsigned char>>& parts) {
+  std::vector<unsigned char> out;
+  for (const auto& part : parts) {
+    z_stream zs{};
+    EXPECT_EQ(deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    std::vector<unsigned char> buf(compressBound(static_cast<uLong>(part.size())) + 64);
+    zs.next_in = const_cast<unsigned char*>(part.data());
+    zs.avail_in = static_cast<uInt>(part.size());
+    zs.next_out = buf.data();
+    zs.avail_out = static_cast<uInt>(buf.size());
+    EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    buf.resize(buf.size() - zs.avail_out);
+    deflateEnd(&zs);
+    out.insert(out.end(), buf.begin(), buf.end());
+  }
+  return out;
+}
+
+TEST(Dataset, ReadsMultiMemberGzipAndRefusesDataBeyondItsHeader) {
+  TempDir dir;
+  write_idx_folder(dir, true);
+  // The labels split over two gzip members: read whole.
+  const auto labels = idx({3}, {9, 0, 4});
+  const std::vector<unsigned char> head(labels.begin(), labels.begin() + 6), tail(labels.begin() + 6, labels.end());
+  write_file_atomic(dir.file("train-labels-idx1-ubyte.gz"), gzip_members({head, tail}).data(),
+                    gzip_members({head, tail}).size());
+  EXPECT_EQ(load_dataset(dir.path().string()).train.labels, (std::vector<int32_t>{9, 0, 4}));
+  // A header of 3 labels followed by a megabyte of zeros: decompression stops at the header's size.
+  auto bomb = idx({3}, {9, 0, 4});
+  bomb.resize(bomb.size() + (1 << 20), 0);
+  const auto packed = gzip_members({bomb});
+  write_file_atomic(dir.file("train-labels-idx1-ubyte.gz"), packed.data(), packed.size());
+  EXPECT_NE(refusal(dir.path().string()).find("expands to more than the 11 bytes its IDX header gives"), std::string::npos);
+  // A header that claims more than the compressed bytes could ever hold.
+  const auto liar = gzip_members({idx({4000000000u}, {1, 2, 3})});
+  write_file_atomic(dir.file("train-labels-idx1-ubyte.gz"), liar.data(), liar.size());
+  EXPECT_NE(refusal(dir.path().string()).find("of gzip data can hold"), std::string::npos);
+}
+
+TEST(Dataset, RefusesAFifoInsteadOfBlockingOnIt) {
+  TempDir dir;
+  write_npy_folder(dir, 5, 2, 3);
+  std::filesystem::remove(dir.file("x_test.npy"));
+  ASSERT_EQ(mkfifo(dir.file("x_test.npy").c_str(), 0644), 0);
+  EXPECT_NE(refusal(dir.path().string()).find("x_test.npy: is not a regular file"), std::string::npos);
+}
+
 TEST(Dataset, RefusesMismatchedAndMissingFiles) {
   {
     TempDir dir;
@@ -115,7 +164,7 @@ TEST(Dataset, RefusesMismatchedAndMissingFiles) {
     TempDir dir;
     write_npy_folder(dir, 5, 2, 3);
     write_npy(make_npy(std::vector<int32_t>{0, 1, -1, 2, 0}, {5}), dir.file("y_train.npy"));
-    EXPECT_NE(refusal(dir.path().string()).find("y_train.npy: label -1 at row 2 is negative"), std::string::npos);
+    EXPECT_NE(refusal(dir.path().string()).find("y_train.npy: label -1 at row 2 is outside 0 to 65535"), std::string::npos);
   }
   {
     TempDir dir;

@@ -76,7 +76,12 @@ TEST(Npy, RefusesMalformedFiles) {
   EXPECT_NE(refusal(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", four)).find("negative"), std::string::npos);
   EXPECT_NE(refusal(npy_bytes("{'descr': '<f4', 'shape': (1,), }", four)).find("missing"), std::string::npos);
   EXPECT_NE(refusal(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)", four)).find("malformed"), std::string::npos);
-  EXPECT_NE(refusal(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }", four)).find("data is 4 bytes"),
+  EXPECT_NE(refusal(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }", four)).find("absurdly large"),
+            std::string::npos);
+  // Shapes whose byte count wraps around to the bytes there are, or whose rows would overflow, are refused too.
+  EXPECT_NE(refusal(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904,), }", {})).find("needs more"),
+            std::string::npos);
+  EXPECT_NE(refusal(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4294967296, 4294967296), }", {})).find("absurdly large"),
             std::string::npos);
   auto truncated = npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", four);
   truncated[8] = 0xFF;  // header longer than the file

@@ -137,5 +137,18 @@ TEST(Safetensors, RefusesBadJson) {
   EXPECT_NE(refusal(raw_file(R"({"__metadata__":{"k":3}})", {})).find("not a string"), std::string::npos);
 }
 
+TEST(Safetensors, RefusesDuplicateNamesAndDeepNesting) {
+  // Two tensors of one name: a JSON parser would keep the last without a word.
+  const auto data = bytes_of<float>({1, 2});
+  EXPECT_NE(refusal(raw_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                             R"("w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                             data))
+                .find("key 'w' appears twice"),
+            std::string::npos);
+  // A header nested thousands of levels deep is refused, not walked.
+  const std::string deep = "{\"__x\":" + std::string(5000, '[') + std::string(5000, ']') + "}";
+  EXPECT_NE(refusal(raw_file(deep, {})).find("nests deeper than"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace modeconn
