@@ -105,6 +105,20 @@ def plot_benchmark(report, plt):
     return fig
 
 
+NON_FINITE = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
+
+
+def numbers(value):
+    """modeconn writes a value that is not finite as the string "nan", "inf" or "-inf": read those back as floats."""
+    if isinstance(value, dict):
+        return {k: numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [numbers(v) for v in value]
+    if isinstance(value, str) and value in NON_FINITE:
+        return NON_FINITE[value]
+    return value
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("report")
@@ -112,7 +126,7 @@ def main():
     a = p.parse_args()
     try:
         with open(a.report) as f:
-            report = json.load(f)
+            report = numbers(json.load(f))
     except OSError as e:
         fail(f"{a.report}: {e.strerror}")
     except json.JSONDecodeError as e:

@@ -3,6 +3,8 @@
 #include <sstream>
 
 #include "modeconn/analyze.hpp"
+#include "modeconn/json_read.hpp"
+#include "report/csv.hpp"
 #include "report/report_json.hpp"
 
 namespace modeconn {
@@ -12,7 +14,8 @@ namespace {
 nlohmann::json endpoint_json(const PathProfile& naive, bool at_start) {
   nlohmann::json j;
   for (const auto& s : naive.splits)
-    j[s.split] = {{"loss", at_start ? s.loss.front() : s.loss.back()}, {"error", at_start ? s.error.front() : s.error.back()}};
+    j[s.split] = {{"loss", number_json(at_start ? s.loss.front() : s.loss.back())},
+                  {"error", number_json(at_start ? s.error.front() : s.error.back())}};
   return j;
 }
 
@@ -44,9 +47,8 @@ std::string analyze_report_csv(const AnalyzeReport& r) {
   for (const auto& p : r.paths)
     for (const auto& s : p.splits)
       for (std::size_t i = 0; i < r.ts.size(); ++i) {
-        std::snprintf(line, sizeof line, "%s,%s,%.17g,%.17g,%.17g\n", p.name.c_str(), s.split.c_str(), r.ts[i], s.loss[i],
-                      s.error[i]);
-        out << line;
+        std::snprintf(line, sizeof line, ",%.17g,%.17g,%.17g\n", r.ts[i], s.loss[i], s.error[i]);
+        out << csv_field(p.name) << ',' << csv_field(s.split) << line;
       }
   return out.str();
 }

@@ -4,15 +4,14 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "modeconn/json_read.hpp"
 #include "modeconn/report.hpp"
 #include "report/report_json.hpp"
 
 namespace modeconn {
 namespace {
 
-nlohmann::json barrier_json(const Barrier& b) {
-  return {{"gap", b.gap}, {"mean", b.mean}, {"midpoint", b.midpoint}, {"t_peak", b.t_peak}};
-}
+
 
 std::string fmt(const char* f, double v) {
   char buf[64];
@@ -22,11 +21,24 @@ std::string fmt(const char* f, double v) {
 
 }  // namespace
 
+nlohmann::json numbers_json(const std::vector<double>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (double x : v) a.push_back(number_json(x));
+  return a;
+}
+
+nlohmann::json barrier_json(const Barrier& b) {
+  return {{"gap", number_json(b.gap)},
+          {"mean", number_json(b.mean)},
+          {"midpoint", number_json(b.midpoint)},
+          {"t_peak", number_json(b.t_peak)}};
+}
+
 nlohmann::json splits_json(const std::vector<SplitProfile>& splits) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& s : splits)
-    j[s.split] = {{"loss", s.loss},
-                  {"error", s.error},
+    j[s.split] = {{"loss", numbers_json(s.loss)},
+                  {"error", numbers_json(s.error)},
                   {"barrier", {{"loss", barrier_json(s.loss_barrier)}, {"error", barrier_json(s.error_barrier)}}}};
   return j;
 }

@@ -27,9 +27,8 @@ nlohmann::json symmetry_json(const SymmetryReport& r) {
       layer["dead_units"] = l.dead_units;
       layer["saddle"] = {{"pair", pair_json(l.saddle.pair)},
                          {"t", l.saddle.ts},
-                         {"loss", l.saddle.loss},
-                         {"barrier", {{"gap", l.saddle.barrier.gap}, {"mean", l.saddle.barrier.mean},
-                                      {"midpoint", l.saddle.barrier.midpoint}, {"t_peak", l.saddle.barrier.t_peak}}}};
+                         {"loss", numbers_json(l.saddle.loss)},
+                         {"barrier", barrier_json(l.saddle.barrier)}};
     }
     layers.push_back(layer);
   }

@@ -40,6 +40,22 @@ TEST(Barrier, FirstPeakWinsTiesAndMidpointIsRequired) {
   EXPECT_THROW(compute_barrier(no_mid, std::vector<double>{0, 1, 0}), Error);
 }
 
+TEST(Barrier, ValuesThatAreNotFiniteGiveHonestBarriers) {
+  const std::vector<double> ts = {0, 0.25, 0.5, 0.75, 1};
+  // A loss that overflowed between finite endpoints: an infinite barrier, found where it happened.
+  const Barrier up = compute_barrier(ts, std::vector<double>{1, 2, INFINITY, 2, 1});
+  EXPECT_EQ(up.gap, INFINITY);
+  EXPECT_EQ(up.mean, INFINITY);
+  EXPECT_EQ(up.midpoint, INFINITY);
+  EXPECT_EQ(up.t_peak, 0.5);
+  // An endpoint that is not finite, or a NaN anywhere: no line to measure from, never a negative gap.
+  for (const auto& f : {std::vector<double>{INFINITY, 1, 1, 1, 1}, std::vector<double>{1, 1, 1, 1, INFINITY},
+                        std::vector<double>{1, NAN, 1, 1, 1}, std::vector<double>{NAN, 1, 1, 1, 1}}) {
+    const Barrier b = compute_barrier(ts, f);
+    EXPECT_TRUE(std::isnan(b.gap) && std::isnan(b.mean) && std::isnan(b.midpoint) && std::isnan(b.t_peak));
+  }
+}
+
 TEST(PathGrid, AlwaysHoldsTheEndpointsAndTheMidpoint) {
   EXPECT_EQ(path_grid(2), (std::vector<double>{0, 0.5, 1}));
   EXPECT_EQ(path_grid(3), (std::vector<double>{0, 0.5, 1}));
