@@ -1,14 +1,15 @@
 // Alignment options on the command line.
 #include "cli/align_options.hpp"
 
+#include "cli/option_ranges.hpp"
 #include "modeconn/error.hpp"
 
 namespace modeconn::cli {
 
 void add_align_options(CommandLine& cl) {
   cl.options().add_options()
-      ("max-sweeps", po::value<int>()->default_value(100), "weight matching: most sweeps over the layers")
-      ("align-seed", po::value<uint64_t>()->default_value(0), "weight matching: seed of the layer order")
+      ("max-sweeps", po::value<int>()->default_value(100), "weight matching: most sweeps over the layers, 1 to 100000")
+      ("align-seed", po::value<std::string>()->default_value("0"), "weight matching: seed of the layer order, 0 to 2^63 - 1")
       ("no-signs", po::bool_switch(), "odd activations: align over permutations only, not signed ones")
       ("canonicalize-scale", po::bool_switch(), "relu, leaky_relu: unit incoming norms before matching");
 }
@@ -17,10 +18,9 @@ AlignOptions read_align_options(const CommandLine& cl, AlignMethod method, Activ
   AlignOptions o;
   o.method = method;
   o.matching.max_sweeps = cl.get<int>("max-sweeps");
-  o.matching.seed = cl.get<uint64_t>("align-seed");
+  o.matching.seed = parse_seed(cl.get<std::string>("align-seed"), "align-seed");
   o.matching.signs = is_odd(activation) && !cl.get<bool>("no-signs");
   o.canonicalize_scale = cl.get<bool>("canonicalize-scale");
-  if (o.matching.max_sweeps < 1) throw usage_error("--max-sweeps must be at least 1");
   return o;
 }
 

@@ -14,11 +14,11 @@ namespace modeconn::cli {
 
 void add_analysis_options(CommandLine& cl, const char* default_align) {
   cl.options().add_options()
-      ("points", po::value<int>()->default_value(25), "points along each path (t = 1/2 is always added)")
+      ("points", po::value<int>()->default_value(25), "points along each path, 2 to 10001 (t = 1/2 is always added)")
       ("align", po::value<std::string>()->default_value(default_align), "none, weight or activation")
       ("no-curve", po::bool_switch(), "skip fitting a curve")
       ("curve-kind", po::value<std::string>()->default_value("bezier"), "bezier or polychain")
-      ("bends", po::value<int>()->default_value(1), "interior control points of the curve (1: quadratic Bézier)");
+      ("bends", po::value<int>()->default_value(1), "interior control points of the curve, 1 to 64 (1: quadratic Bézier)");
   add_align_options(cl);
   add_optimizer_options(cl, 10, "curve-");
 }

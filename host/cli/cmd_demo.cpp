@@ -16,7 +16,7 @@ int run_demo(const Args& args) {
   cl.options().add_options()
       ("data", po::value<std::string>()->default_value("builtin:fashion-mnist"), "data folder or builtin:fashion-mnist")
       ("out-dir", po::value<std::string>()->default_value("demo-out"), "where the models and the report go")
-      ("epochs", po::value<int>()->default_value(10), "training epochs per model")
+      ("epochs", po::value<int>()->default_value(10), "training epochs per model, 1 to 100000")
       ;
   add_analysis_options(cl, "weight");
   if (!cl.parse(args)) return 0;

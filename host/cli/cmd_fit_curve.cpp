@@ -18,7 +18,7 @@ int run_fit_curve(const Args& args) {
       ("b", po::value<std::string>()->required(), "second endpoint, fixed (align it first with modeconn align to remove permutations)")
       ("data", po::value<std::string>()->required(), "data folder or builtin:fashion-mnist (the curve is fitted on its train split)")
       ("kind", po::value<std::string>()->default_value("bezier"), "bezier or polychain")
-      ("bends", po::value<int>()->default_value(1), "interior control points (1: a quadratic Bézier curve)")
+      ("bends", po::value<int>()->default_value(1), "interior control points, 1 to 64 (1: a quadratic Bézier curve)")
       ("out", po::value<std::string>()->required(), "where to write the curve file")
       ("activation", po::value<std::string>()->default_value(""), "activation for files without modeconn metadata (default relu)");
   add_optimizer_options(cl, 10);

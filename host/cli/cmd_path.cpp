@@ -20,7 +20,7 @@ int run_path(const Args& args) {
       ("data", po::value<std::string>()->required(), "data folder or builtin:fashion-mnist")
       ("kind", po::value<std::string>()->default_value("linear"), "linear, bezier or polychain")
       ("curve", po::value<std::string>(), "curve file for bezier and polychain (from fit-curve)")
-      ("points", po::value<int>()->default_value(25), "points along the path, endpoints included (t = 1/2 is always added)")
+      ("points", po::value<int>()->default_value(25), "points along the path, endpoints included: 2 to 10001 (t = 1/2 is always added)")
       ("split", po::value<std::string>()->default_value("both"), "test, train or both")
       ("activation", po::value<std::string>()->default_value(""), "activation for files without modeconn metadata (default relu)")
       ("json", po::value<std::string>(), "write the profile and barriers as JSON")
@@ -62,6 +62,9 @@ int run_path(const Args& args) {
       throw input_error(curve_path, "holds a " + std::string(path_kind_name(path.kind)) + " curve, not " + std::string(path_kind_name(kind)));
     if (!path.arch.same_shape(a.arch))
       throw input_error(curve_path, "architecture " + path.arch.widths() + " differs from " + a_path + " (" + a.arch.widths() + ")");
+    if (path.arch.activation != a.arch.activation)
+      throw input_error(curve_path, "activation " + std::string(activation_name(path.arch.activation)) + " differs from " +
+                                        a_path + " (" + std::string(activation_name(a.arch.activation)) + ")");
     path.arch = a.arch;
     if (path.points.front() != a.params) throw input_error(curve_path, "its first control point is not " + a_path);
     if (path.points.back() != b.params) throw input_error(curve_path, "its last control point is not " + b_path);

@@ -19,8 +19,8 @@ int run_symmetry(const Args& args) {
       ("data", po::value<std::string>(), "data for dead units, the swap barriers and B's barriers")
       ("split", po::value<std::string>()->default_value("train"), "the split the diagnostics run on: train or test")
       ("method", po::value<std::string>()->default_value("weight"), "how --b is aligned: weight or activation")
-      ("duplicate-cosine", po::value<double>()->default_value(0.99), "units whose incoming weights have a larger cosine are near-duplicates")
-      ("points", po::value<int>()->default_value(25), "points along each path")
+      ("duplicate-cosine", po::value<double>()->default_value(0.99), "units whose incoming weights have a larger cosine (0 to 1) are near-duplicates")
+      ("points", po::value<int>()->default_value(25), "points along each path, 2 to 10001")
       ("json", po::value<std::string>(), "write the report as JSON")
       ("activation", po::value<std::string>()->default_value(""), "activation for files without modeconn metadata (default relu)");
   add_align_options(cl);

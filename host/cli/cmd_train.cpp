@@ -14,22 +14,26 @@
 namespace modeconn::cli {
 namespace {
 
+// "256,256": widths of 1 to kMaxWidth, at most kMaxLayers - 1 of them; "" is a linear model. An empty item
+// ("8," or "8,,8") is a mistake, not a width.
 std::vector<int64_t> parse_widths(const std::string& text) {
   std::vector<int64_t> widths;
   if (text.empty()) return widths;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    std::size_t used = 0;
-    long long w = 0;
-    try {
-      w = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size() || w < 1 || w > (1 << 24)) throw usage_error("--hidden: '" + item + "' is not a positive width");
-    widths.push_back(w);
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (item.empty() || item.size() > 9 || item.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoll(item) < 1 || std::stoll(item) > kMaxWidth)
+      throw usage_error("--hidden: '" + item + "' is not a width from 1 to " + std::to_string(kMaxWidth) + " (in '" +
+                        text + "')");
+    widths.push_back(std::stoll(item));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
   }
+  if (widths.size() + 1 > kMaxLayers)
+    throw usage_error("--hidden: " + std::to_string(widths.size()) + " hidden layers; at most " +
+                      std::to_string(kMaxLayers - 1));
   return widths;
 }
 
@@ -39,7 +43,8 @@ int run_train(const Args& args) {
   CommandLine cl("train", "modeconn train --data D --hidden 256,256 [--activation relu] [--epochs N --lr X --batch B --seed S] --out M.safetensors");
   cl.options().add_options()
       ("data", po::value<std::string>()->required(), "data folder or builtin:fashion-mnist")
-      ("hidden", po::value<std::string>()->default_value("256,256"), "hidden widths, comma-separated (empty: a linear model)")
+      ("hidden", po::value<std::string>()->default_value("256,256"),
+       "hidden widths, comma-separated, each 1 to 65536 (empty: a linear model)")
       ("activation", po::value<std::string>()->default_value("relu"), "relu, leaky_relu, tanh, sigmoid, gelu, softplus, identity")
       ("out", po::value<std::string>()->required(), "where to write the model (safetensors)");
   add_optimizer_options(cl, 10);
@@ -64,7 +69,11 @@ int run_train(const Args& args) {
     outputs = max_label + 1;
   }
   widths.push_back(outputs);
-  Model model = init_model(make_architecture(widths, activation, data.train.task), o.seed);
+  const Architecture arch = make_architecture(widths, activation, data.train.task);
+  if (arch.num_params() > static_cast<std::size_t>(kMaxParams))
+    throw usage_error("--hidden " + cl.get<std::string>("hidden") + " makes " + std::to_string(arch.num_params()) +
+                      " parameters; at most " + std::to_string(kMaxParams));
+  Model model = init_model(arch, o.seed);
   fit_model_to_data(model, out, data);
 
   auto backend = cl.backend();

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/option_ranges.hpp"
 #include "modeconn/error.hpp"
 #include "modeconn/file_util.hpp"
 
@@ -14,7 +15,7 @@ CommandLine::CommandLine(std::string command, std::string usage)
   common_desc_.add_options()
       ("help,h", "show this help")
       ("device", po::value(&common_.device)->default_value("auto"), "auto, cpu or cuda")
-      ("threads", po::value(&common_.threads)->default_value(0), "CPU threads (0: all cores)")
+      ("threads", po::value(&common_.threads)->default_value(0), "CPU threads, 0 to 1024 (0: all cores)")
       ("precision", po::value(&common_.precision)->default_value("fp32"), "CUDA GEMMs: fp32, or tf32 (tensor cores)")
       ("quiet,q", po::bool_switch(&common_.quiet), "no progress or device lines on stderr")
       ("config", po::value(&common_.config), "read options from FILE (key = value lines; the command line wins)");
@@ -41,6 +42,7 @@ bool CommandLine::parse(const std::vector<std::string>& args) {
       }
     }
     po::notify(vm_);
+    check_option_ranges(vm_);
   } catch (const po::error& e) {
     throw usage_error(std::string(e.what()) + " (see modeconn " + command_ + " --help)");
   }

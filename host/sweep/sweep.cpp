@@ -8,6 +8,7 @@
 
 #include "modeconn/error.hpp"
 #include "modeconn/file_util.hpp"
+#include "modeconn/json_read.hpp"
 
 namespace modeconn {
 namespace {
@@ -18,7 +19,7 @@ namespace fs = std::filesystem;
 bool valid_result(const std::string& path, const SweepPlan& plan, const PairIndex& p) {
   try {
     const auto bytes = read_file(path);
-    const auto j = nlohmann::json::parse(bytes.begin(), bytes.end());
+    const auto j = parse_json_input({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, path, "the file");
     const auto& s = j.at("sweep");
     return s.at("complete").get<bool>() && s.at("i").get<int>() == p.i && s.at("j").get<int>() == p.j &&
            s.at("fingerprints").get<std::vector<std::string>>() ==

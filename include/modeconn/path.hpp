@@ -47,6 +47,8 @@ struct TensorFile;
 TensorFile curve_to_tensors(const Path& path);
 
 // t = i/(n-1) for i = 0..n-1, with t = 1/2 added when n is even, so the midpoint is always evaluated.
+// The most points a path is evaluated at.
+constexpr int kMaxPathPoints = 10001;
 std::vector<double> path_grid(int n);
 
 }  // namespace modeconn

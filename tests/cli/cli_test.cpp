@@ -138,7 +138,7 @@ TEST_F(Cli, RefusesBadModelFiles) {
 }
 
 TEST_F(Cli, RefusesBadUsageAndNeverOverwritesInputs) {
-  EXPECT_TRUE(refused("path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") + " --data " + data_ + " --points 1", "--points", "at least 2"));
+  EXPECT_TRUE(refused("path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") + " --data " + data_ + " --points 1", "--points", "must be 2"));
   EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --bogus", "path", "unrecognised option"));
   EXPECT_TRUE(refused("path -q --a " + dir_.file("a.safetensors"), "path", "'--b' is required"));
 
