@@ -4,6 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
+  clang-14 libclang-rt-14-dev
   libboost-program-options-dev
   libgtest-dev libgmock-dev
   libbenchmark-dev

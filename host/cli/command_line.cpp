@@ -1,8 +1,10 @@
 // Boost.Program_options glue: common options, config files and help text, with errors as usage errors.
 #include "cli/command_line.hpp"
 
+#include <cctype>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "cli/option_ranges.hpp"
 #include "modeconn/error.hpp"
@@ -21,7 +23,26 @@ CommandLine::CommandLine(std::string command, std::string usage)
       ("config", po::value(&common_.config), "read options from FILE (key = value lines; the command line wins)");
 }
 
-bool CommandLine::parse(const std::vector<std::string>& args) {
+bool CommandLine::parse(const std::vector<std::string>& args) { return parse(args, "", ""); }
+
+namespace {
+
+// Boost.Program_options builds its messages by replacing placeholders such as %value% in a loop; an argument that
+// holds one itself makes that loop endless. Such text is refused before Boost sees it.
+void refuse_placeholders(const std::string& text, const std::string& where) {
+  for (std::size_t at = text.find('%'); at != std::string::npos; at = text.find('%', at + 1)) {
+    std::size_t end = at + 1;
+    while (end < text.size() && (std::islower(static_cast<unsigned char>(text[end])) || text[end] == '_')) ++end;
+    if (end > at + 1 && end < text.size() && text[end] == '%')
+      throw usage_error(where + " holds '" + text.substr(at, end - at + 1) + "', which modeconn does not accept");
+  }
+}
+
+}  // namespace
+
+bool CommandLine::parse(const std::vector<std::string>& args, const std::string& config_text,
+                        const std::string& config_name) {
+  for (const auto& a : args) refuse_placeholders(a, "the argument '" + a + "'");
   po::options_description all;
   all.add(specific_).add(common_desc_);
   try {
@@ -30,15 +51,25 @@ bool CommandLine::parse(const std::vector<std::string>& args) {
       std::cout << "usage: " << usage_ << "\n\n" << specific_ << "\n" << common_desc_;
       return false;
     }
-    if (vm_.count("config")) {
-      const std::string file = vm_["config"].as<std::string>();
-      if (!std::filesystem::exists(file)) throw input_error(file, "config file not found");
-      expect_regular_file(file);
-      outputs_.input(file);
+    std::string text = config_text, name = config_name;
+    if (name.empty() && vm_.count("config")) {
+      name = vm_["config"].as<std::string>();
+      if (!std::filesystem::exists(name)) throw input_error(name, "config file not found");
+      const auto bytes = read_file(name);  // a regular file, read once
+      text.assign(bytes.begin(), bytes.end());
+      outputs_.input(name);
+    }
+    if (!name.empty()) {
       try {
-        po::store(po::parse_config_file<char>(file.c_str(), all), vm_);
+        refuse_placeholders(text, "it");
+      } catch (const Error& e) {
+        throw input_error(name, e.what());
+      }
+      std::istringstream in(text);
+      try {
+        po::store(po::parse_config_file<char>(in, all), vm_);
       } catch (const po::error& e) {
-        throw input_error(file, e.what());
+        throw input_error(name, e.what());
       }
     }
     po::notify(vm_);

@@ -31,6 +31,8 @@ class CommandLine {
 
   // Parses argv (after the subcommand name). Returns false when --help was printed and nothing more should run.
   bool parse(const std::vector<std::string>& args);
+  // The same, with `config_text` read as the --config file `config_name` (the fuzz target's entry).
+  bool parse(const std::vector<std::string>& args, const std::string& config_text, const std::string& config_name);
 
   const po::variables_map& vm() const { return vm_; }
   const CommonOptions& common() const { return common_; }

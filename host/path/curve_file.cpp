@@ -28,7 +28,10 @@ int point_index(const std::string& name, std::size_t* dot) {
 }  // namespace
 
 Path load_curve(const std::string& file, const std::string& activation_override) {
-  const TensorFile tf = read_safetensors(file);
+  return curve_from_tensors(read_safetensors(file), file, activation_override);
+}
+
+Path curve_from_tensors(const TensorFile& tf, const std::string& file, const std::string& activation_override) {
   const auto kind = tf.metadata.find("modeconn.curve");
   if (kind == tf.metadata.end()) throw input_error(file, "is not a curve file (no modeconn.curve in its metadata)");
   Path path;

@@ -42,8 +42,10 @@ Path linear_path(const Model& a, const Model& b);
 
 // Curve files hold every control point as points.K.<tensor name>, with modeconn.curve = bezier|polychain.
 Path load_curve(const std::string& file, const std::string& activation_override = "");
-void save_curve(const Path& path, const std::string& file);
+// The same from a file's tensors (`file` names it in messages).
 struct TensorFile;
+Path curve_from_tensors(const TensorFile& tensors, const std::string& file, const std::string& activation_override = "");
+void save_curve(const Path& path, const std::string& file);
 TensorFile curve_to_tensors(const Path& path);
 
 // t = i/(n-1) for i = 0..n-1, with t = 1/2 added when n is even, so the midpoint is always evaluated.
