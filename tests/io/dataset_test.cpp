@@ -103,7 +103,7 @@ std::vector<unsigned char> gzip_members(const std::vector<std::vector<unsigned c
     zs.next_out = buf.data();
     zs.avail_out = static_cast<uInt>(buf.size());
     EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-    buf.resize(buf.size() - zs.avail_out);
+    buf.resize(static_cast<std::size_t>(zs.total_out));
     deflateEnd(&zs);
     out.insert(out.end(), buf.begin(), buf.end());
   }
