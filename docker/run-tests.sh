@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Inside the CI image: the CPU suite (Release build), the GPU suite on the CPU emulation (sanitizer build, every
+# Inside the CI image: the CPU suite (Release build), the GPU suite on the CPU emulation (every
 # stream schedule), and the GPU suite on a real card when one is visible, which must then skip nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
