@@ -35,7 +35,8 @@ std::vector<float> random_vector(std::size_t n, uint64_t seed, double scale) {
 double flops(const Regime& r) {
   const auto d = [](int64_t v) { return static_cast<double>(v); };
   double f = 2.0 * 2 * d(r.rows) * d(r.widths[0]) * d(r.widths[1]);
-  for (std::size_t l = 1; l + 1 < r.widths.size(); ++l) f += 2.0 * kPoints * d(r.rows) * d(r.widths[l]) * d(r.widths[l + 1]);
+  for (std::size_t l = 1; l + 1 < r.widths.size(); ++l)
+    f += 2.0 * kPoints * d(r.rows) * d(r.widths[l]) * d(r.widths[l + 1]);
   return f;
 }
 
@@ -58,7 +59,8 @@ double sgemm_seconds(const Regime& r, bool tf32) {
     cuda::gemm(ctx, r.rows, r.widths[1], r.widths[0], 1.f, x.data(), false, w.data(), true, 0.f, a.data(),
                {2, 0, r.widths[0] * r.widths[1], r.rows * r.widths[1]});
     for (std::size_t l = 1; l + 1 < r.widths.size(); ++l)
-      cuda::gemm(ctx, r.rows, r.widths[l + 1], r.widths[l], 1.f, a.data(), false, w.data(), true, 0.f, b.data(),
+      cuda::gemm(ctx, r.rows, r.widths[l + 1], r.widths[l], 1.f, a.data(), false, w.data(), true, 0.f,
+                 b.data(),
                  {kPoints, r.rows * r.widths[l], r.widths[l] * r.widths[l + 1], r.rows * r.widths[l + 1]});
   };
   run();
@@ -83,13 +85,16 @@ double sgemm_seconds(const Regime& r, bool tf32) {
 
 double modeconn_seconds(const Regime& r, bool tf32) {
   const Architecture arch = make_architecture(r.widths, Activation::relu, Task::classification);
-  const Path path{PathKind::linear, arch, {random_vector(arch.num_params(), 3, 0.05), random_vector(arch.num_params(), 4, 0.05)}};
+  const Path path{PathKind::linear,
+                  arch,
+                  {random_vector(arch.num_params(), 3, 0.05), random_vector(arch.num_params(), 4, 0.05)}};
   Split split;
   split.rows = r.rows;
   split.features = r.widths[0];
   split.x = random_vector(static_cast<std::size_t>(r.rows * r.widths[0]), 5, 1.0);
   Rng rng(6);
-  for (int64_t i = 0; i < r.rows; ++i) split.labels.push_back(static_cast<int32_t>(rng.below(static_cast<uint64_t>(r.widths.back()))));
+  for (int64_t i = 0; i < r.rows; ++i)
+    split.labels.push_back(static_cast<int32_t>(rng.below(static_cast<uint64_t>(r.widths.back()))));
   split.uid = next_split_uid();
   const std::vector<double> ts = path_grid(kPoints);
   auto backend = make_cuda_backend(tf32);
@@ -112,16 +117,18 @@ int main() {
   }
   cudaDeviceProp prop{};
   cudaGetDeviceProperties(&prop, 0);
-  std::printf("device: %s, %d SMs; %d points, median of %d runs\n", prop.name, prop.multiProcessorCount, kPoints, kRepeats);
+  std::printf("device: %s, %d SMs; %d points, median of %d runs\n", prop.name, prop.multiProcessorCount,
+              kPoints, kRepeats);
   const std::vector<Regime> regimes = {{"small 784-128-128-10, 10k", {784, 128, 128, 10}, 10000},
                                        {"large 784-512-512-512-10, 60k", {784, 512, 512, 512, 10}, 60000},
                                        {"large 784-1024-1024-10, 60k", {784, 1024, 1024, 10}, 60000}};
-  std::printf("%-32s %-5s %12s %12s %10s %10s %8s\n", "regime", "prec", "modeconn ms", "sgemm ms", "GFLOP/s", "SGEMM GF/s", "ratio");
+  std::printf("%-32s %-5s %12s %12s %10s %10s %8s\n", "regime", "prec", "modeconn ms", "sgemm ms", "GFLOP/s",
+              "SGEMM GF/s", "ratio");
   for (const auto& r : regimes)
     for (bool tf32 : {false, true}) {
       const double t = modeconn_seconds(r, tf32), g = sgemm_seconds(r, tf32), f = flops(r);
-      std::printf("%-32s %-5s %12.3f %12.3f %10.0f %10.0f %7.0f%%\n", r.name, tf32 ? "tf32" : "fp32", t * 1e3, g * 1e3,
-                  f / t * 1e-9, f / g * 1e-9, 100 * g / t);
+      std::printf("%-32s %-5s %12.3f %12.3f %10.0f %10.0f %7.0f%%\n", r.name, tf32 ? "tf32" : "fp32", t * 1e3,
+                  g * 1e3, f / t * 1e-9, f / g * 1e-9, 100 * g / t);
     }
   return 0;
 }

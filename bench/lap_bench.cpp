@@ -15,7 +15,13 @@ void BM_AssignmentUniform(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(solve_assignment(c, n, n, true));
 }
 
-BENCHMARK(BM_AssignmentUniform)->Arg(512)->Arg(1024)->Arg(2048)->Arg(4096)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_AssignmentUniform)
+    ->Arg(512)
+    ->Arg(1024)
+    ->Arg(2048)
+    ->Arg(4096)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace modeconn

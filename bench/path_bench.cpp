@@ -1,4 +1,5 @@
-// CPU path evaluation against OpenBLAS SGEMM on the same shapes: how much of the machine's GEMM rate modeconn reaches.
+// CPU path evaluation against OpenBLAS SGEMM on the same shapes: how much of the machine's GEMM rate modeconn
+// reaches.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
@@ -27,13 +28,15 @@ std::vector<float> random_vector(std::size_t n, uint64_t seed, double scale) {
 double modeconn_flops(int64_t rows) {
   const auto d = [](int64_t v) { return static_cast<double>(v); };
   double f = 2.0 * 2 * d(rows) * d(kWidths[0]) * d(kWidths[1]);
-  for (std::size_t l = 1; l + 1 < kWidths.size(); ++l) f += 2.0 * kPoints * d(rows) * d(kWidths[l]) * d(kWidths[l + 1]);
+  for (std::size_t l = 1; l + 1 < kWidths.size(); ++l)
+    f += 2.0 * kPoints * d(rows) * d(kWidths[l]) * d(kWidths[l + 1]);
   return f;
 }
 
 void BM_PathEvaluate(benchmark::State& state) {
   const Architecture arch = make_architecture(kWidths, Activation::relu, Task::classification);
-  Path path{PathKind::linear, arch,
+  Path path{PathKind::linear,
+            arch,
             {random_vector(arch.num_params(), 1, 0.05), random_vector(arch.num_params(), 2, 0.05)}};
   Split split;
   split.rows = kRows;
@@ -44,7 +47,8 @@ void BM_PathEvaluate(benchmark::State& state) {
   const std::vector<double> ts = path_grid(kPoints);
   auto backend = make_cpu_backend();
   for (auto _ : state) benchmark::DoNotOptimize(backend->evaluate(path, ts, split));
-  state.counters["GFLOP/s"] = benchmark::Counter(modeconn_flops(kRows) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(modeconn_flops(kRows) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // The same GEMMs, in the same chunks, with nothing around them: the rate modeconn is measured against.
@@ -58,8 +62,8 @@ void BM_SgemmSameShapes(benchmark::State& state) {
     w.push_back(random_vector(static_cast<std::size_t>(kWidths[l] * kWidths[l + 1]), 6 + l, 0.05));
   const auto gemm = [](int64_t m, int64_t n, int64_t k, const float* in, const float* wt, float* out) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(m), static_cast<blasint>(n),
-                static_cast<blasint>(k), 1.f, in, static_cast<blasint>(k), wt, static_cast<blasint>(k), 0.f, out,
-                static_cast<blasint>(n));
+                static_cast<blasint>(k), 1.f, in, static_cast<blasint>(k), wt, static_cast<blasint>(k), 0.f,
+                out, static_cast<blasint>(n));
   };
   for (auto _ : state) {
     for (int64_t r0 = 0; r0 < kRows; r0 += chunk) {
@@ -72,11 +76,17 @@ void BM_SgemmSameShapes(benchmark::State& state) {
     }
     benchmark::ClobberMemory();
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(modeconn_flops(kRows) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(modeconn_flops(kRows) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 BENCHMARK(BM_PathEvaluate)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5.0);
-BENCHMARK(BM_SgemmSameShapes)->Arg(kChunk)->Arg(kRows)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5.0);
+BENCHMARK(BM_SgemmSameShapes)
+    ->Arg(kChunk)
+    ->Arg(kRows)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(5.0);
 
 }  // namespace
 }  // namespace modeconn

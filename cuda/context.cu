@@ -24,7 +24,8 @@ Context::Context(int device, bool tf32) : tf32_(tf32) {
   }
   try {
     MODECONN_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
-    MODECONN_CUBLAS_CHECK(cublasSetMathMode(cublas_, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    MODECONN_CUBLAS_CHECK(
+        cublasSetMathMode(cublas_, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   } catch (...) {  // the destructor does not run for an object whose constructor threw
     cublasDestroy(cublas_);
     cudaStreamDestroy(stream_);
@@ -33,8 +34,10 @@ Context::Context(int device, bool tf32) : tf32_(tf32) {
 }
 
 Context::~Context() {
-  if (cublas_ && cublasDestroy(cublas_) != CUBLAS_STATUS_SUCCESS) std::fprintf(stderr, "modeconn: cublasDestroy failed\n");
-  if (stream_ && cudaStreamDestroy(stream_) != cudaSuccess) std::fprintf(stderr, "modeconn: cudaStreamDestroy failed\n");
+  if (cublas_ && cublasDestroy(cublas_) != CUBLAS_STATUS_SUCCESS)
+    std::fprintf(stderr, "modeconn: cublasDestroy failed\n");
+  if (stream_ && cudaStreamDestroy(stream_) != cudaSuccess)
+    std::fprintf(stderr, "modeconn: cudaStreamDestroy failed\n");
 }
 
 std::size_t Context::free_memory() const {

@@ -1,5 +1,6 @@
-// The CUDA backend: every path point in one pass over device-resident data (strided-batched GEMMs over points),
-// activation statistics, and backpropagation with cuBLAS. Host code reaches it only through the Backend interface.
+// The CUDA backend: every path point in one pass over device-resident data (strided-batched GEMMs over
+// points), activation statistics, and backpropagation with cuBLAS. Host code reaches it only through the
+// Backend interface.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -11,15 +12,16 @@
 #include "gemm.cuh"
 #include "kernels.cuh"
 #include "launch.cuh"
-#include "row_stream.cuh"
 #include "modeconn/backend.hpp"
 #include "modeconn/cuda_module.hpp"
+#include "row_stream.cuh"
 
 namespace modeconn {
 namespace cuda {
 
 CudaBackend::CudaBackend(bool tf32) : ctx_(0, tf32) {
-  // For tests and for sharing a card: the most bytes of inputs kept on the device (default: half the free memory).
+  // For tests and for sharing a card: the most bytes of inputs kept on the device (default: half the free
+  // memory).
   if (const char* limit = std::getenv("MODECONN_CUDA_RESIDENT_BYTES"); limit && *limit)
     resident_limit_ = std::strtoll(limit, nullptr, 10);
   // For tests: the most rows per chunk, so that a small split still goes through several.
@@ -32,7 +34,8 @@ CudaBackend::CudaBackend(bool tf32) : ctx_(0, tf32) {
 
 const ResidentSplit& CudaBackend::resident(const Split& split) {
   for (const auto& r : cache_)
-    if (split.uid != 0 && r.uid == split.uid && r.rows == split.rows && r.features == split.features) return r;
+    if (split.uid != 0 && r.uid == split.uid && r.rows == split.rows && r.features == split.features)
+      return r;
   // The slot is emptied first and filled only once every upload is queued, so a failure (out of memory)
   // leaves no half-made entry for the next call to find.
   ResidentSplit& slot = cache_[next_slot_];
@@ -43,7 +46,8 @@ const ResidentSplit& CudaBackend::resident(const Split& split) {
   r.rows = split.rows;
   r.features = split.features;
   const auto bytes = static_cast<int64_t>(split.x.size() * sizeof(float));
-  r.streamed = bytes > (resident_limit_ >= 0 ? resident_limit_ : static_cast<int64_t>(ctx_.free_memory() / 2));
+  r.streamed =
+      bytes > (resident_limit_ >= 0 ? resident_limit_ : static_cast<int64_t>(ctx_.free_memory() / 2));
   if (!r.streamed) {
     r.x = DeviceBuffer<float>(split.x.size());
     r.x.upload(split.x.data(), split.x.size(), ctx_.stream());
@@ -66,16 +70,18 @@ float* CudaBackend::forward_to(const Architecture& arch, const float* d_theta, c
   for (std::size_t l = 0; l <= last; ++l) {
     const auto& layer = arch.layers[l];
     gemm(ctx_, rows, layer.out, layer.in, 1.f, input, false, d_theta + arch.weight_offset(l), true, 0.f, out);
-    bias_activation(out, 1, rows, layer.out, d_theta + arch.bias_offset(l), 0, arch.activation, l + 1 < arch.layers.size(),
-                    ctx_.stream());
+    bias_activation(out, 1, rows, layer.out, d_theta + arch.bias_offset(l), 0, arch.activation,
+                    l + 1 < arch.layers.size(), ctx_.stream());
     input = out;
     out = out == ping.data() ? pong.data() : ping.data();
   }
   return const_cast<float*>(input);
 }
 
-ActivationStats CudaBackend::activation_stats(const Model& a, const Model& b, const Split& split, std::size_t layer) {
-  MODECONN_EXPECTS(a.arch.same_shape(b.arch) && layer + 1 < a.arch.layers.size(), "a hidden layer of one shape");
+ActivationStats CudaBackend::activation_stats(const Model& a, const Model& b, const Split& split,
+                                              std::size_t layer) {
+  MODECONN_EXPECTS(a.arch.same_shape(b.arch) && layer + 1 < a.arch.layers.size(),
+                   "a hidden layer of one shape");
   MODECONN_EXPECTS(split.features == a.arch.input_width(), "data that fits the models");
   const cudaStream_t s = ctx_.stream();
   const ResidentSplit& data = resident(split);
@@ -89,10 +95,13 @@ ActivationStats CudaBackend::activation_stats(const Model& a, const Model& b, co
   // Row chunks sized so the float64 copies and the running sums stay a small part of the card.
   const int64_t per_row = 4 * 4 * maxw + 8 * 2 * n + (data.streamed ? 4 * 2 * d : 0);
   const int64_t budget = static_cast<int64_t>(ctx_.free_memory() / 4) - 8 * (6 * n + n * n);
-  const int64_t chunk = std::clamp<int64_t>(budget / per_row, 1, std::max<int64_t>(1, std::min<int64_t>({split.rows, 16384, max_chunk_rows_})));
-  DeviceBuffer<float> ping_a = buffer<float>(static_cast<std::size_t>(chunk * maxw)), pong_a = buffer<float>(ping_a.size());
+  const int64_t chunk = std::clamp<int64_t>(
+      budget / per_row, 1, std::max<int64_t>(1, std::min<int64_t>({split.rows, 16384, max_chunk_rows_})));
+  DeviceBuffer<float> ping_a = buffer<float>(static_cast<std::size_t>(chunk * maxw)),
+                      pong_a = buffer<float>(ping_a.size());
   DeviceBuffer<float> ping_b = buffer<float>(ping_a.size()), pong_b = buffer<float>(ping_a.size());
-  DeviceBuffer<double> wide_a = buffer<double>(static_cast<std::size_t>(chunk * n)), wide_b = buffer<double>(wide_a.size());
+  DeviceBuffer<double> wide_a = buffer<double>(static_cast<std::size_t>(chunk * n)),
+                       wide_b = buffer<double>(wide_a.size());
 
   // Running sums: [sum_a, sq_a, max_a, sum_b, sq_b, max_b], then Σ a·bᵀ.
   std::vector<double> init(6 * un, 0.0);
@@ -121,7 +130,9 @@ ActivationStats CudaBackend::activation_stats(const Model& a, const Model& b, co
   d_sums.download(host.data(), host.size(), s);
   d_cross.download(out.cross.data(), out.cross.size(), s);
   ctx_.synchronize();
-  auto part = [&](std::size_t k) { return std::vector<double>(host.begin() + k * un, host.begin() + (k + 1) * un); };
+  auto part = [&](std::size_t k) {
+    return std::vector<double>(host.begin() + k * un, host.begin() + (k + 1) * un);
+  };
   out.sum_a = part(0);
   out.sq_a = part(1);
   out.max_a = part(2);
@@ -131,7 +142,8 @@ ActivationStats CudaBackend::activation_stats(const Model& a, const Model& b, co
   return out.finish();
 }
 
-std::vector<float> CudaBackend::outputs(const Model& model, const Split& split, int64_t first, int64_t count) {
+std::vector<float> CudaBackend::outputs(const Model& model, const Split& split, int64_t first,
+                                        int64_t count) {
   MODECONN_EXPECTS(first >= 0 && count >= 0 && first + count <= split.rows, "rows inside the split");
   MODECONN_EXPECTS(split.features == model.arch.input_width(), "data that fits the model");
   const Architecture& arch = model.arch;
@@ -141,7 +153,8 @@ std::vector<float> CudaBackend::outputs(const Model& model, const Split& split, 
   const ResidentSplit& data = resident(split);
   DeviceBuffer<float> d_theta(model.params.size());
   d_theta.upload(model.params.data(), model.params.size(), s);
-  DeviceBuffer<float> ping = buffer<float>(static_cast<std::size_t>(count * arch.max_width())), pong = buffer<float>(ping.size());
+  DeviceBuffer<float> ping = buffer<float>(static_cast<std::size_t>(count * arch.max_width())),
+                      pong = buffer<float>(ping.size());
   DeviceBuffer<float> rows_up;
   const float* x = data.x.data() + first * arch.input_width();
   if (data.streamed) {
@@ -150,12 +163,14 @@ std::vector<float> CudaBackend::outputs(const Model& model, const Split& split, 
     x = rows_up.data();
   }
   const float* logits = forward_to(arch, d_theta.data(), x, count, arch.layers.size() - 1, ping, pong);
-  MODECONN_CUDA_CHECK(cudaMemcpyAsync(out.data(), logits, out.size() * sizeof(float), cudaMemcpyDeviceToHost, s));
+  MODECONN_CUDA_CHECK(
+      cudaMemcpyAsync(out.data(), logits, out.size() * sizeof(float), cudaMemcpyDeviceToHost, s));
   ctx_.synchronize();
   return out;
 }
 
-std::vector<PointMetrics> CudaBackend::evaluate(const Path& path, std::span<const double> ts, const Split& split) {
+std::vector<PointMetrics> CudaBackend::evaluate(const Path& path, std::span<const double> ts,
+                                                const Split& split) {
   const Architecture& arch = path.arch;
   const int64_t num_cp = static_cast<int64_t>(path.points.size());
   const int64_t num_pts = static_cast<int64_t>(ts.size());
@@ -170,7 +185,9 @@ std::vector<PointMetrics> CudaBackend::evaluate(const Path& path, std::span<cons
 
   // Control points and coefficients up once; all points' weights generated on the device in one launch.
   DeviceBuffer<float> d_points(static_cast<std::size_t>(num_cp * np));
-  for (int64_t k = 0; k < num_cp; ++k) d_points.upload(path.points[static_cast<std::size_t>(k)].data(), static_cast<std::size_t>(np), s, static_cast<std::size_t>(k * np));
+  for (int64_t k = 0; k < num_cp; ++k)
+    d_points.upload(path.points[static_cast<std::size_t>(k)].data(), static_cast<std::size_t>(np), s,
+                    static_cast<std::size_t>(k * np));
   std::vector<double> coef;
   for (double t : ts) {
     const auto c = path.coefficients(t);
@@ -179,16 +196,19 @@ std::vector<PointMetrics> CudaBackend::evaluate(const Path& path, std::span<cons
   DeviceBuffer<double> d_coef(coef.size());
   d_coef.upload(coef.data(), coef.size(), s);
   const bool factorise = num_cp < num_pts;
-  const int64_t tail = factorise ? static_cast<int64_t>(arch.bias_offset(0)) : 0;  // first-layer weights stay factored
+  const int64_t tail =
+      factorise ? static_cast<int64_t>(arch.bias_offset(0)) : 0;  // first-layer weights stay factored
   DeviceBuffer<float> d_params = buffer<float>(static_cast<std::size_t>(num_pts * np));
-  interpolate(d_points.data(), num_cp, np, d_coef.data(), num_pts, tail, np - tail, d_params.data() + tail, np, s);
+  interpolate(d_points.data(), num_cp, np, d_coef.data(), num_pts, tail, np - tail, d_params.data() + tail,
+              np, s);
   const auto W = [&](std::size_t l) { return d_params.data() + arch.weight_offset(l); };
   const auto B = [&](std::size_t l) { return d_params.data() + arch.bias_offset(l); };
 
   // Rows per chunk, sized from the free memory up front: a split too big for the card is chunked.
   const int64_t h1 = arch.layers[0].out, maxw = arch.max_width();
   const int64_t d = arch.input_width();
-  const int64_t per_row_bytes = 4 * ((factorise ? num_cp * h1 : 0) + 2 * num_pts * maxw + (data.streamed ? 4 * d : 0));
+  const int64_t per_row_bytes =
+      4 * ((factorise ? num_cp * h1 : 0) + 2 * num_pts * maxw + (data.streamed ? 4 * d : 0));
   const int64_t budget = static_cast<int64_t>(ctx_.free_memory() / 2) - 8 * 2 * num_pts * split.rows;
   const int64_t chunk = std::clamp<int64_t>(budget / std::max<int64_t>(per_row_bytes, 1), 1,
                                             std::max<int64_t>(1, std::min(split.rows, max_chunk_rows_)));
@@ -208,7 +228,8 @@ std::vector<PointMetrics> CudaBackend::evaluate(const Path& path, std::span<cons
     const bool last0 = num_layers == 1;
     if (factorise) {
       // K products X·W_kᵀ, then every point's first layer as their weighted sum.
-      gemm(ctx_, rows, h1, d, 1.f, x, false, d_points.data(), true, 0.f, d_parts.data(), {num_cp, 0, np, rows * h1});
+      gemm(ctx_, rows, h1, d, 1.f, x, false, d_points.data(), true, 0.f, d_parts.data(),
+           {num_cp, 0, np, rows * h1});
       combine_bias_activation(d_parts.data(), num_cp, d_coef.data(), num_pts, rows, h1, B(0), np,
                               last0 ? Activation::identity : arch.activation, h, s);
     } else {
@@ -235,13 +256,14 @@ std::vector<PointMetrics> CudaBackend::evaluate(const Path& path, std::span<cons
   ctx_.synchronize();  // the only wait: once per evaluation
   std::vector<PointMetrics> out(static_cast<std::size_t>(num_pts));
   for (int64_t p = 0; p < num_pts; ++p)
-    out[static_cast<std::size_t>(p)] = {sums[static_cast<std::size_t>(p)] / static_cast<double>(split.rows),
-                                        sums[static_cast<std::size_t>(num_pts + p)] / static_cast<double>(split.rows)};
+    out[static_cast<std::size_t>(p)] = {
+        sums[static_cast<std::size_t>(p)] / static_cast<double>(split.rows),
+        sums[static_cast<std::size_t>(num_pts + p)] / static_cast<double>(split.rows)};
   return out;
 }
 
-void CudaBackend::product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-                          const float* b, float beta, float* c) {
+void CudaBackend::product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                          const float* a, const float* b, float beta, float* c) {
   MODECONN_EXPECTS(m >= 0 && n >= 0 && k >= 0, "product shapes");
   if (m == 0 || n == 0) return;
   const cudaStream_t s = ctx_.stream();
@@ -293,10 +315,13 @@ double CudaBackend::device_loss_and_grad(const Architecture& arch, const float* 
   for (std::size_t l = 0; l < num_layers; ++l) {
     const auto& layer = arch.layers[l];
     pre.push_back(buffer<float>(static_cast<std::size_t>(n * layer.out)));
-    gemm(ctx_, n, layer.out, layer.in, 1.f, input, false, d_theta + arch.weight_offset(l), true, 0.f, pre[l].data());
-    bias_activation(pre[l].data(), 1, n, layer.out, d_theta + arch.bias_offset(l), 0, arch.activation, false, s);
+    gemm(ctx_, n, layer.out, layer.in, 1.f, input, false, d_theta + arch.weight_offset(l), true, 0.f,
+         pre[l].data());
+    bias_activation(pre[l].data(), 1, n, layer.out, d_theta + arch.bias_offset(l), 0, arch.activation, false,
+                    s);
     post.push_back(buffer<float>(static_cast<std::size_t>(n * layer.out)));
-    activate_copy(pre[l].data(), post[l].data(), n * layer.out, l + 1 < num_layers ? arch.activation : Activation::identity, s);
+    activate_copy(pre[l].data(), post[l].data(), n * layer.out,
+                  l + 1 < num_layers ? arch.activation : Activation::identity, s);
     input = post[l].data();
   }
   const int64_t c = arch.output_width();
@@ -313,13 +338,16 @@ double CudaBackend::device_loss_and_grad(const Architecture& arch, const float* 
   for (std::size_t l = num_layers; l-- > 0;) {
     const auto& layer = arch.layers[l];
     const float* in = l == 0 ? d_x.data() : post[l - 1].data();
-    gemm(ctx_, layer.out, layer.in, n, 1.f, d_delta.data(), true, in, false, 0.f, d_grad + arch.weight_offset(l));
-    gemm(ctx_, 1, layer.out, n, 1.f, d_ones.data(), false, d_delta.data(), false, 0.f, d_grad + arch.bias_offset(l));
+    gemm(ctx_, layer.out, layer.in, n, 1.f, d_delta.data(), true, in, false, 0.f,
+         d_grad + arch.weight_offset(l));
+    gemm(ctx_, 1, layer.out, n, 1.f, d_ones.data(), false, d_delta.data(), false, 0.f,
+         d_grad + arch.bias_offset(l));
     if (l == 0) break;
     DeviceBuffer<float> d_prev = buffer<float>(static_cast<std::size_t>(n * layer.in));
-    gemm(ctx_, n, layer.in, layer.out, 1.f, d_delta.data(), false, d_theta + arch.weight_offset(l), false, 0.f,
-         d_prev.data());
-    activation_backward(d_prev.data(), pre[l - 1].data(), post[l - 1].data(), n * layer.in, arch.activation, s);
+    gemm(ctx_, n, layer.in, layer.out, 1.f, d_delta.data(), false, d_theta + arch.weight_offset(l), false,
+         0.f, d_prev.data());
+    activation_backward(d_prev.data(), pre[l - 1].data(), post[l - 1].data(), n * layer.in, arch.activation,
+                        s);
     d_delta = std::move(d_prev);
   }
   double loss = 0;
@@ -342,8 +370,8 @@ __attribute__((visibility("default"))) int modeconn_cuda_device_count(char* why,
   (void)cudaGetLastError();  // the answer is the count and the reason, not a pending error
   const std::string reason = e == cudaSuccess || e == cudaErrorNoDevice
                                  ? std::string("no CUDA device")
-                                 : std::string("the CUDA runtime cannot use this machine's driver: ") + cudaGetErrorName(e) +
-                                       " (" + cudaGetErrorString(e) + ")";
+                                 : std::string("the CUDA runtime cannot use this machine's driver: ") +
+                                       cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
   std::snprintf(why, size, "%s", reason.c_str());
   return 0;
 }

@@ -27,16 +27,20 @@ class CudaBackend final : public Backend {
  public:
   explicit CudaBackend(bool tf32);
 
-  std::string name() const override { return "cuda (" + ctx_.device_name() + (ctx_.tf32() ? ", tf32)" : ")"); }
-  std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts, const Split& split) override;
+  std::string name() const override {
+    return "cuda (" + ctx_.device_name() + (ctx_.tf32() ? ", tf32)" : ")");
+  }
+  std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts,
+                                     const Split& split) override;
   double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
                        std::span<const int64_t> rows, std::span<float> grad) override;
-  ActivationStats activation_stats(const Model& a, const Model& b, const Split& split, std::size_t layer) override;
+  ActivationStats activation_stats(const Model& a, const Model& b, const Split& split,
+                                   std::size_t layer) override;
   std::vector<float> outputs(const Model& model, const Split& split, int64_t first, int64_t count) override;
   void product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                const float* b, float beta, float* c) override;
-  std::unique_ptr<Trainer> make_trainer(const Path& path, std::size_t first, std::size_t last, const Split& split,
-                                        const TrainOptions& options) override;
+  std::unique_ptr<Trainer> make_trainer(const Path& path, std::size_t first, std::size_t last,
+                                        const Split& split, const TrainOptions& options) override;
 
   // The mean loss over `rows` at parameters already on the device, and its gradient into d_grad (device);
   // waits for the loss, the one value that comes back.
@@ -47,7 +51,8 @@ class CudaBackend final : public Backend {
   // Tests set this: every intermediate buffer is filled with NaN before use, so an unwritten element shows.
   void poison(bool on) { poison_ = on; }
 
-  // A new stream-ordered device buffer for work on this backend's stream, NaN-filled first when poisoning is on.
+  // A new stream-ordered device buffer for work on this backend's stream, NaN-filled first when poisoning is
+  // on.
   template <typename T>
   DeviceBuffer<T> buffer(std::size_t n) {
     DeviceBuffer<T> b(n, ctx_.stream());
@@ -59,8 +64,8 @@ class CudaBackend final : public Backend {
   const ResidentSplit& resident(const Split& split);
   // Layers 0..last of one model over `rows` rows of d_x (activated where hidden), through the two buffers of
   // rows × max_width floats; returns the one holding layer `last`.
-  float* forward_to(const Architecture& arch, const float* d_theta, const float* d_x, int64_t rows, std::size_t last,
-                    DeviceBuffer<float>& ping, DeviceBuffer<float>& pong);
+  float* forward_to(const Architecture& arch, const float* d_theta, const float* d_x, int64_t rows,
+                    std::size_t last, DeviceBuffer<float>& ping, DeviceBuffer<float>& pong);
 
   Context ctx_;
   ResidentSplit cache_[2];  // train and test stay resident together

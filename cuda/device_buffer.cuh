@@ -23,7 +23,10 @@ class DeviceBuffer {
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   DeviceBuffer(DeviceBuffer&& o) noexcept
-      : d_(std::exchange(o.d_, nullptr)), n_(std::exchange(o.n_, 0)), stream_(o.stream_), ordered_(o.ordered_) {}
+      : d_(std::exchange(o.d_, nullptr)),
+        n_(std::exchange(o.n_, 0)),
+        stream_(o.stream_),
+        ordered_(o.ordered_) {}
   DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
     if (this != &o) {
       release();
@@ -43,7 +46,8 @@ class DeviceBuffer {
   // Copies are explicit and ordered on the stream.
   void upload(const T* host, std::size_t n, cudaStream_t stream, std::size_t offset = 0) {
     MODECONN_EXPECTS(offset + n <= n_, "upload inside the buffer");
-    if (n) MODECONN_CUDA_CHECK(cudaMemcpyAsync(d_ + offset, host, n * sizeof(T), cudaMemcpyHostToDevice, stream));
+    if (n)
+      MODECONN_CUDA_CHECK(cudaMemcpyAsync(d_ + offset, host, n * sizeof(T), cudaMemcpyHostToDevice, stream));
   }
   void download(T* host, std::size_t n, cudaStream_t stream) const {
     MODECONN_EXPECTS(n <= n_, "download inside the buffer");
@@ -80,7 +84,8 @@ class PinnedBuffer {
   ~PinnedBuffer() {
     if (h_) {
       const cudaError_t e = cudaFreeHost(h_);
-      if (e != cudaSuccess) std::fprintf(stderr, "modeconn: cudaFreeHost failed: %s\n", cudaGetErrorString(e));
+      if (e != cudaSuccess)
+        std::fprintf(stderr, "modeconn: cudaFreeHost failed: %s\n", cudaGetErrorString(e));
     }
   }
   T* data() { return h_; }

@@ -9,8 +9,8 @@ namespace modeconn::cuda {
 namespace {
 
 // Loss and error of one row of logits, in float64.
-__device__ void one_row(const float* z, int64_t cols, Task task, int32_t label, const float* y, double* loss, double* error,
-                        float* grad, double grad_scale) {
+__device__ void one_row(const float* z, int64_t cols, Task task, int32_t label, const float* y, double* loss,
+                        double* error, float* grad, double grad_scale) {
   if (task == Task::classification) {
     int64_t best = 0;
     for (int64_t j = 1; j < cols; ++j)
@@ -22,7 +22,8 @@ __device__ void one_row(const float* z, int64_t cols, Task task, int32_t label, 
     *error = best == label ? 0.0 : 1.0;
     if (grad)
       for (int64_t j = 0; j < cols; ++j)
-        grad[j] = static_cast<float>((exp(static_cast<double>(z[j]) - m) / sum - (j == label ? 1.0 : 0.0)) * grad_scale);
+        grad[j] = static_cast<float>((exp(static_cast<double>(z[j]) - m) / sum - (j == label ? 1.0 : 0.0)) *
+                                     grad_scale);
   } else {
     double se = 0, ae = 0;
     for (int64_t j = 0; j < cols; ++j) {
@@ -36,12 +37,14 @@ __device__ void one_row(const float* z, int64_t cols, Task task, int32_t label, 
   }
 }
 
-__global__ void row_losses_kernel(const float* __restrict__ d_logits, int64_t batch, int64_t rows, int64_t cols,
-                                  Task task, const int32_t* __restrict__ d_labels, const float* __restrict__ d_targets,
-                                  int64_t row0, double* __restrict__ d_loss, double* __restrict__ d_error,
+__global__ void row_losses_kernel(const float* __restrict__ d_logits, int64_t batch, int64_t rows,
+                                  int64_t cols, Task task, const int32_t* __restrict__ d_labels,
+                                  const float* __restrict__ d_targets, int64_t row0,
+                                  double* __restrict__ d_loss, double* __restrict__ d_error,
                                   int64_t loss_stride) {
   for (int64_t b = blockIdx.y; b < batch; b += gridDim.y)
-    for (int64_t r = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; r < rows; r += int64_t{gridDim.x} * blockDim.x) {
+    for (int64_t r = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; r < rows;
+         r += int64_t{gridDim.x} * blockDim.x) {
       const int64_t row = row0 + r;
       const int32_t label = task == Task::classification ? d_labels[row] : 0;
       const float* y = task == Task::regression ? d_targets + row * cols : nullptr;
@@ -50,11 +53,12 @@ __global__ void row_losses_kernel(const float* __restrict__ d_logits, int64_t ba
     }
 }
 
-__global__ void loss_gradient_kernel(const float* __restrict__ d_logits, int64_t rows, int64_t cols, Task task,
-                                     const int32_t* __restrict__ d_labels, const float* __restrict__ d_targets,
-                                     const int64_t* __restrict__ d_rows, float* __restrict__ d_grad,
-                                     double* __restrict__ d_row_loss) {
-  for (int64_t r = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; r < rows; r += int64_t{gridDim.x} * blockDim.x) {
+__global__ void loss_gradient_kernel(const float* __restrict__ d_logits, int64_t rows, int64_t cols,
+                                     Task task, const int32_t* __restrict__ d_labels,
+                                     const float* __restrict__ d_targets, const int64_t* __restrict__ d_rows,
+                                     float* __restrict__ d_grad, double* __restrict__ d_row_loss) {
+  for (int64_t r = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; r < rows;
+       r += int64_t{gridDim.x} * blockDim.x) {
     const int64_t row = d_rows[r];
     const int32_t label = task == Task::classification ? d_labels[row] : 0;
     const float* y = task == Task::regression ? d_targets + row * cols : nullptr;
@@ -81,20 +85,22 @@ __global__ void segmented_sum_kernel(const double* __restrict__ d_values, int64_
 
 }  // namespace
 
-void row_losses(const float* d_logits, int64_t batch, int64_t rows, int64_t cols, Task task, const int32_t* d_labels,
-                const float* d_targets, int64_t row0, double* d_loss, double* d_error, int64_t loss_stride,
-                cudaStream_t stream) {
-  MODECONN_EXPECTS(batch >= 0 && rows >= 0 && cols > 0 && row0 >= 0 && row0 + rows <= loss_stride, "row_losses shapes");
+void row_losses(const float* d_logits, int64_t batch, int64_t rows, int64_t cols, Task task,
+                const int32_t* d_labels, const float* d_targets, int64_t row0, double* d_loss,
+                double* d_error, int64_t loss_stride, cudaStream_t stream) {
+  MODECONN_EXPECTS(batch >= 0 && rows >= 0 && cols > 0 && row0 >= 0 && row0 + rows <= loss_stride,
+                   "row_losses shapes");
   if (batch == 0 || rows == 0) return;
-  launch(row_losses_kernel, dim3(grid_for(rows), blocks_for(batch)), kBlock, 0, stream, d_logits, batch, rows, cols, task,
-         d_labels, d_targets, row0, d_loss, d_error, loss_stride);
+  launch(row_losses_kernel, dim3(grid_for(rows), blocks_for(batch)), kBlock, 0, stream, d_logits, batch, rows,
+         cols, task, d_labels, d_targets, row0, d_loss, d_error, loss_stride);
 }
 
 void loss_gradient(const float* d_logits, int64_t rows, int64_t cols, Task task, const int32_t* d_labels,
-                   const float* d_targets, const int64_t* d_rows, float* d_grad, double* d_row_loss, cudaStream_t stream) {
+                   const float* d_targets, const int64_t* d_rows, float* d_grad, double* d_row_loss,
+                   cudaStream_t stream) {
   MODECONN_EXPECTS(rows > 0 && cols > 0, "loss_gradient shapes");
-  launch(loss_gradient_kernel, grid_for(rows), kBlock, 0, stream, d_logits, rows, cols, task, d_labels, d_targets, d_rows,
-         d_grad, d_row_loss);
+  launch(loss_gradient_kernel, grid_for(rows), kBlock, 0, stream, d_logits, rows, cols, task, d_labels,
+         d_targets, d_rows, d_grad, d_row_loss);
 }
 
 void segmented_sum(const double* d_values, int64_t segments, int64_t n, double* d_sums, cudaStream_t stream) {

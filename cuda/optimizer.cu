@@ -11,7 +11,8 @@ namespace {
 __global__ void optimizer_kernel(float* d_theta, float* __restrict__ d_m1, float* __restrict__ d_m2,
                                  const float* __restrict__ d_g, const float* d_decay_at, float c, int64_t n,
                                  OptimizerStep o) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
+       i += int64_t{gridDim.x} * blockDim.x) {
     // g_k = c·g + wd·(c·φ): the host forms c·g and c·φ first, then adds the decay.
     const float gi = __fadd_rn(__fmul_rn(c, d_g[i]), __fmul_rn(o.weight_decay, __fmul_rn(c, d_decay_at[i])));
     if (!o.adam) {
@@ -21,7 +22,8 @@ __global__ void optimizer_kernel(float* d_theta, float* __restrict__ d_m1, float
       continue;
     }
     const float m1 = __fadd_rn(__fmul_rn(o.beta1, d_m1[i]), __fmul_rn(__fsub_rn(1.f, o.beta1), gi));
-    const float m2 = __fadd_rn(__fmul_rn(o.beta2, d_m2[i]), __fmul_rn(__fmul_rn(__fsub_rn(1.f, o.beta2), gi), gi));
+    const float m2 =
+        __fadd_rn(__fmul_rn(o.beta2, d_m2[i]), __fmul_rn(__fmul_rn(__fsub_rn(1.f, o.beta2), gi), gi));
     d_m1[i] = m1;
     d_m2[i] = m2;
     const float denom = __fadd_rn(__fsqrt_rn(__fdiv_rn(m2, o.correction2)), o.eps);
@@ -46,8 +48,8 @@ OptimizerStep optimizer_step_at(const TrainOptions& options, long long t) {
   return o;
 }
 
-void optimizer_step(float* d_theta, float* d_m1, float* d_m2, const float* d_g, const float* d_decay_at, float c,
-                    int64_t n, const OptimizerStep& o, cudaStream_t stream) {
+void optimizer_step(float* d_theta, float* d_m1, float* d_m2, const float* d_g, const float* d_decay_at,
+                    float c, int64_t n, const OptimizerStep& o, cudaStream_t stream) {
   MODECONN_EXPECTS(n >= 0 && (!o.adam || d_m2 != nullptr), "optimizer step shapes");
   if (n == 0) return;
   launch(optimizer_kernel, grid_for(n), kBlock, 0, stream, d_theta, d_m1, d_m2, d_g, d_decay_at, c, n, o);

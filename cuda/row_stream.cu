@@ -23,7 +23,8 @@ RowStream::RowStream(const float* host, int64_t rows, int64_t cols, int64_t chun
 }
 
 RowStream::~RowStream() {
-  if (cudaStreamSynchronize(copy_.get()) != cudaSuccess) std::fprintf(stderr, "modeconn: copy stream failed\n");
+  if (cudaStreamSynchronize(copy_.get()) != cudaSuccess)
+    std::fprintf(stderr, "modeconn: copy stream failed\n");
 }
 
 void RowStream::stage(int64_t index) {
@@ -40,12 +41,14 @@ void RowStream::stage(int64_t index) {
 }
 
 const float* RowStream::chunk(int64_t r0) {
-  MODECONN_EXPECTS(r0 % chunk_ == 0 && r0 / chunk_ == current_ + 1 && r0 < rows_, "chunks asked for in order");
+  MODECONN_EXPECTS(r0 % chunk_ == 0 && r0 / chunk_ == current_ + 1 && r0 < rows_,
+                   "chunks asked for in order");
   current_ = r0 / chunk_;
   if (staged_ < current_) stage(current_);
   const int s = static_cast<int>(current_ % 2);
   MODECONN_CUDA_CHECK(cudaStreamWaitEvent(compute_, copied_[s].get(), 0));
-  if (current_ + 1 < count_) stage(current_ + 1);  // its slot was last read by chunk current_ - 1, already queued
+  if (current_ + 1 < count_)
+    stage(current_ + 1);  // its slot was last read by chunk current_ - 1, already queued
   return device_[s].data();
 }
 

@@ -7,15 +7,18 @@ namespace modeconn::cuda {
 namespace {
 
 __global__ void widen_kernel(const float* __restrict__ d_in, double* __restrict__ d_out, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
+       i += int64_t{gridDim.x} * blockDim.x)
     d_out[i] = static_cast<double>(d_in[i]);
 }
 
 // One thread per column walks its rows in order, so the sums do not depend on the launch shape; neighbouring
 // threads read neighbouring columns of a row, which keeps the loads coalesced.
-__global__ void column_stats_kernel(const double* __restrict__ d_h, int64_t rows, int64_t cols, double* __restrict__ d_sum,
-                                    double* __restrict__ d_sq, double* __restrict__ d_max) {
-  for (int64_t j = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; j < cols; j += int64_t{gridDim.x} * blockDim.x) {
+__global__ void column_stats_kernel(const double* __restrict__ d_h, int64_t rows, int64_t cols,
+                                    double* __restrict__ d_sum, double* __restrict__ d_sq,
+                                    double* __restrict__ d_max) {
+  for (int64_t j = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; j < cols;
+       j += int64_t{gridDim.x} * blockDim.x) {
     double sum = d_sum[j], sq = d_sq[j], mx = d_max[j];
     for (int64_t r = 0; r < rows; ++r) {
       const double v = d_h[r * cols + j];

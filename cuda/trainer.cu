@@ -1,5 +1,6 @@
 // Training on the device: the control points, the optimizer's moments and the gradient live on the card for
-// the whole run; a step sends up the minibatch's row numbers and the path coefficients and brings back the loss.
+// the whole run; a step sends up the minibatch's row numbers and the path coefficients and brings back the
+// loss.
 #include "cuda_backend.cuh"
 #include "kernels.cuh"
 #include "modeconn/train.hpp"
@@ -39,11 +40,12 @@ class CudaTrainer final : public Trainer {
     const float* phi = points_.data();  // a model: φ = θ
     if (num_cp_ > 1) {
       coef_.upload(coef.data(), num_cp_, s);
-      interpolate(points_.data(), static_cast<int64_t>(num_cp_), static_cast<int64_t>(np_), coef_.data(), 1, 0,
-                  static_cast<int64_t>(np_), phi_.data(), static_cast<int64_t>(np_), s);
+      interpolate(points_.data(), static_cast<int64_t>(num_cp_), static_cast<int64_t>(np_), coef_.data(), 1,
+                  0, static_cast<int64_t>(np_), phi_.data(), static_cast<int64_t>(np_), s);
       phi = phi_.data();
     }
-    const double loss = backend_.device_loss_and_grad(arch_, phi, split_, rows, g_.data());  // waits for the loss
+    const double loss =
+        backend_.device_loss_and_grad(arch_, phi, split_, rows, g_.data());  // waits for the loss
     const OptimizerStep o = optimizer_step_at(o_, ++t_);
     for (std::size_t k = first_; k < last_; ++k) {
       float* theta = points_.data() + k * np_;
@@ -60,8 +62,8 @@ class CudaTrainer final : public Trainer {
     MODECONN_EXPECTS(path.points.size() == num_cp_, "the path this trainer was made from");
     const cudaStream_t s = backend_.context().stream();
     for (std::size_t k = first_; k < last_; ++k)
-      MODECONN_CUDA_CHECK(cudaMemcpyAsync(path.points[k].data(), points_.data() + k * np_, np_ * sizeof(float),
-                                          cudaMemcpyDeviceToHost, s));
+      MODECONN_CUDA_CHECK(cudaMemcpyAsync(path.points[k].data(), points_.data() + k * np_,
+                                          np_ * sizeof(float), cudaMemcpyDeviceToHost, s));
     backend_.context().synchronize();
   }
 

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc)
 
 scripts/setup.sh
+scripts/check-format.sh
 scripts/build.sh
 echo "== tests (Release)"
 ctest --test-dir build --output-on-failure -j "$jobs"

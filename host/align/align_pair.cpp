@@ -1,4 +1,5 @@
-// Aligning one model onto another end to end: optional scale canonicalisation, matching, and the function check.
+// Aligning one model onto another end to end: optional scale canonicalisation, matching, and the function
+// check.
 #include <chrono>
 
 #include "modeconn/align.hpp"
@@ -16,9 +17,12 @@ AlignMethod parse_align_method(std::string_view name) {
 
 std::string_view align_method_name(AlignMethod m) {
   switch (m) {
-    case AlignMethod::none: return "none";
-    case AlignMethod::weight: return "weight";
-    case AlignMethod::activation: return "activation";
+    case AlignMethod::none:
+      return "none";
+    case AlignMethod::weight:
+      return "weight";
+    case AlignMethod::activation:
+      return "activation";
   }
   return "?";
 }
@@ -26,11 +30,13 @@ std::string_view align_method_name(AlignMethod m) {
 AlignOutcome align_models(Backend& backend, const Model& a, const Model& b, const Dataset* data,
                           const AlignOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  if (options.method == AlignMethod::activation && !data) throw usage_error("activation matching needs --data");
+  if (options.method == AlignMethod::activation && !data)
+    throw usage_error("activation matching needs --data");
   const Activation act = a.arch.activation;
   if (options.canonicalize_scale && act != Activation::relu && act != Activation::leaky_relu)
-    throw usage_error("--canonicalize-scale needs a positively homogeneous activation (relu, leaky_relu), not " +
-                      std::string(activation_name(act)));
+    throw usage_error(
+        "--canonicalize-scale needs a positively homogeneous activation (relu, leaky_relu), not " +
+        std::string(activation_name(act)));
   const Split probe = data ? data->test : random_probe(b.arch, 1024, 12345);
 
   AlignOutcome out;
@@ -45,7 +51,9 @@ AlignOutcome align_models(Backend& backend, const Model& a, const Model& b, cons
       out.matching.alignment = identity_alignment(a.arch);
       out.matching.objective_before = out.matching.objective_after = weight_inner_product(out.a, b_start);
       break;
-    case AlignMethod::weight: out.matching = weight_matching(backend, out.a, b_start, options.matching); break;
+    case AlignMethod::weight:
+      out.matching = weight_matching(backend, out.a, b_start, options.matching);
+      break;
     case AlignMethod::activation:
       out.matching = activation_matching(backend, out.a, b_start, data->train, options.matching);
       break;

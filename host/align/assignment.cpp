@@ -32,7 +32,8 @@ void check_signs_allowed(const MatchingOptions& options, Activation activation) 
 double assignment_value(const std::vector<double>& s, int64_t n, const LayerAlignment& la) {
   double v = 0;
   for (int64_t i = 0; i < n; ++i)
-    v += la.sign[static_cast<std::size_t>(i)] * s[static_cast<std::size_t>(i * n + la.perm[static_cast<std::size_t>(i)])];
+    v += la.sign[static_cast<std::size_t>(i)] *
+         s[static_cast<std::size_t>(i * n + la.perm[static_cast<std::size_t>(i)])];
   return v;
 }
 

@@ -1,10 +1,11 @@
 // Symmetry transforms are checked, never assumed: the transformed model must compute the same function.
+#include "modeconn/invariance.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
 #include "modeconn/error.hpp"
-#include "modeconn/invariance.hpp"
 #include "modeconn/rng.hpp"
 
 namespace modeconn {
@@ -22,8 +23,8 @@ Split random_probe(const Architecture& arch, int64_t rows, uint64_t seed) {
   return s;
 }
 
-FunctionCheck compare_functions(Backend& backend, const Model& original, const Model& transformed, const Split& probe,
-                                int64_t max_rows) {
+FunctionCheck compare_functions(Backend& backend, const Model& original, const Model& transformed,
+                                const Split& probe, int64_t max_rows) {
   const int64_t rows = std::min(max_rows, probe.rows);
   const std::vector<float> y0 = backend.outputs(original, probe, 0, rows);
   const std::vector<float> y1 = backend.outputs(transformed, probe, 0, rows);
@@ -43,8 +44,10 @@ FunctionCheck compare_functions(Backend& backend, const Model& original, const M
 void require_same_function(const FunctionCheck& c, const std::string& what) {
   if (c.same) return;
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%s changed the function: outputs differ by up to %.3g (tolerance %.3g); refusing to write it",
-                what.c_str(), c.max_difference, c.tolerance);
+  std::snprintf(
+      buf, sizeof buf,
+      "%s changed the function: outputs differ by up to %.3g (tolerance %.3g); refusing to write it",
+      what.c_str(), c.max_difference, c.tolerance);
   throw Error(ErrorKind::internal, buf);
 }
 

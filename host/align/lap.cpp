@@ -13,7 +13,8 @@ namespace modeconn {
 namespace {
 
 // Minimises over an n×m cost matrix with n < m, starting from zero duals (with spare columns, optimality
-// needs v ≤ 0 on the columns left unassigned, which the search keeps only from v = 0); the column of each row.
+// needs v ≤ 0 on the columns left unassigned, which the search keeps only from v = 0); the column of each
+// row.
 std::vector<int64_t> solve_wide(const std::vector<double>& cost, int64_t n, int64_t m) {
   constexpr double kInf = std::numeric_limits<double>::infinity();
   std::vector<double> u(static_cast<std::size_t>(n), 0.0), v(static_cast<std::size_t>(m), 0.0);
@@ -63,8 +64,10 @@ std::vector<int64_t> solve_wide(const std::vector<double>& cost, int64_t n, int6
       const int64_t j = slot_col[b];
       dist[static_cast<std::size_t>(j)] = slot_dist[b];
       path[static_cast<std::size_t>(j)] = slot_path[b];
-      if (row4col[static_cast<std::size_t>(j)] < 0) sink = j;
-      else i = row4col[static_cast<std::size_t>(j)];
+      if (row4col[static_cast<std::size_t>(j)] < 0)
+        sink = j;
+      else
+        i = row4col[static_cast<std::size_t>(j)];
       seen_col[static_cast<std::size_t>(j)] = 1;
       const auto last = static_cast<std::size_t>(--num_remaining);
       slot_col[b] = slot_col[last];
@@ -76,9 +79,11 @@ std::vector<int64_t> solve_wide(const std::vector<double>& cost, int64_t n, int6
     u[static_cast<std::size_t>(cur)] += min_val;
     for (int64_t r = 0; r < n; ++r)
       if (seen_row[static_cast<std::size_t>(r)] && r != cur)
-        u[static_cast<std::size_t>(r)] += min_val - dist[static_cast<std::size_t>(col4row[static_cast<std::size_t>(r)])];
+        u[static_cast<std::size_t>(r)] +=
+            min_val - dist[static_cast<std::size_t>(col4row[static_cast<std::size_t>(r)])];
     for (int64_t c = 0; c < m; ++c)
-      if (seen_col[static_cast<std::size_t>(c)]) v[static_cast<std::size_t>(c)] -= min_val - dist[static_cast<std::size_t>(c)];
+      if (seen_col[static_cast<std::size_t>(c)])
+        v[static_cast<std::size_t>(c)] -= min_val - dist[static_cast<std::size_t>(c)];
     for (int64_t j = sink;;) {
       const int64_t r = path[static_cast<std::size_t>(j)];
       row4col[static_cast<std::size_t>(j)] = r;
@@ -91,8 +96,10 @@ std::vector<int64_t> solve_wide(const std::vector<double>& cost, int64_t n, int6
 
 }  // namespace
 
-std::vector<int64_t> solve_assignment(std::span<const double> cost, int64_t rows, int64_t cols, bool maximise) {
-  MODECONN_EXPECTS(rows >= 0 && cols >= 0 && cost.size() == static_cast<std::size_t>(rows * cols), "cost matrix size");
+std::vector<int64_t> solve_assignment(std::span<const double> cost, int64_t rows, int64_t cols,
+                                      bool maximise) {
+  MODECONN_EXPECTS(rows >= 0 && cols >= 0 && cost.size() == static_cast<std::size_t>(rows * cols),
+                   "cost matrix size");
   for (double c : cost)
     if (!std::isfinite(c)) throw Error(ErrorKind::internal, "assignment: the cost matrix holds a NaN or Inf");
   if (rows == 0) return {};

@@ -2,11 +2,10 @@
 // row reduction, then shortest augmenting paths for the few rows still free. On dense random matrices the
 // first three phases assign nearly every row with one pass over its costs each, which is where the speed over
 // a plain shortest-augmenting-path solver comes from.
-#include "align/lap_internal.hpp"
-
 #include <cmath>
 #include <limits>
 
+#include "align/lap_internal.hpp"
 #include "modeconn/error.hpp"
 
 namespace modeconn {
@@ -89,7 +88,8 @@ struct Solver {
     return t;
   }
 
-  // A column other than j1 where row i's reduced cost equals its lowest (there is one when the two lowest tie).
+  // A column other than j1 where row i's reduced cost equals its lowest (there is one when the two lowest
+  // tie).
   std::size_t other_column_at(std::size_t i, std::size_t j1, double lowest) const {
     const double* r = row(i);
     for (std::size_t j = 0; j < n; ++j)
@@ -128,8 +128,10 @@ struct Solver {
         row_of_col[j1] = static_cast<std::ptrdiff_t>(i);
         if (displaced != kFree) {
           col_of_row[static_cast<std::size_t>(displaced)] = kFree;
-          if (strict) todo[--k] = static_cast<std::size_t>(displaced);
-          else free_rows.push_back(static_cast<std::size_t>(displaced));
+          if (strict)
+            todo[--k] = static_cast<std::size_t>(displaced);
+          else
+            free_rows.push_back(static_cast<std::size_t>(displaced));
         }
       }
     }
@@ -176,7 +178,8 @@ struct Solver {
             s.swap(k, up++);
           }
         }
-        if (!std::isfinite(min_dist)) throw Error(ErrorKind::internal, "assignment: no finite augmenting path");
+        if (!std::isfinite(min_dist))
+          throw Error(ErrorKind::internal, "assignment: no finite augmenting path");
         for (std::size_t k = low; k < up; ++k)
           if (row_of_col[s.col[k]] == kFree) {
             sink = s.col[k];
@@ -222,8 +225,13 @@ struct Solver {
 
 std::vector<int64_t> solve_square(std::span<const double> cost, int64_t size, bool maximise) {
   const auto n = static_cast<std::size_t>(size);
-  Solver s{cost.data(), maximise ? -1.0 : 1.0, n, std::vector<double>(n), std::vector<std::ptrdiff_t>(n, kFree),
-           std::vector<std::ptrdiff_t>(n, kFree), {}};
+  Solver s{cost.data(),
+           maximise ? -1.0 : 1.0,
+           n,
+           std::vector<double>(n),
+           std::vector<std::ptrdiff_t>(n, kFree),
+           std::vector<std::ptrdiff_t>(n, kFree),
+           {}};
   s.column_reduction();
   s.augmenting_row_reduction();
   Solver::Slots slots(n);

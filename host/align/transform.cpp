@@ -1,4 +1,5 @@
-// Function-preserving transforms of an MLP (permutations, sign flips, rescaling) and the distances between models.
+// Function-preserving transforms of an MLP (permutations, sign flips, rescaling) and the distances between
+// models.
 #include <cmath>
 
 #include "modeconn/align.hpp"
@@ -54,12 +55,15 @@ Model canonicalize_scale(const Model& model) {
     float* w_next = out.params.data() + arch.weight_offset(l + 1);
     for (int64_t i = 0; i < layer.out; ++i) {
       double sq = static_cast<double>(b[i]) * b[i];
-      for (int64_t k = 0; k < layer.in; ++k) sq += static_cast<double>(w[i * layer.in + k]) * w[i * layer.in + k];
+      for (int64_t k = 0; k < layer.in; ++k)
+        sq += static_cast<double>(w[i * layer.in + k]) * w[i * layer.in + k];
       const double norm = std::sqrt(sq);
       if (norm == 0) continue;  // a dead unit has no scale to move
-      for (int64_t k = 0; k < layer.in; ++k) w[i * layer.in + k] = static_cast<float>(w[i * layer.in + k] / norm);
+      for (int64_t k = 0; k < layer.in; ++k)
+        w[i * layer.in + k] = static_cast<float>(w[i * layer.in + k] / norm);
       b[i] = static_cast<float>(b[i] / norm);
-      for (int64_t m = 0; m < next.out; ++m) w_next[m * next.in + i] = static_cast<float>(w_next[m * next.in + i] * norm);
+      for (int64_t m = 0; m < next.out; ++m)
+        w_next[m * next.in + i] = static_cast<float>(w_next[m * next.in + i] * norm);
     }
   }
   return out;

@@ -8,7 +8,8 @@
 
 namespace modeconn {
 
-MatchingResult weight_matching(Backend& backend, const Model& a, const Model& b, const MatchingOptions& options) {
+MatchingResult weight_matching(Backend& backend, const Model& a, const Model& b,
+                               const MatchingOptions& options) {
   MODECONN_EXPECTS(a.arch.same_shape(b.arch), "weight matching needs models of one shape");
   check_signs_allowed(options, a.arch.activation);
   MatchingResult result;

@@ -87,8 +87,8 @@ void WeightSimilarity::refresh(Product& p, const float* x, const float* y, int64
 std::vector<double> WeightSimilarity::operator()(const Alignment& al, std::size_t h) {
   const Architecture& arch = a_.arch;
   const int64_t n = arch.layers[h].out;
-  // A_h·B'_hᵀ with B's inputs aligned to the previous layer; A_{h+1}ᵀ·B'_{h+1} with B's outputs aligned to the
-  // next one, that is (A_{h+1}ᵀ)·((B_{h+1}ᵀ)')ᵀ.
+  // A_h·B'_hᵀ with B's inputs aligned to the previous layer; A_{h+1}ᵀ·B'_{h+1} with B's outputs aligned to
+  // the next one, that is (A_{h+1}ᵀ)·((B_{h+1}ᵀ)')ᵀ.
   refresh(in_[h], a_.params.data() + arch.weight_offset(h), b_.params.data() + arch.weight_offset(h), n,
           arch.layers[h].in, h > 0 ? &al.layers[h - 1] : nullptr);
   refresh(out_[h], a_next_t_[h].data(), b_next_t_[h].data(), n, arch.layers[h + 1].out,

@@ -29,14 +29,17 @@ class WeightSimilarity {
     int updates = 0;           // low-rank updates since it was last computed whole
   };
 
-  // Brings p up to date with X · Y'ᵀ, Y's columns aligned by `al`: whole, or by replacing moved columns' terms.
-  void refresh(Product& p, const float* x, const float* y, int64_t n, int64_t width, const LayerAlignment* al) const;
+  // Brings p up to date with X · Y'ᵀ, Y's columns aligned by `al`: whole, or by replacing moved columns'
+  // terms.
+  void refresh(Product& p, const float* x, const float* y, int64_t n, int64_t width,
+               const LayerAlignment* al) const;
 
   const Model& a_;
   const Model& b_;
   Backend& products_;
   std::vector<Product> in_, out_;
-  std::vector<std::vector<float>> a_next_t_, b_next_t_;  // per hidden layer h: layer h+1's weights, transposed
+  std::vector<std::vector<float>> a_next_t_,
+      b_next_t_;  // per hidden layer h: layer h+1's weights, transposed
 };
 
 }  // namespace modeconn

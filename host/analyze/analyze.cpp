@@ -11,14 +11,16 @@ namespace {
 PathProfile profile(Backend& backend, const Path& path, const std::vector<double>& ts, const Dataset& data,
                     std::string name, std::string label) {
   PathProfile p{std::move(name), std::move(label), path.kind, {}};
-  for (const Split* s : {&data.test, &data.train}) p.splits.push_back(make_profile(s->name, ts, backend.evaluate(path, ts, *s)));
+  for (const Split* s : {&data.test, &data.train})
+    p.splits.push_back(make_profile(s->name, ts, backend.evaluate(path, ts, *s)));
   return p;
 }
 
 }  // namespace
 
 AnalyzeReport analyze_pair(Backend& backend, const Model& a, const Model& b, const Dataset& data,
-                           const AnalyzeOptions& options, const std::function<void(const EpochReport&)>& curve_progress) {
+                           const AnalyzeOptions& options,
+                           const std::function<void(const EpochReport&)>& curve_progress) {
   const auto start = std::chrono::steady_clock::now();
   AnalyzeReport r;
   r.device = backend.name();
@@ -32,7 +34,8 @@ AnalyzeReport analyze_pair(Backend& backend, const Model& a, const Model& b, con
     r.alignment = align_models(backend, a, b, &data, options.align);
     a_end = &r.alignment.a;
     b_end = &r.alignment.aligned;
-    r.paths.push_back(profile(backend, linear_path(*a_end, *b_end), r.ts, data, "linear_aligned", "linear (aligned)"));
+    r.paths.push_back(
+        profile(backend, linear_path(*a_end, *b_end), r.ts, data, "linear_aligned", "linear (aligned)"));
   }
   if (options.fit_curve) {
     r.curve = init_curve(*a_end, *b_end, options.curve_kind, options.bends);

@@ -24,7 +24,8 @@ ActivationStats ActivationSums::finish() const {
   }
   st.covariance.resize(un * un);
   for (std::size_t i = 0; i < un; ++i)
-    for (std::size_t j = 0; j < un; ++j) st.covariance[i * un + j] = cross[i * un + j] / count - st.mean_a[i] * st.mean_b[j];
+    for (std::size_t j = 0; j < un; ++j)
+      st.covariance[i * un + j] = cross[i * un + j] / count - st.mean_a[i] * st.mean_b[j];
   return st;
 }
 

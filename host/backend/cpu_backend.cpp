@@ -10,7 +10,8 @@ namespace modeconn {
 namespace {
 
 // Rows per block: each OpenMP thread pushes a block through every point with single-threaded GEMMs, so the
-// block's activations (`buffers` of them, max_width wide) should stay within a few MiB of cache-friendly memory.
+// block's activations (`buffers` of them, max_width wide) should stay within a few MiB of cache-friendly
+// memory.
 int64_t block_rows(const Architecture& arch, std::size_t buffers) {
   const int64_t budget_floats = int64_t{1} << 22;  // 16 MiB per thread
   const int64_t per_row = arch.max_width() * static_cast<int64_t>(buffers);
@@ -21,8 +22,10 @@ class CpuBackend final : public Backend {
  public:
   std::string name() const override { return "cpu"; }
 
-  std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts, const Split& split) override;
-  ActivationStats activation_stats(const Model& a, const Model& b, const Split& split, std::size_t layer) override {
+  std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts,
+                                     const Split& split) override;
+  ActivationStats activation_stats(const Model& a, const Model& b, const Split& split,
+                                   std::size_t layer) override {
     return cpu::activation_stats(a, b, split, layer);
   }
   std::vector<float> outputs(const Model& model, const Split& split, int64_t first, int64_t count) override {
@@ -34,7 +37,8 @@ class CpuBackend final : public Backend {
   }
 };
 
-std::vector<PointMetrics> CpuBackend::evaluate(const Path& path, std::span<const double> ts, const Split& split) {
+std::vector<PointMetrics> CpuBackend::evaluate(const Path& path, std::span<const double> ts,
+                                               const Split& split) {
   const Architecture& arch = path.arch;
   const std::size_t num_layers = arch.layers.size();
   const std::size_t num_cp = path.points.size();
@@ -56,7 +60,9 @@ std::vector<PointMetrics> CpuBackend::evaluate(const Path& path, std::span<const
     coef[p] = path.coefficients(ts[p]);
     path.interpolate(coef[p], tail_begin, arch.num_params(), point_params[p].data());
   }
-  const auto param = [&](std::size_t p, std::size_t offset) { return point_params[p].data() + (offset - tail_begin); };
+  const auto param = [&](std::size_t p, std::size_t offset) {
+    return point_params[p].data() + (offset - tail_begin);
+  };
 
   const int64_t width0 = arch.layers[0].out;
   const int64_t d = arch.input_width();
@@ -75,7 +81,8 @@ std::vector<PointMetrics> CpuBackend::evaluate(const Path& path, std::span<const
     std::vector<float> buf_a(static_cast<std::size_t>(block * arch.max_width()));
     std::vector<float> buf_b(buf_a.size());
     std::vector<const float*> part_ptrs(num_cp);
-    for (std::size_t k = 0; k < num_cp && factorise; ++k) part_ptrs[k] = parts.data() + k * static_cast<std::size_t>(block * width0);
+    for (std::size_t k = 0; k < num_cp && factorise; ++k)
+      part_ptrs[k] = parts.data() + k * static_cast<std::size_t>(block * width0);
 
 #pragma omp for schedule(dynamic, 1)
     for (int64_t blk = 0; blk < num_blocks; ++blk) {
@@ -84,7 +91,8 @@ std::vector<PointMetrics> CpuBackend::evaluate(const Path& path, std::span<const
       const float* x = split.x.data() + r0 * d;
       if (factorise)
         for (std::size_t k = 0; k < num_cp; ++k)
-          cpu::gemm(rows, width0, d, 1.f, x, false, path.points[k].data(), true, 0.f, parts.data() + k * static_cast<std::size_t>(block * width0));
+          cpu::gemm(rows, width0, d, 1.f, x, false, path.points[k].data(), true, 0.f,
+                    parts.data() + k * static_cast<std::size_t>(block * width0));
 
       for (std::size_t p = 0; p < num_pts; ++p) {
         float* h = buf_a.data();
@@ -99,8 +107,10 @@ std::vector<PointMetrics> CpuBackend::evaluate(const Path& path, std::span<const
         }
         for (std::size_t l = 1; l < num_layers; ++l) {
           const auto& layer = arch.layers[l];
-          cpu::gemm(rows, layer.out, layer.in, 1.f, h, false, param(p, arch.weight_offset(l)), true, 0.f, next);
-          cpu::bias_activation(next, rows, layer.out, param(p, arch.bias_offset(l)), arch.activation, l + 1 < num_layers);
+          cpu::gemm(rows, layer.out, layer.in, 1.f, h, false, param(p, arch.weight_offset(l)), true, 0.f,
+                    next);
+          cpu::bias_activation(next, rows, layer.out, param(p, arch.bias_offset(l)), arch.activation,
+                               l + 1 < num_layers);
           std::swap(h, next);
         }
         const std::size_t at = p * static_cast<std::size_t>(split.rows) + static_cast<std::size_t>(r0);

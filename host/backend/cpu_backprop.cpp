@@ -34,7 +34,8 @@ double loss_and_grad(const Architecture& arch, std::span<const float> params, co
   std::vector<float> x(static_cast<std::size_t>(n * d));
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i)
-    std::memcpy(x.data() + i * d, split.x.data() + rows[static_cast<std::size_t>(i)] * d, sizeof(float) * static_cast<std::size_t>(d));
+    std::memcpy(x.data() + i * d, split.x.data() + rows[static_cast<std::size_t>(i)] * d,
+                sizeof(float) * static_cast<std::size_t>(d));
 
   // pre[l]: the affine output of layer l; post[l]: its activation (the logits for the last layer).
   std::vector<std::vector<float>> pre(num_layers), post(num_layers);
@@ -42,11 +43,13 @@ double loss_and_grad(const Architecture& arch, std::span<const float> params, co
   for (std::size_t l = 0; l < num_layers; ++l) {
     const auto& layer = arch.layers[l];
     pre[l].resize(static_cast<std::size_t>(n * layer.out));
-    gemm(n, layer.out, layer.in, 1.f, input, false, params.data() + arch.weight_offset(l), true, 0.f, pre[l].data());
+    gemm(n, layer.out, layer.in, 1.f, input, false, params.data() + arch.weight_offset(l), true, 0.f,
+         pre[l].data());
     post[l] = pre[l];
     const float* bias = params.data() + arch.bias_offset(l);
     parallel_rows(n, [&](int64_t r0, int64_t count) {
-      bias_activation(post[l].data() + r0 * layer.out, count, layer.out, bias, arch.activation, l + 1 < num_layers);
+      bias_activation(post[l].data() + r0 * layer.out, count, layer.out, bias, arch.activation,
+                      l + 1 < num_layers);
     });
     if (l + 1 < num_layers) {
       // pre must hold z + b too, for the activation's derivative.
@@ -76,7 +79,8 @@ double loss_and_grad(const Architecture& arch, std::span<const float> params, co
       const int32_t label = split.labels[static_cast<std::size_t>(row)];
       row_loss[static_cast<std::size_t>(i)] = m + std::log(sum) - z[label];
       for (int64_t j = 0; j < c; ++j)
-        g[j] = static_cast<float>((std::exp(z[j] - m) / sum - (j == label ? 1.0 : 0.0)) / static_cast<double>(n));
+        g[j] = static_cast<float>((std::exp(z[j] - m) / sum - (j == label ? 1.0 : 0.0)) /
+                                  static_cast<double>(n));
     } else {
       const float* y = split.targets.data() + row * c;
       double se = 0;
@@ -96,7 +100,8 @@ double loss_and_grad(const Architecture& arch, std::span<const float> params, co
   for (std::size_t l = num_layers; l-- > 0;) {
     const auto& layer = arch.layers[l];
     const float* in = l == 0 ? x.data() : post[l - 1].data();
-    gemm(layer.out, layer.in, n, 1.f, delta.data(), true, in, false, 0.f, grad.data() + arch.weight_offset(l));
+    gemm(layer.out, layer.in, n, 1.f, delta.data(), true, in, false, 0.f,
+         grad.data() + arch.weight_offset(l));
     float* db = grad.data() + arch.bias_offset(l);
 #pragma omp parallel for schedule(static)
     for (int64_t j = 0; j < layer.out; ++j) {
@@ -106,7 +111,8 @@ double loss_and_grad(const Architecture& arch, std::span<const float> params, co
     }
     if (l == 0) break;
     std::vector<float> prev(static_cast<std::size_t>(n * layer.in));
-    gemm(n, layer.in, layer.out, 1.f, delta.data(), false, params.data() + arch.weight_offset(l), false, 0.f, prev.data());
+    gemm(n, layer.in, layer.out, 1.f, delta.data(), false, params.data() + arch.weight_offset(l), false, 0.f,
+         prev.data());
     const std::vector<float>& z = pre[l - 1];
     const std::vector<float>& h = post[l - 1];
 #pragma omp parallel for schedule(static)

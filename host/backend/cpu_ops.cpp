@@ -16,13 +16,27 @@ template <typename F>
 void with_activation(Activation a, F&& f) {
   using A = Activation;
   switch (a) {
-    case A::relu: f(std::integral_constant<A, A::relu>{}); return;
-    case A::leaky_relu: f(std::integral_constant<A, A::leaky_relu>{}); return;
-    case A::tanh: f(std::integral_constant<A, A::tanh>{}); return;
-    case A::sigmoid: f(std::integral_constant<A, A::sigmoid>{}); return;
-    case A::gelu: f(std::integral_constant<A, A::gelu>{}); return;
-    case A::softplus: f(std::integral_constant<A, A::softplus>{}); return;
-    case A::identity: f(std::integral_constant<A, A::identity>{}); return;
+    case A::relu:
+      f(std::integral_constant<A, A::relu>{});
+      return;
+    case A::leaky_relu:
+      f(std::integral_constant<A, A::leaky_relu>{});
+      return;
+    case A::tanh:
+      f(std::integral_constant<A, A::tanh>{});
+      return;
+    case A::sigmoid:
+      f(std::integral_constant<A, A::sigmoid>{});
+      return;
+    case A::gelu:
+      f(std::integral_constant<A, A::gelu>{});
+      return;
+    case A::softplus:
+      f(std::integral_constant<A, A::softplus>{});
+      return;
+    case A::identity:
+      f(std::integral_constant<A, A::identity>{});
+      return;
   }
 }
 
@@ -34,13 +48,15 @@ BlasThreadsGuard::BlasThreadsGuard(int threads) : previous_(openblas_get_num_thr
 
 BlasThreadsGuard::~BlasThreadsGuard() { openblas_set_num_threads(previous_); }
 
-void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bool trans_a, const float* b, bool trans_b,
-          float beta, float* c) {
+void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bool trans_a, const float* b,
+          bool trans_b, float beta, float* c) {
   if (m == 0 || n == 0) return;
-  const auto ld = [](int64_t columns) { return static_cast<blasint>(std::max<int64_t>(columns, 1)); };  // k = 0 too
+  const auto ld = [](int64_t columns) {
+    return static_cast<blasint>(std::max<int64_t>(columns, 1));
+  };  // k = 0 too
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a, ld(trans_a ? m : k), b,
-              ld(trans_b ? k : n), beta, c, static_cast<blasint>(n));
+              static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
+              ld(trans_a ? m : k), b, ld(trans_b ? k : n), beta, c, static_cast<blasint>(n));
 }
 
 void bias_activation(float* z, int64_t rows, int64_t cols, const float* bias, Activation act, bool activate) {
@@ -71,8 +87,8 @@ void combine_bias_activation(std::span<const float* const> parts, std::span<cons
   });
 }
 
-void row_losses(const float* logits, int64_t rows, int64_t cols, const Split& split, int64_t row0, double* loss,
-                double* error) {
+void row_losses(const float* logits, int64_t rows, int64_t cols, const Split& split, int64_t row0,
+                double* loss, double* error) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* z = logits + r * cols;
     if (split.task == Task::classification) {

@@ -23,10 +23,10 @@ class BlasThreadsGuard {
   int previous_;
 };
 
-// C[m×n] = alpha · op(A) · op(B) + beta · C, all row-major; A is [k×m] when trans_a, else [m×k]; B is [n×k] when
-// trans_b, else [k×n]. With k = 0, C = beta · C.
-void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bool trans_a, const float* b, bool trans_b,
-          float beta, float* c);
+// C[m×n] = alpha · op(A) · op(B) + beta · C, all row-major; A is [k×m] when trans_a, else [m×k]; B is [n×k]
+// when trans_b, else [k×n]. With k = 0, C = beta · C.
+void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bool trans_a, const float* b,
+          bool trans_b, float beta, float* c);
 
 // h[r, j] = act(z[r, j] + bias[j]) in place; `activate` false leaves the affine output (the last layer).
 void bias_activation(float* z, int64_t rows, int64_t cols, const float* bias, Activation act, bool activate);
@@ -37,8 +37,8 @@ void combine_bias_activation(std::span<const float* const> parts, std::span<cons
                              int64_t rows, int64_t cols, const float* bias, Activation act);
 
 // Per-row loss and error of `logits` against rows [row0, row0 + rows) of the split, in float64.
-void row_losses(const float* logits, int64_t rows, int64_t cols, const Split& split, int64_t row0, double* loss,
-                double* error);
+void row_losses(const float* logits, int64_t rows, int64_t cols, const Split& split, int64_t row0,
+                double* loss, double* error);
 
 // Mean loss over split rows `rows` and its gradient by backpropagation (the CPU backend's loss_and_grad).
 double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,

@@ -19,7 +19,8 @@ std::vector<float> forward_to(const Model& m, const Split& s, int64_t r0, int64_
   for (std::size_t l = 0; l <= last; ++l) {
     const auto& layer = arch.layers[l];
     std::vector<float> next(static_cast<std::size_t>(rows * layer.out));
-    gemm(rows, layer.out, layer.in, 1.f, h.data(), false, m.params.data() + arch.weight_offset(l), true, 0.f, next.data());
+    gemm(rows, layer.out, layer.in, 1.f, h.data(), false, m.params.data() + arch.weight_offset(l), true, 0.f,
+         next.data());
     bias_activation(next.data(), rows, layer.out, m.params.data() + arch.bias_offset(l), arch.activation,
                     l + 1 < arch.layers.size());
     h.swap(next);
@@ -30,7 +31,8 @@ std::vector<float> forward_to(const Model& m, const Split& s, int64_t r0, int64_
 }  // namespace
 
 ActivationStats activation_stats(const Model& a, const Model& b, const Split& split, std::size_t layer) {
-  MODECONN_EXPECTS(a.arch.same_shape(b.arch) && layer + 1 < a.arch.layers.size(), "a hidden layer of one shape");
+  MODECONN_EXPECTS(a.arch.same_shape(b.arch) && layer + 1 < a.arch.layers.size(),
+                   "a hidden layer of one shape");
   const int64_t n = a.arch.layers[layer].out;
   const auto un = static_cast<std::size_t>(n);
   ActivationSums sums;
@@ -51,7 +53,8 @@ ActivationStats activation_stats(const Model& a, const Model& b, const Split& sp
     db.assign(hb.begin(), hb.end());
     for (int64_t r = 0; r < rows; ++r)
       for (std::size_t j = 0; j < un; ++j) {
-        const double x = da[static_cast<std::size_t>(r) * un + j], y = db[static_cast<std::size_t>(r) * un + j];
+        const double x = da[static_cast<std::size_t>(r) * un + j],
+                     y = db[static_cast<std::size_t>(r) * un + j];
         sums.sum_a[j] += x;
         sums.sq_a[j] += x * x;
         sums.sum_b[j] += y;
@@ -61,8 +64,8 @@ ActivationStats activation_stats(const Model& a, const Model& b, const Split& sp
       }
     // Σ_rows a bᵀ in float64.
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<blasint>(n), static_cast<blasint>(n),
-                static_cast<blasint>(rows), 1.0, da.data(), static_cast<blasint>(n), db.data(), static_cast<blasint>(n),
-                1.0, sums.cross.data(), static_cast<blasint>(n));
+                static_cast<blasint>(rows), 1.0, da.data(), static_cast<blasint>(n), db.data(),
+                static_cast<blasint>(n), 1.0, sums.cross.data(), static_cast<blasint>(n));
   }
   return sums.finish();
 }

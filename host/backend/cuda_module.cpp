@@ -1,12 +1,13 @@
 // Finds and loads the CUDA backend module on first use. It sits beside the core library (build/lib, or the
 // lib/ folder of a shipped build); the driver is probed first, so a machine without one never loads cuBLAS.
+#include "modeconn/cuda_module.hpp"
+
 #include <dlfcn.h>
 
 #include <filesystem>
 #include <mutex>
 
 #include "modeconn/backend.hpp"
-#include "modeconn/cuda_module.hpp"
 #include "modeconn/error.hpp"
 
 namespace modeconn {
@@ -33,14 +34,17 @@ CudaModule load_module() {
   CudaModule m;
   const std::filesystem::path beside = core_library_folder() / MODECONN_CUDA_MODULE_FILE;
   void* handle = dlopen(beside.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) handle = dlopen(MODECONN_CUDA_MODULE_FILE, RTLD_NOW | RTLD_LOCAL);  // the loader's path
+  if (handle == nullptr)
+    handle = dlopen(MODECONN_CUDA_MODULE_FILE, RTLD_NOW | RTLD_LOCAL);  // the loader's path
   if (handle == nullptr) {
     const char* why = dlerror();
     m.error = why ? why : "cannot load " MODECONN_CUDA_MODULE_FILE;
     return m;
   }
-  auto* device_count = reinterpret_cast<modeconn_cuda_device_count_fn*>(dlsym(handle, "modeconn_cuda_device_count"));
-  m.make_backend = reinterpret_cast<modeconn_cuda_make_backend_fn*>(dlsym(handle, "modeconn_cuda_make_backend"));
+  auto* device_count =
+      reinterpret_cast<modeconn_cuda_device_count_fn*>(dlsym(handle, "modeconn_cuda_device_count"));
+  m.make_backend =
+      reinterpret_cast<modeconn_cuda_make_backend_fn*>(dlsym(handle, "modeconn_cuda_make_backend"));
   m.set_poison = reinterpret_cast<modeconn_cuda_set_poison_fn*>(dlsym(handle, "modeconn_cuda_set_poison"));
   if (!device_count || !m.make_backend || !m.set_poison) {
     m.error = beside.string() + ": not a modeconn CUDA module (entry points missing)";

@@ -41,9 +41,12 @@ std::unique_ptr<Backend> make_backend(DeviceChoice choice, bool tf32, std::strin
     if (announce) *announce = "device: " + cpu;
     return make_cpu_backend();
   }
-  // The emulated device is for tests: it runs, checked and slowly, on the CPU. Only --device cuda asks for it.
+  // The emulated device is for tests: it runs, checked and slowly, on the CPU. Only --device cuda asks for
+  // it.
   if (cuda_emulated() && choice == DeviceChoice::automatic) {
-    if (announce) *announce = "device: " + cpu + " (this build's CUDA backend is the CPU emulation; --device cuda runs it)";
+    if (announce)
+      *announce =
+          "device: " + cpu + " (this build's CUDA backend is the CPU emulation; --device cuda runs it)";
     return make_cpu_backend();
   }
   if (cuda_device_count() == 0) {  // also a build without CUDA; the reason says which

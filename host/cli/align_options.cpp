@@ -7,11 +7,12 @@
 namespace modeconn::cli {
 
 void add_align_options(CommandLine& cl) {
-  cl.options().add_options()
-      ("max-sweeps", po::value<int>()->default_value(100), "weight matching: most sweeps over the layers, 1 to 100000")
-      ("align-seed", po::value<std::string>()->default_value("0"), "weight matching: seed of the layer order, 0 to 2^63 - 1")
-      ("no-signs", po::bool_switch(), "odd activations: align over permutations only, not signed ones")
-      ("canonicalize-scale", po::bool_switch(), "relu, leaky_relu: unit incoming norms before matching");
+  cl.options().add_options()("max-sweeps", po::value<int>()->default_value(100),
+                             "weight matching: most sweeps over the layers, 1 to 100000")(
+      "align-seed", po::value<std::string>()->default_value("0"),
+      "weight matching: seed of the layer order, 0 to 2^63 - 1")(
+      "no-signs", po::bool_switch(), "odd activations: align over permutations only, not signed ones")(
+      "canonicalize-scale", po::bool_switch(), "relu, leaky_relu: unit incoming norms before matching");
 }
 
 AlignOptions read_align_options(const CommandLine& cl, AlignMethod method, Activation activation) {

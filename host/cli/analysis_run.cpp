@@ -13,12 +13,13 @@
 namespace modeconn::cli {
 
 void add_analysis_options(CommandLine& cl, const char* default_align) {
-  cl.options().add_options()
-      ("points", po::value<int>()->default_value(25), "points along each path, 2 to 10001 (t = 1/2 is always added)")
-      ("align", po::value<std::string>()->default_value(default_align), "none, weight or activation")
-      ("no-curve", po::bool_switch(), "skip fitting a curve")
-      ("curve-kind", po::value<std::string>()->default_value("bezier"), "bezier or polychain")
-      ("bends", po::value<int>()->default_value(1), "interior control points of the curve, 1 to 64 (1: quadratic Bézier)");
+  cl.options().add_options()("points", po::value<int>()->default_value(25),
+                             "points along each path, 2 to 10001 (t = 1/2 is always added)")(
+      "align", po::value<std::string>()->default_value(default_align), "none, weight or activation")(
+      "no-curve", po::bool_switch(), "skip fitting a curve")(
+      "curve-kind", po::value<std::string>()->default_value("bezier"), "bezier or polychain")(
+      "bends", po::value<int>()->default_value(1),
+      "interior control points of the curve, 1 to 64 (1: quadratic Bézier)");
   add_align_options(cl);
   add_optimizer_options(cl, 10, "curve-");
 }
@@ -43,15 +44,17 @@ void plan_analysis_outputs(Outputs& outputs, const AnalysisOutputs& files) {
   outputs.output("--aligned-out", files.aligned);
 }
 
-AnalyzeReport run_analysis(CommandLine& cl, Backend& backend, const Model& a, const Model& b, const Dataset& data,
-                           const std::string& a_name, const std::string& b_name, const AnalysisOutputs& outputs) {
+AnalyzeReport run_analysis(CommandLine& cl, Backend& backend, const Model& a, const Model& b,
+                           const Dataset& data, const std::string& a_name, const std::string& b_name,
+                           const AnalysisOutputs& outputs) {
   const AnalyzeOptions o = read_analysis_options(cl, a.arch.activation);
 
   ProgressLine line(!cl.common().quiet);
   char text[200];
   AnalyzeReport r = analyze_pair(backend, a, b, data, o, [&](const EpochReport& e) {
-    std::snprintf(text, sizeof text, "fitting the curve: epoch %d/%d  step %lld/%lld  running loss %.4f", e.epoch, e.epochs,
-                  static_cast<long long>(e.step), static_cast<long long>(e.steps), e.running_loss);
+    std::snprintf(text, sizeof text, "fitting the curve: epoch %d/%d  step %lld/%lld  running loss %.4f",
+                  e.epoch, e.epochs, static_cast<long long>(e.step), static_cast<long long>(e.steps),
+                  e.running_loss);
     line.update(text, e.epoch_done);
   });
   line.finish();
@@ -63,7 +66,8 @@ AnalyzeReport run_analysis(CommandLine& cl, Backend& backend, const Model& a, co
   Outputs& files = cl.outputs();
   if (!outputs.json.empty()) files.stage(outputs.json, analyze_report_json(r));
   if (!outputs.csv.empty()) files.stage(outputs.csv, analyze_report_csv(r));
-  if (o.fit_curve && !outputs.curve.empty()) files.stage(outputs.curve, serialize_safetensors(curve_to_tensors(r.curve)));
+  if (o.fit_curve && !outputs.curve.empty())
+    files.stage(outputs.curve, serialize_safetensors(curve_to_tensors(r.curve)));
   if (o.align.method != AlignMethod::none && !outputs.aligned.empty())
     files.stage(outputs.aligned, serialize_safetensors(model_to_tensors(r.alignment.aligned)));
   return r;

@@ -6,7 +6,8 @@
 
 namespace modeconn::cli {
 
-// --points, --align (and its options), --no-curve, --curve-kind, --bends, and the curve optimizer as --curve-*.
+// --points, --align (and its options), --no-curve, --curve-kind, --bends, and the curve optimizer as
+// --curve-*.
 void add_analysis_options(CommandLine& cl, const char* default_align);
 
 // The analysis options as given on the command line.
@@ -18,8 +19,10 @@ struct AnalysisOutputs {
 // Plans them among the command's outputs (as --json, --csv, --curve-out, --aligned-out).
 void plan_analysis_outputs(Outputs& outputs, const AnalysisOutputs& files);
 
-// Runs the analysis and stages its outputs among the command's (the caller commits them) and returns the report.
-AnalyzeReport run_analysis(CommandLine& cl, Backend& backend, const Model& a, const Model& b, const Dataset& data,
-                           const std::string& a_name, const std::string& b_name, const AnalysisOutputs& outputs);
+// Runs the analysis and stages its outputs among the command's (the caller commits them) and returns the
+// report.
+AnalyzeReport run_analysis(CommandLine& cl, Backend& backend, const Model& a, const Model& b,
+                           const Dataset& data, const std::string& a_name, const std::string& b_name,
+                           const AnalysisOutputs& outputs);
 
 }  // namespace modeconn::cli

@@ -1,4 +1,5 @@
-// modeconn align: permutes (and for odd activations flips) B's hidden units onto A's, checked to keep B's function.
+// modeconn align: permutes (and for odd activations flips) B's hidden units onto A's, checked to keep B's
+// function.
 #include <iostream>
 
 #include "cli/align_options.hpp"
@@ -11,19 +12,24 @@
 namespace modeconn::cli {
 
 int run_align(const Args& args) {
-  CommandLine cl("align", "modeconn align --a A --b B [--data D] --method weight|activation --out B_ALIGNED.safetensors [--json OUT]");
-  cl.options().add_options()
-      ("a", po::value<std::string>()->required(), "the reference minimum (safetensors)")
-      ("b", po::value<std::string>()->required(), "the minimum to align onto A")
-      ("data", po::value<std::string>(), "data: needed by activation matching; the function check runs on its test split")
-      ("method", po::value<std::string>()->default_value("weight"), "weight or activation")
-      ("out", po::value<std::string>()->required(), "where to write the aligned B")
-      ("json", po::value<std::string>(), "write the alignment report as JSON")
-      ("activation", po::value<std::string>()->default_value(""), "activation for files without modeconn metadata (default relu)");
+  CommandLine cl("align",
+                 "modeconn align --a A --b B [--data D] --method weight|activation --out "
+                 "B_ALIGNED.safetensors [--json OUT]");
+  cl.options().add_options()("a", po::value<std::string>()->required(),
+                             "the reference minimum (safetensors)")("b", po::value<std::string>()->required(),
+                                                                    "the minimum to align onto A")(
+      "data", po::value<std::string>(),
+      "data: needed by activation matching; the function check runs on its test split")(
+      "method", po::value<std::string>()->default_value("weight"), "weight or activation")(
+      "out", po::value<std::string>()->required(), "where to write the aligned B")(
+      "json", po::value<std::string>(), "write the alignment report as JSON")(
+      "activation", po::value<std::string>()->default_value(""),
+      "activation for files without modeconn metadata (default relu)");
   add_align_options(cl);
   if (!cl.parse(args)) return 0;
 
-  const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b"), out = cl.get<std::string>("out");
+  const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b"),
+             out = cl.get<std::string>("out");
   const AlignMethod method = parse_align_method(cl.get<std::string>("method"));
   if (method == AlignMethod::none) throw usage_error("--method must be weight or activation");
   const std::string json = cl.has("json") ? cl.get<std::string>("json") : "";
@@ -52,7 +58,8 @@ int run_align(const Args& args) {
   outputs.stage(out, bytes);
   if (!json.empty()) outputs.stage(json, align_report_json(outcome, method, a_path, b_path, out));
   outputs.commit();
-  std::cout << b_path << " aligned onto " << a_path << " -> " << out << "\n" << align_report_table(outcome, method);
+  std::cout << b_path << " aligned onto " << a_path << " -> " << out << "\n"
+            << align_report_table(outcome, method);
   return 0;
 }
 

@@ -8,22 +8,27 @@
 namespace modeconn::cli {
 
 int run_analyze(const Args& args) {
-  CommandLine cl("analyze", "modeconn analyze --a A --b B --data D [--json OUT] [--csv OUT] [--curve-out C] [--aligned-out B2]");
-  cl.options().add_options()
-      ("a", po::value<std::string>()->required(), "first minimum (safetensors)")
-      ("b", po::value<std::string>()->required(), "second minimum")
-      ("data", po::value<std::string>()->required(), "data folder or builtin:fashion-mnist")
-      ("json", po::value<std::string>(), "write the report as JSON (plot it with scripts/plot.py)")
-      ("csv", po::value<std::string>(), "write every profile as CSV: path,split,t,loss,error")
-      ("curve-out", po::value<std::string>(), "write the fitted curve (evaluate it with path --kind bezier --curve)")
-      ("aligned-out", po::value<std::string>(), "write the aligned B")
-      ("activation", po::value<std::string>()->default_value(""), "activation for files without modeconn metadata (default relu)");
+  CommandLine cl(
+      "analyze",
+      "modeconn analyze --a A --b B --data D [--json OUT] [--csv OUT] [--curve-out C] [--aligned-out B2]");
+  cl.options().add_options()("a", po::value<std::string>()->required(), "first minimum (safetensors)")(
+      "b", po::value<std::string>()->required(), "second minimum")(
+      "data", po::value<std::string>()->required(), "data folder or builtin:fashion-mnist")(
+      "json", po::value<std::string>(), "write the report as JSON (plot it with scripts/plot.py)")(
+      "csv", po::value<std::string>(), "write every profile as CSV: path,split,t,loss,error")(
+      "curve-out", po::value<std::string>(),
+      "write the fitted curve (evaluate it with path --kind bezier --curve)")(
+      "aligned-out", po::value<std::string>(), "write the aligned B")(
+      "activation", po::value<std::string>()->default_value(""),
+      "activation for files without modeconn metadata (default relu)");
   add_analysis_options(cl, "weight");
   if (!cl.parse(args)) return 0;
 
   const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b");
   AnalysisOutputs outputs;
-  for (auto [option, target] : {std::pair{"json", &outputs.json}, {"csv", &outputs.csv}, {"curve-out", &outputs.curve},
+  for (auto [option, target] : {std::pair{"json", &outputs.json},
+                                {"csv", &outputs.csv},
+                                {"curve-out", &outputs.curve},
                                 {"aligned-out", &outputs.aligned}})
     if (cl.has(option)) *target = cl.get<std::string>(option);
   cl.outputs().input(a_path);

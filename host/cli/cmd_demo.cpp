@@ -12,12 +12,13 @@
 namespace modeconn::cli {
 
 int run_demo(const Args& args) {
-  CommandLine cl("demo", "modeconn demo [--data builtin:fashion-mnist] [--out-dir demo-out] [--epochs 10] [analyze options]");
-  cl.options().add_options()
-      ("data", po::value<std::string>()->default_value("builtin:fashion-mnist"), "data folder or builtin:fashion-mnist")
-      ("out-dir", po::value<std::string>()->default_value("demo-out"), "where the models and the report go")
-      ("epochs", po::value<int>()->default_value(10), "training epochs per model, 1 to 100000")
-      ;
+  CommandLine cl(
+      "demo",
+      "modeconn demo [--data builtin:fashion-mnist] [--out-dir demo-out] [--epochs 10] [analyze options]");
+  cl.options().add_options()("data", po::value<std::string>()->default_value("builtin:fashion-mnist"),
+                             "data folder or builtin:fashion-mnist")(
+      "out-dir", po::value<std::string>()->default_value("demo-out"), "where the models and the report go")(
+      "epochs", po::value<int>()->default_value(10), "training epochs per model, 1 to 100000");
   add_analysis_options(cl, "weight");
   if (!cl.parse(args)) return 0;
 
@@ -43,14 +44,15 @@ int run_demo(const Args& args) {
   o.epochs = cl.get<int>("epochs");
   int64_t classes = 0;
   for (int32_t l : data.train.labels) classes = std::max<int64_t>(classes, l + 1);
-  const Architecture arch = make_architecture({data.train.features, 256, 256, classes}, Activation::relu, data.train.task);
+  const Architecture arch =
+      make_architecture({data.train.features, 256, 256, classes}, Activation::relu, data.train.task);
   std::vector<Model> models;
   for (uint64_t seed : {1, 2}) {
     o.seed = seed;
     Model m = init_model(arch, seed);
     fit_model_to_data(m, "demo model", data);
-    cl.say("training model " + std::to_string(seed) + " of 2: " + describe(arch) + ", seed " + std::to_string(seed) +
-           ", " + std::to_string(o.epochs) + " epochs");
+    cl.say("training model " + std::to_string(seed) + " of 2: " + describe(arch) + ", seed " +
+           std::to_string(seed) + ", " + std::to_string(o.epochs) + " epochs");
     run_training(*backend, m, data, o, !cl.common().quiet);
     cl.outputs().stage(model_files[models.size()], serialize_safetensors(model_to_tensors(m)));
     models.push_back(std::move(m));
@@ -60,7 +62,8 @@ int run_demo(const Args& args) {
       run_analysis(cl, *backend, models[0], models[1], data, model_files[0], model_files[1], outputs);
   cl.outputs().commit();
   std::cout << analyze_report_table(report) << "\nwrote " << model_files[0] << ", " << model_files[1] << ", "
-            << outputs.aligned << ", " << outputs.curve << ", " << outputs.json << " and " << outputs.csv << "\n";
+            << outputs.aligned << ", " << outputs.curve << ", " << outputs.json << " and " << outputs.csv
+            << "\n";
   return 0;
 }
 

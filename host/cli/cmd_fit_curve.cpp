@@ -12,19 +12,25 @@ namespace modeconn::cli {
 
 int run_fit_curve(const Args& args) {
   CommandLine cl("fit-curve",
-                 "modeconn fit-curve --a A --b B --data D [--kind bezier|polychain] [--bends 1] [--epochs N] --out C.safetensors");
-  cl.options().add_options()
-      ("a", po::value<std::string>()->required(), "first endpoint (safetensors), fixed")
-      ("b", po::value<std::string>()->required(), "second endpoint, fixed (align it first with modeconn align to remove permutations)")
-      ("data", po::value<std::string>()->required(), "data folder or builtin:fashion-mnist (the curve is fitted on its train split)")
-      ("kind", po::value<std::string>()->default_value("bezier"), "bezier or polychain")
-      ("bends", po::value<int>()->default_value(1), "interior control points, 1 to 64 (1: a quadratic Bézier curve)")
-      ("out", po::value<std::string>()->required(), "where to write the curve file")
-      ("activation", po::value<std::string>()->default_value(""), "activation for files without modeconn metadata (default relu)");
+                 "modeconn fit-curve --a A --b B --data D [--kind bezier|polychain] [--bends 1] [--epochs N] "
+                 "--out C.safetensors");
+  cl.options().add_options()("a", po::value<std::string>()->required(),
+                             "first endpoint (safetensors), fixed")(
+      "b", po::value<std::string>()->required(),
+      "second endpoint, fixed (align it first with modeconn align to remove permutations)")(
+      "data", po::value<std::string>()->required(),
+      "data folder or builtin:fashion-mnist (the curve is fitted on its train split)")(
+      "kind", po::value<std::string>()->default_value("bezier"), "bezier or polychain")(
+      "bends", po::value<int>()->default_value(1),
+      "interior control points, 1 to 64 (1: a quadratic Bézier curve)")(
+      "out", po::value<std::string>()->required(), "where to write the curve file")(
+      "activation", po::value<std::string>()->default_value(""),
+      "activation for files without modeconn metadata (default relu)");
   add_optimizer_options(cl, 10);
   if (!cl.parse(args)) return 0;
 
-  const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b"), out = cl.get<std::string>("out");
+  const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b"),
+             out = cl.get<std::string>("out");
   Outputs& outputs = cl.outputs();
   outputs.input(a_path);
   outputs.input(b_path);
@@ -39,8 +45,9 @@ int run_fit_curve(const Args& args) {
   Path curve = init_curve(a, b, parse_path_kind(cl.get<std::string>("kind")), cl.get<int>("bends"));
 
   auto backend = cl.backend();
-  cl.say("fitting a " + std::string(path_kind_name(curve.kind)) + " curve with " + std::to_string(curve.points.size() - 2) +
-         " bend(s) between " + a_path + " and " + b_path + " on " + std::to_string(data.train.rows) + " samples");
+  cl.say("fitting a " + std::string(path_kind_name(curve.kind)) + " curve with " +
+         std::to_string(curve.points.size() - 2) + " bend(s) between " + a_path + " and " + b_path + " on " +
+         std::to_string(data.train.rows) + " samples");
   ProgressLine line(!cl.common().quiet);
   char text[200];
   fit_curve(*backend, curve, data.train, o, [&](const EpochReport& r) {
@@ -52,8 +59,8 @@ int run_fit_curve(const Args& args) {
   const auto bytes = serialize_safetensors(curve_to_tensors(curve));
   outputs.stage(out, bytes);
   outputs.commit();
-  std::cout << "wrote " << out << " (evaluate it with modeconn path --kind " << path_kind_name(curve.kind) << " --curve "
-            << out << ")\n";
+  std::cout << "wrote " << out << " (evaluate it with modeconn path --kind " << path_kind_name(curve.kind)
+            << " --curve " << out << ")\n";
   return 0;
 }
 

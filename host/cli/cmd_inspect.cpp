@@ -20,10 +20,10 @@ double norm(std::span<const float> v) {
 
 int run_inspect(const Args& args) {
   CommandLine cl("inspect", "modeconn inspect MODEL [--data D]");
-  cl.options().add_options()
-      ("model", po::value<std::string>()->required(), "model file (safetensors)")
-      ("data", po::value<std::string>(), "also evaluate loss and error on this data")
-      ("activation", po::value<std::string>()->default_value(""), "activation for files without modeconn metadata (default relu)");
+  cl.options().add_options()("model", po::value<std::string>()->required(), "model file (safetensors)")(
+      "data", po::value<std::string>(), "also evaluate loss and error on this data")(
+      "activation", po::value<std::string>()->default_value(""),
+      "activation for files without modeconn metadata (default relu)");
   cl.positional("model", 1);
   if (!cl.parse(args)) return 0;
 
@@ -33,15 +33,18 @@ int run_inspect(const Args& args) {
   std::cout << path << "\n";
   std::cout << "  architecture  " << model.arch.widths() << "\n";
   std::cout << "  activation    " << activation_name(model.arch.activation) << "\n";
-  std::cout << "  task          " << (model.task_known ? std::string(task_name(model.arch.task)) : "not stated (taken from the data)") << "\n";
+  std::cout << "  task          "
+            << (model.task_known ? std::string(task_name(model.arch.task))
+                                 : "not stated (taken from the data)")
+            << "\n";
   std::cout << "  parameters    " << model.arch.num_params() << "\n\n";
   std::snprintf(line, sizeof line, "  %-24s %-14s %12s %12s\n", "layer", "shape", "|W|", "|b|");
   std::cout << line;
   for (std::size_t l = 0; l < model.arch.layers.size(); ++l) {
     const auto& layer = model.arch.layers[l];
     const std::string shape = std::to_string(layer.out) + "x" + std::to_string(layer.in);
-    std::snprintf(line, sizeof line, "  %-24s %-14s %12.4f %12.4f\n", layer.weight_name.c_str(), shape.c_str(),
-                  norm(model.weight(l)), norm(model.bias(l)));
+    std::snprintf(line, sizeof line, "  %-24s %-14s %12.4f %12.4f\n", layer.weight_name.c_str(),
+                  shape.c_str(), norm(model.weight(l)), norm(model.bias(l)));
     std::cout << line;
   }
   if (cl.has("data")) {
@@ -51,8 +54,8 @@ int run_inspect(const Args& args) {
     std::cout << "\n";
     for (const Split* s : {&data.test, &data.train}) {
       const PointMetrics m = evaluate_model(*backend, model, *s);
-      std::snprintf(line, sizeof line, "  %-5s  loss %.5f  error %.2f%%  (%lld samples)\n", s->name.c_str(), m.loss,
-                    100 * m.error, static_cast<long long>(s->rows));
+      std::snprintf(line, sizeof line, "  %-5s  loss %.5f  error %.2f%%  (%lld samples)\n", s->name.c_str(),
+                    m.loss, 100 * m.error, static_cast<long long>(s->rows));
       std::cout << line;
     }
   }

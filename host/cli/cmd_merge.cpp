@@ -1,4 +1,5 @@
-// modeconn merge: a sweep's pair results as N×N barrier matrices; the missing pairs listed, and exit 1 if any.
+// modeconn merge: a sweep's pair results as N×N barrier matrices; the missing pairs listed, and exit 1 if
+// any.
 #include <filesystem>
 #include <iostream>
 
@@ -10,10 +11,9 @@ namespace modeconn::cli {
 
 int run_merge(const Args& args) {
   CommandLine cl("merge", "modeconn merge --in-dir DIR [--json OUT] [--csv OUT]");
-  cl.options().add_options()
-      ("in-dir", po::value<std::string>()->required(), "the sweep's --out-dir")
-      ("json", po::value<std::string>(), "write the matrices as JSON (plot them with scripts/plot.py)")
-      ("csv", po::value<std::string>(), "write path,split,metric,definition,i,j,value rows");
+  cl.options().add_options()("in-dir", po::value<std::string>()->required(), "the sweep's --out-dir")(
+      "json", po::value<std::string>(), "write the matrices as JSON (plot them with scripts/plot.py)")(
+      "csv", po::value<std::string>(), "write path,split,metric,definition,i,j,value rows");
   if (!cl.parse(args)) return 0;
   const std::string in_dir = cl.get<std::string>("in-dir");
   const std::string json = cl.has("json") ? cl.get<std::string>("json") : "";

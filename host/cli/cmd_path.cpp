@@ -11,22 +11,25 @@
 namespace modeconn::cli {
 
 int run_path(const Args& args) {
-  CommandLine cl("path",
-                 "modeconn path --a A --b B --data D [--kind linear|bezier|polychain --curve C] [--points 25] "
-                 "[--split test|train|both] [--json OUT] [--csv OUT]");
-  cl.options().add_options()
-      ("a", po::value<std::string>()->required(), "first minimum (safetensors)")
-      ("b", po::value<std::string>()->required(), "second minimum (safetensors)")
-      ("data", po::value<std::string>()->required(), "data folder or builtin:fashion-mnist")
-      ("kind", po::value<std::string>()->default_value("linear"), "linear, bezier or polychain")
-      ("curve", po::value<std::string>(), "curve file for bezier and polychain (from fit-curve)")
-      ("points", po::value<int>()->default_value(25), "points along the path, endpoints included: 2 to 10001 (t = 1/2 is always added)")
-      ("split", po::value<std::string>()->default_value("both"), "test, train or both")
-      ("activation", po::value<std::string>()->default_value(""), "activation for files without modeconn metadata (default relu)")
-      ("json", po::value<std::string>(), "write the profile and barriers as JSON")
-      ("csv", po::value<std::string>(), "write the profile as CSV")
-      ("align", po::value<std::string>()->default_value("none"), "align B onto A first: none, weight or activation; "
-                                                                  "the naive path is reported beside the aligned one");
+  CommandLine cl(
+      "path",
+      "modeconn path --a A --b B --data D [--kind linear|bezier|polychain --curve C] [--points 25] "
+      "[--split test|train|both] [--json OUT] [--csv OUT]");
+  cl.options().add_options()("a", po::value<std::string>()->required(), "first minimum (safetensors)")(
+      "b", po::value<std::string>()->required(), "second minimum (safetensors)")(
+      "data", po::value<std::string>()->required(), "data folder or builtin:fashion-mnist")(
+      "kind", po::value<std::string>()->default_value("linear"), "linear, bezier or polychain")(
+      "curve", po::value<std::string>(), "curve file for bezier and polychain (from fit-curve)")(
+      "points", po::value<int>()->default_value(25),
+      "points along the path, endpoints included: 2 to 10001 (t = 1/2 is always added)")(
+      "split", po::value<std::string>()->default_value("both"), "test, train or both")(
+      "activation", po::value<std::string>()->default_value(""),
+      "activation for files without modeconn metadata (default relu)")(
+      "json", po::value<std::string>(), "write the profile and barriers as JSON")(
+      "csv", po::value<std::string>(), "write the profile as CSV")(
+      "align", po::value<std::string>()->default_value("none"),
+      "align B onto A first: none, weight or activation; "
+      "the naive path is reported beside the aligned one");
   add_align_options(cl);
   if (!cl.parse(args)) return 0;
 
@@ -34,8 +37,10 @@ int run_path(const Args& args) {
   const auto activation = cl.get<std::string>("activation");
   const PathKind kind = parse_path_kind(cl.get<std::string>("kind"));
   const std::string curve_path = cl.has("curve") ? cl.get<std::string>("curve") : "";
-  if (kind != PathKind::linear && curve_path.empty()) throw usage_error("--kind " + cl.get<std::string>("kind") + " needs --curve");
-  if (kind == PathKind::linear && !curve_path.empty()) throw usage_error("--curve goes with --kind bezier or polychain");
+  if (kind != PathKind::linear && curve_path.empty())
+    throw usage_error("--kind " + cl.get<std::string>("kind") + " needs --curve");
+  if (kind == PathKind::linear && !curve_path.empty())
+    throw usage_error("--curve goes with --kind bezier or polychain");
   const AlignMethod align = parse_align_method(cl.get<std::string>("align"));
   if (align != AlignMethod::none && kind != PathKind::linear)
     throw usage_error("--align goes with --kind linear (a curve file fixes its own endpoints)");
@@ -59,15 +64,20 @@ int run_path(const Args& args) {
   if (kind != PathKind::linear) {
     path = load_curve(curve_path, activation);
     if (path.kind != kind)
-      throw input_error(curve_path, "holds a " + std::string(path_kind_name(path.kind)) + " curve, not " + std::string(path_kind_name(kind)));
+      throw input_error(curve_path, "holds a " + std::string(path_kind_name(path.kind)) + " curve, not " +
+                                        std::string(path_kind_name(kind)));
     if (!path.arch.same_shape(a.arch))
-      throw input_error(curve_path, "architecture " + path.arch.widths() + " differs from " + a_path + " (" + a.arch.widths() + ")");
+      throw input_error(curve_path, "architecture " + path.arch.widths() + " differs from " + a_path + " (" +
+                                        a.arch.widths() + ")");
     if (path.arch.activation != a.arch.activation)
-      throw input_error(curve_path, "activation " + std::string(activation_name(path.arch.activation)) + " differs from " +
-                                        a_path + " (" + std::string(activation_name(a.arch.activation)) + ")");
+      throw input_error(curve_path, "activation " + std::string(activation_name(path.arch.activation)) +
+                                        " differs from " + a_path + " (" +
+                                        std::string(activation_name(a.arch.activation)) + ")");
     path.arch = a.arch;
-    if (path.points.front() != a.params) throw input_error(curve_path, "its first control point is not " + a_path);
-    if (path.points.back() != b.params) throw input_error(curve_path, "its last control point is not " + b_path);
+    if (path.points.front() != a.params)
+      throw input_error(curve_path, "its first control point is not " + a_path);
+    if (path.points.back() != b.params)
+      throw input_error(curve_path, "its last control point is not " + b_path);
   }
 
   auto backend = cl.backend();
@@ -90,7 +100,8 @@ int run_path(const Args& args) {
   const Path aligned_path = report.alignment ? linear_path(outcome.a, outcome.aligned) : path;
   for (const Split* split : splits) {
     report.splits.push_back(make_profile(split->name, ts, backend->evaluate(aligned_path, ts, *split)));
-    if (report.alignment) report.naive_splits.push_back(make_profile(split->name, ts, backend->evaluate(path, ts, *split)));
+    if (report.alignment)
+      report.naive_splits.push_back(make_profile(split->name, ts, backend->evaluate(path, ts, *split)));
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 

@@ -37,13 +37,17 @@ void plan_sweep_outputs(Outputs& outputs, const std::vector<std::string>& models
 }  // namespace
 
 int run_sweep(const Args& args) {
-  CommandLine cl("sweep", "modeconn sweep --models M... --data D --out-dir DIR [--shard I/N] [analyze options]");
-  cl.options().add_options()
-      ("models", po::value<std::vector<std::string>>()->multitoken()->required(), "the minima (safetensors), at least two")
-      ("data", po::value<std::string>()->required(), "data folder or builtin:fashion-mnist")
-      ("out-dir", po::value<std::string>()->required(), "where the per-pair results and the shard manifests go")
-      ("shard", po::value<std::string>()->default_value("0/1"), "I/N: run the pairs p with p mod N = I (0 <= I < N)")
-      ("activation", po::value<std::string>()->default_value(""), "activation for files without modeconn metadata (default relu)");
+  CommandLine cl("sweep",
+                 "modeconn sweep --models M... --data D --out-dir DIR [--shard I/N] [analyze options]");
+  cl.options().add_options()("models", po::value<std::vector<std::string>>()->multitoken()->required(),
+                             "the minima (safetensors), at least two")(
+      "data", po::value<std::string>()->required(), "data folder or builtin:fashion-mnist")(
+      "out-dir", po::value<std::string>()->required(),
+      "where the per-pair results and the shard manifests go")(
+      "shard", po::value<std::string>()->default_value("0/1"),
+      "I/N: run the pairs p with p mod N = I (0 <= I < N)")(
+      "activation", po::value<std::string>()->default_value(""),
+      "activation for files without modeconn metadata (default relu)");
   add_analysis_options(cl, "weight");
   if (!cl.parse(args)) return 0;
 
@@ -74,19 +78,21 @@ int run_sweep(const Args& args) {
   const int total_pairs = static_cast<int>(paths.size() * (paths.size() - 1) / 2);
   cl.say("sweep shard " + std::to_string(shard.index) + "/" + std::to_string(shard.count) + ": " +
          std::to_string(paths.size()) + " models, " + std::to_string(total_pairs) + " pairs in all");
-  const SweepCounts counts = modeconn::run_sweep(*backend, models, data, plan, options, out_dir, shard, [&](const SweepProgress& p) {
-    char line[256];
-    std::snprintf(line, sizeof line, "pair %d/%d of this shard: models %d and %d %s", p.done, p.total, p.pair.i, p.pair.j,
-                  p.skipped ? "skipped (a valid result exists)" : "done");
-    std::string text = line;
-    if (!p.skipped) {
-      std::snprintf(line, sizeof line, " in %.1f s", p.seconds);
-      text += line;
-    }
-    cl.say(text);
-  });
-  std::cout << "shard " << shard.index << "/" << shard.count << ": " << counts.computed << " computed (" << counts.redone
-            << " of them redone), " << counts.skipped << " skipped; results in " << out_dir << "/pairs\n";
+  const SweepCounts counts =
+      modeconn::run_sweep(*backend, models, data, plan, options, out_dir, shard, [&](const SweepProgress& p) {
+        char line[256];
+        std::snprintf(line, sizeof line, "pair %d/%d of this shard: models %d and %d %s", p.done, p.total,
+                      p.pair.i, p.pair.j, p.skipped ? "skipped (a valid result exists)" : "done");
+        std::string text = line;
+        if (!p.skipped) {
+          std::snprintf(line, sizeof line, " in %.1f s", p.seconds);
+          text += line;
+        }
+        cl.say(text);
+      });
+  std::cout << "shard " << shard.index << "/" << shard.count << ": " << counts.computed << " computed ("
+            << counts.redone << " of them redone), " << counts.skipped << " skipped; results in " << out_dir
+            << "/pairs\n";
   return 0;
 }
 

@@ -13,16 +13,20 @@ namespace modeconn::cli {
 
 int run_symmetry(const Args& args) {
   CommandLine cl("symmetry", "modeconn symmetry --model A [--b B] [--data D] [--json OUT]");
-  cl.options().add_options()
-      ("model", po::value<std::string>()->required(), "the model to analyse (safetensors)")
-      ("b", po::value<std::string>(), "a second minimum: distances and barriers before and after aligning it")
-      ("data", po::value<std::string>(), "data for dead units, the swap barriers and B's barriers")
-      ("split", po::value<std::string>()->default_value("train"), "the split the diagnostics run on: train or test")
-      ("method", po::value<std::string>()->default_value("weight"), "how --b is aligned: weight or activation")
-      ("duplicate-cosine", po::value<double>()->default_value(0.99), "units whose incoming weights have a larger cosine (0 to 1) are near-duplicates")
-      ("points", po::value<int>()->default_value(25), "points along each path, 2 to 10001")
-      ("json", po::value<std::string>(), "write the report as JSON")
-      ("activation", po::value<std::string>()->default_value(""), "activation for files without modeconn metadata (default relu)");
+  cl.options().add_options()("model", po::value<std::string>()->required(),
+                             "the model to analyse (safetensors)")(
+      "b", po::value<std::string>(), "a second minimum: distances and barriers before and after aligning it")(
+      "data", po::value<std::string>(), "data for dead units, the swap barriers and B's barriers")(
+      "split", po::value<std::string>()->default_value("train"),
+      "the split the diagnostics run on: train or test")("method",
+                                                         po::value<std::string>()->default_value("weight"),
+                                                         "how --b is aligned: weight or activation")(
+      "duplicate-cosine", po::value<double>()->default_value(0.99),
+      "units whose incoming weights have a larger cosine (0 to 1) are near-duplicates")(
+      "points", po::value<int>()->default_value(25), "points along each path, 2 to 10001")(
+      "json", po::value<std::string>(), "write the report as JSON")(
+      "activation", po::value<std::string>()->default_value(""),
+      "activation for files without modeconn metadata (default relu)");
   add_align_options(cl);
   if (!cl.parse(args)) return 0;
 
@@ -38,7 +42,8 @@ int run_symmetry(const Args& args) {
   const std::string which = cl.get<std::string>("split");
   if (which != "train" && which != "test") throw usage_error("--split must be train or test");
   Model model = load_model(path, cl.get<std::string>("activation"));
-  if (model.arch.layers.size() < 2) throw input_error(path, "has no hidden layer, so no hidden-unit symmetry");
+  if (model.arch.layers.size() < 2)
+    throw input_error(path, "has no hidden layer, so no hidden-unit symmetry");
   std::unique_ptr<Dataset> data;
   if (cl.has("data")) {
     data = std::make_unique<Dataset>(load_dataset(cl.get<std::string>("data")));
@@ -59,14 +64,16 @@ int run_symmetry(const Args& args) {
     check_same_architecture(model, path, b, b_path);
     fit_model_to_data(b, b_path, *data);
     const AlignMethod method = parse_align_method(cl.get<std::string>("method"));
-    outcome = align_models(*backend, model, b, data.get(), read_align_options(cl, method, model.arch.activation));
+    outcome =
+        align_models(*backend, model, b, data.get(), read_align_options(cl, method, model.arch.activation));
     pair = std::make_unique<PairSymmetry>();
     pair->b = b_path;
     pair->method = method;
     pair->alignment = &outcome;
     const std::vector<double> ts = path_grid(options.saddle_points);
     pair->naive = make_profile(split->name, ts, backend->evaluate(linear_path(model, b), ts, *split));
-    pair->aligned = make_profile(split->name, ts, backend->evaluate(linear_path(outcome.a, outcome.aligned), ts, *split));
+    pair->aligned =
+        make_profile(split->name, ts, backend->evaluate(linear_path(outcome.a, outcome.aligned), ts, *split));
   }
 
   if (!json.empty()) {
@@ -77,7 +84,8 @@ int run_symmetry(const Args& args) {
   if (pair) {
     char line[256];
     std::cout << "\n" << b_path << " against " << path << ":\n" << align_report_table(outcome, pair->method);
-    std::snprintf(line, sizeof line, "  linear-path %s loss gap  %.5f naive -> %.5f aligned; error gap %.5f -> %.5f\n",
+    std::snprintf(line, sizeof line,
+                  "  linear-path %s loss gap  %.5f naive -> %.5f aligned; error gap %.5f -> %.5f\n",
                   split->name.c_str(), pair->naive.loss_barrier.gap, pair->aligned.loss_barrier.gap,
                   pair->naive.error_barrier.gap, pair->aligned.error_barrier.gap);
     std::cout << line;

@@ -3,9 +3,9 @@
 #include <iostream>
 #include <sstream>
 
-#include "cli/optimizer_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
+#include "cli/optimizer_options.hpp"
 #include "cli/training_run.hpp"
 #include "modeconn/error.hpp"
 #include "modeconn/tensor_file.hpp"
@@ -22,11 +22,12 @@ std::vector<int64_t> parse_widths(const std::string& text) {
   std::size_t start = 0;
   while (true) {
     const std::size_t comma = text.find(',', start);
-    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (item.empty() || item.size() > 9 || item.find_first_not_of("0123456789") != std::string::npos ||
         std::stoll(item) < 1 || std::stoll(item) > kMaxWidth)
-      throw usage_error("--hidden: '" + item + "' is not a width from 1 to " + std::to_string(kMaxWidth) + " (in '" +
-                        text + "')");
+      throw usage_error("--hidden: '" + item + "' is not a width from 1 to " + std::to_string(kMaxWidth) +
+                        " (in '" + text + "')");
     widths.push_back(std::stoll(item));
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -40,13 +41,16 @@ std::vector<int64_t> parse_widths(const std::string& text) {
 }  // namespace
 
 int run_train(const Args& args) {
-  CommandLine cl("train", "modeconn train --data D --hidden 256,256 [--activation relu] [--epochs N --lr X --batch B --seed S] --out M.safetensors");
-  cl.options().add_options()
-      ("data", po::value<std::string>()->required(), "data folder or builtin:fashion-mnist")
-      ("hidden", po::value<std::string>()->default_value("256,256"),
-       "hidden widths, comma-separated, each 1 to 65536 (empty: a linear model)")
-      ("activation", po::value<std::string>()->default_value("relu"), "relu, leaky_relu, tanh, sigmoid, gelu, softplus, identity")
-      ("out", po::value<std::string>()->required(), "where to write the model (safetensors)");
+  CommandLine cl("train",
+                 "modeconn train --data D --hidden 256,256 [--activation relu] [--epochs N --lr X --batch B "
+                 "--seed S] --out M.safetensors");
+  cl.options().add_options()("data", po::value<std::string>()->required(),
+                             "data folder or builtin:fashion-mnist")(
+      "hidden", po::value<std::string>()->default_value("256,256"),
+      "hidden widths, comma-separated, each 1 to 65536 (empty: a linear model)")(
+      "activation", po::value<std::string>()->default_value("relu"),
+      "relu, leaky_relu, tanh, sigmoid, gelu, softplus, identity")(
+      "out", po::value<std::string>()->required(), "where to write the model (safetensors)");
   add_optimizer_options(cl, 10);
   if (!cl.parse(args)) return 0;
 
@@ -71,13 +75,15 @@ int run_train(const Args& args) {
   widths.push_back(outputs);
   const Architecture arch = make_architecture(widths, activation, data.train.task);
   if (arch.num_params() > static_cast<std::size_t>(kMaxParams))
-    throw usage_error("--hidden " + cl.get<std::string>("hidden") + " makes " + std::to_string(arch.num_params()) +
-                      " parameters; at most " + std::to_string(kMaxParams));
+    throw usage_error("--hidden " + cl.get<std::string>("hidden") + " makes " +
+                      std::to_string(arch.num_params()) + " parameters; at most " +
+                      std::to_string(kMaxParams));
   Model model = init_model(arch, o.seed);
   fit_model_to_data(model, out, data);
 
   auto backend = cl.backend();
-  cl.say("training " + describe(model.arch) + " on " + data.source + " (" + std::to_string(data.train.rows) + " samples)");
+  cl.say("training " + describe(model.arch) + " on " + data.source + " (" + std::to_string(data.train.rows) +
+         " samples)");
   run_training(*backend, model, data, o, !cl.common().quiet);
   const auto bytes = serialize_safetensors(model_to_tensors(model));
   cl.outputs().stage(out, bytes);

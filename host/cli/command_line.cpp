@@ -13,28 +13,34 @@
 namespace modeconn::cli {
 
 CommandLine::CommandLine(std::string command, std::string usage)
-    : command_(std::move(command)), usage_(std::move(usage)), specific_("Options"), common_desc_("Common options") {
-  common_desc_.add_options()
-      ("help,h", "show this help")
-      ("device", po::value(&common_.device)->default_value("auto"), "auto, cpu or cuda")
-      ("threads", po::value(&common_.threads)->default_value(0), "CPU threads, 0 to 1024 (0: all cores)")
-      ("precision", po::value(&common_.precision)->default_value("fp32"), "CUDA GEMMs: fp32, or tf32 (tensor cores)")
-      ("quiet,q", po::bool_switch(&common_.quiet), "no progress or device lines on stderr")
-      ("config", po::value(&common_.config), "read options from FILE (key = value lines; the command line wins)");
+    : command_(std::move(command)),
+      usage_(std::move(usage)),
+      specific_("Options"),
+      common_desc_("Common options") {
+  common_desc_.add_options()("help,h", "show this help")(
+      "device", po::value(&common_.device)->default_value("auto"), "auto, cpu or cuda")(
+      "threads", po::value(&common_.threads)->default_value(0), "CPU threads, 0 to 1024 (0: all cores)")(
+      "precision", po::value(&common_.precision)->default_value("fp32"),
+      "CUDA GEMMs: fp32, or tf32 (tensor cores)")("quiet,q", po::bool_switch(&common_.quiet),
+                                                  "no progress or device lines on stderr")(
+      "config", po::value(&common_.config),
+      "read options from FILE (key = value lines; the command line wins)");
 }
 
 bool CommandLine::parse(const std::vector<std::string>& args) { return parse(args, "", ""); }
 
 namespace {
 
-// Boost.Program_options builds its messages by replacing placeholders such as %value% in a loop; an argument that
-// holds one itself makes that loop endless. Such text is refused before Boost sees it.
+// Boost.Program_options builds its messages by replacing placeholders such as %value% in a loop; an argument
+// that holds one itself makes that loop endless. Such text is refused before Boost sees it.
 void refuse_placeholders(const std::string& text, const std::string& where) {
   for (std::size_t at = text.find('%'); at != std::string::npos; at = text.find('%', at + 1)) {
     std::size_t end = at + 1;
-    while (end < text.size() && (std::islower(static_cast<unsigned char>(text[end])) || text[end] == '_')) ++end;
+    while (end < text.size() && (std::islower(static_cast<unsigned char>(text[end])) || text[end] == '_'))
+      ++end;
     if (end > at + 1 && end < text.size() && text[end] == '%')
-      throw usage_error(where + " holds '" + text.substr(at, end - at + 1) + "', which modeconn does not accept");
+      throw usage_error(where + " holds '" + text.substr(at, end - at + 1) +
+                        "', which modeconn does not accept");
   }
 }
 

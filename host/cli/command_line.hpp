@@ -29,16 +29,20 @@ class CommandLine {
   // A positional argument, e.g. inspect's MODEL.
   void positional(const char* name, int count) { positional_.add(name, count); }
 
-  // Parses argv (after the subcommand name). Returns false when --help was printed and nothing more should run.
+  // Parses argv (after the subcommand name). Returns false when --help was printed and nothing more should
+  // run.
   bool parse(const std::vector<std::string>& args);
   // The same, with `config_text` read as the --config file `config_name` (the fuzz target's entry).
-  bool parse(const std::vector<std::string>& args, const std::string& config_text, const std::string& config_name);
+  bool parse(const std::vector<std::string>& args, const std::string& config_text,
+             const std::string& config_name);
 
   const po::variables_map& vm() const { return vm_; }
   const CommonOptions& common() const { return common_; }
   bool has(const char* name) const { return vm_.count(name) > 0 && !vm_[name].defaulted(); }
   template <typename T>
-  T get(const char* name) const { return vm_[name].as<T>(); }
+  T get(const char* name) const {
+    return vm_[name].as<T>();
+  }
 
   // Prints to stderr unless --quiet.
   void say(const std::string& line) const;

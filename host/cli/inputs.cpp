@@ -11,15 +11,18 @@ void fit_model_to_data(Model& model, const std::string& model_path, const Datase
   check_compatible(data.test, model.arch, model_path);
 }
 
-void check_same_architecture(const Model& a, const std::string& path_a, const Model& b, const std::string& path_b) {
+void check_same_architecture(const Model& a, const std::string& path_a, const Model& b,
+                             const std::string& path_b) {
   if (!a.arch.same_shape(b.arch))
-    throw input_error(path_b, "architecture " + b.arch.widths() + " differs from " + path_a + " (" + a.arch.widths() + ")");
+    throw input_error(
+        path_b, "architecture " + b.arch.widths() + " differs from " + path_a + " (" + a.arch.widths() + ")");
   if (a.arch.activation != b.arch.activation)
-    throw input_error(path_b, "activation " + std::string(activation_name(b.arch.activation)) + " differs from " +
-                                  path_a + " (" + std::string(activation_name(a.arch.activation)) + ")");
+    throw input_error(path_b, "activation " + std::string(activation_name(b.arch.activation)) +
+                                  " differs from " + path_a + " (" +
+                                  std::string(activation_name(a.arch.activation)) + ")");
   if (a.task_known && b.task_known && a.arch.task != b.arch.task)
-    throw input_error(path_b, "is a " + std::string(task_name(b.arch.task)) + " model but " + path_a + " is a " +
-                                  std::string(task_name(a.arch.task)) + " one");
+    throw input_error(path_b, "is a " + std::string(task_name(b.arch.task)) + " model but " + path_a +
+                                  " is a " + std::string(task_name(a.arch.task)) + " one");
 }
 
 Pair load_pair(const std::string& a_path, const std::string& b_path, const std::string& activation,
@@ -33,7 +36,8 @@ Pair load_pair(const std::string& a_path, const std::string& b_path, const std::
 }
 
 std::string describe(const Architecture& arch) {
-  return arch.widths() + " " + std::string(activation_name(arch.activation)) + " " + std::string(task_name(arch.task));
+  return arch.widths() + " " + std::string(activation_name(arch.activation)) + " " +
+         std::string(task_name(arch.task));
 }
 
 std::vector<const Split*> chosen_splits(const Dataset& data, const std::string& which) {

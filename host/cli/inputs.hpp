@@ -13,7 +13,8 @@ namespace modeconn::cli {
 void fit_model_to_data(Model& model, const std::string& model_path, const Dataset& data);
 
 // B must have A's layer widths and activation.
-void check_same_architecture(const Model& a, const std::string& path_a, const Model& b, const std::string& path_b);
+void check_same_architecture(const Model& a, const std::string& path_a, const Model& b,
+                             const std::string& path_b);
 
 // Two minima of one architecture and the data they are studied on, checked against each other.
 struct Pair {

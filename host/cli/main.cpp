@@ -13,16 +13,11 @@ namespace {
 using modeconn::cli::Args;
 
 const std::map<std::string, int (*)(const Args&)> kCommands = {
-    {"inspect", modeconn::cli::run_inspect},
-    {"train", modeconn::cli::run_train},
-    {"path", modeconn::cli::run_path},
-    {"align", modeconn::cli::run_align},
-    {"symmetry", modeconn::cli::run_symmetry},
-    {"fit-curve", modeconn::cli::run_fit_curve},
-    {"analyze", modeconn::cli::run_analyze},
-    {"sweep", modeconn::cli::run_sweep},
-    {"merge", modeconn::cli::run_merge},
-    {"demo", modeconn::cli::run_demo},
+    {"inspect", modeconn::cli::run_inspect},   {"train", modeconn::cli::run_train},
+    {"path", modeconn::cli::run_path},         {"align", modeconn::cli::run_align},
+    {"symmetry", modeconn::cli::run_symmetry}, {"fit-curve", modeconn::cli::run_fit_curve},
+    {"analyze", modeconn::cli::run_analyze},   {"sweep", modeconn::cli::run_sweep},
+    {"merge", modeconn::cli::run_merge},       {"demo", modeconn::cli::run_demo},
 };
 
 void usage(std::ostream& out) {

@@ -1,5 +1,5 @@
-// The numeric options' ranges. Each bound is what the computation can honour in reasonable time and memory, or
-// what the quantity means (a momentum below 1, a cosine in [0, 1]).
+// The numeric options' ranges. Each bound is what the computation can honour in reasonable time and memory,
+// or what the quantity means (a momentum below 1, a cosine in [0, 1]).
 #include "cli/option_ranges.hpp"
 
 #include <cmath>
@@ -54,10 +54,14 @@ bool inside(const Range& r, double v) {
 // The value of a numeric option as a double, whatever its C++ type; false for a non-numeric one.
 bool numeric_value(const po::variable_value& v, double* out) {
   const auto& any = v.value();
-  if (const int* i = boost::any_cast<int>(&any)) *out = *i;
-  else if (const int64_t* l = boost::any_cast<int64_t>(&any)) *out = static_cast<double>(*l);
-  else if (const double* d = boost::any_cast<double>(&any)) *out = *d;
-  else return false;
+  if (const int* i = boost::any_cast<int>(&any))
+    *out = *i;
+  else if (const int64_t* l = boost::any_cast<int64_t>(&any))
+    *out = static_cast<double>(*l);
+  else if (const double* d = boost::any_cast<double>(&any))
+    *out = *d;
+  else
+    return false;
   return true;
 }
 
@@ -67,7 +71,8 @@ std::string option_range(const std::string& name) {
   const Range* r = find_range(name);
   if (!r) return "";
   if (r->lo_open || r->hi_open)
-    return std::string(r->lo_open ? "(" : "[") + number(r->lo) + ", " + number(r->hi) + (r->hi_open ? ")" : "]");
+    return std::string(r->lo_open ? "(" : "[") + number(r->lo) + ", " + number(r->hi) +
+           (r->hi_open ? ")" : "]");
   return number(r->lo) + " to " + number(r->hi);
 }
 
@@ -84,7 +89,8 @@ void check_option_ranges(const po::variables_map& vm) {
 uint64_t parse_seed(const std::string& text, const std::string& option) {
   if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos ||
       std::stoull(text) > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-    throw usage_error("--" + option + " must be a whole number from 0 to 9223372036854775807, not '" + text + "'");
+    throw usage_error("--" + option + " must be a whole number from 0 to 9223372036854775807, not '" + text +
+                      "'");
   return std::stoull(text);
 }
 

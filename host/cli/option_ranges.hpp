@@ -12,7 +12,8 @@ namespace modeconn::cli {
 // not 100000"); a NaN or infinity is outside every range.
 void check_option_ranges(const boost::program_options::variables_map& vm);
 
-// The range of a numeric option as --help shows it ("2 to 10001"), or "" for an option the table does not hold.
+// The range of a numeric option as --help shows it ("2 to 10001"), or "" for an option the table does not
+// hold.
 std::string option_range(const std::string& name);
 
 // A seed: decimal digits only (so "-1" is not taken as 2^64 - 1), at most 2^63 - 1.

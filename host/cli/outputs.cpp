@@ -15,8 +15,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A path with its folder's links resolved and `.` and `..` gone, so that two spellings of one new file compare
-// equal. Folders are resolved once each: a sweep plans hundreds of thousands of outputs in one folder.
+// A path with its folder's links resolved and `.` and `..` gone, so that two spellings of one new file
+// compare equal. Folders are resolved once each: a sweep plans hundreds of thousands of outputs in one
+// folder.
 class Resolver {
  public:
   std::string operator()(const std::string& path) {
@@ -86,11 +87,13 @@ void Outputs::check() const {
       throw input_error(o.path, "the folder for " + o.option + " does not exist (" + parent.string() + ")");
     std::pair<dev_t, ino_t> id;
     const bool exists = identity(o.path, &id);
-    if (exists && fs::is_directory(o.path, ec)) throw input_error(o.path, o.option + " names a folder, not a file");
+    if (exists && fs::is_directory(o.path, ec))
+      throw input_error(o.path, o.option + " names a folder, not a file");
     const std::string where = resolved(o.path);
     const std::string* input = nullptr;
     if (const auto it = input_paths.find(where); it != input_paths.end()) input = &it->second;
-    if (const auto it = exists ? input_ids.find(id) : input_ids.end(); it != input_ids.end()) input = &it->second;
+    if (const auto it = exists ? input_ids.find(id) : input_ids.end(); it != input_ids.end())
+      input = &it->second;
     if (input)
       throw usage_error(o.option + " " + o.path + " is " + (*input == o.path ? "" : *input + ", ") +
                         "a file this command reads; refusing to overwrite it");

@@ -1,5 +1,5 @@
-// The files a command writes, planned before any work: none may be a file the command reads, and all are put in
-// place together or not at all. Nothing a user gave is ever overwritten.
+// The files a command writes, planned before any work: none may be a file the command reads, and all are put
+// in place together or not at all. Nothing a user gave is ever overwritten.
 #pragma once
 
 #include <memory>
@@ -23,9 +23,9 @@ class Outputs {
   // An output; `option` names it in messages ("--json"). Empty paths are ignored.
   void output(const std::string& option, const std::string& path);
 
-  // Refuses, before any work: an output that is an input (by file identity: device and inode, so links and other
-  // spellings of a path count), two outputs that are one file, an output that is a folder or whose folder is
-  // missing. Throws a usage or input error naming the files.
+  // Refuses, before any work: an output that is an input (by file identity: device and inode, so links and
+  // other spellings of a path count), two outputs that are one file, an output that is a folder or whose
+  // folder is missing. Throws a usage or input error naming the files.
   void check() const;
 
   // The contents of a planned output, kept in a temporary file beside it until commit().

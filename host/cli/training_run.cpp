@@ -9,8 +9,8 @@
 
 namespace modeconn::cli {
 
-std::vector<PointMetrics> run_training(Backend& backend, Model& model, const Dataset& data, const TrainOptions& o,
-                                       bool verbose) {
+std::vector<PointMetrics> run_training(Backend& backend, Model& model, const Dataset& data,
+                                       const TrainOptions& o, bool verbose) {
   ProgressLine line(verbose);
   const auto start = std::chrono::steady_clock::now();
   char text[200];
@@ -21,10 +21,12 @@ std::vector<PointMetrics> run_training(Backend& backend, Model& model, const Dat
   });
   line.finish();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::vector<PointMetrics> metrics{evaluate_model(backend, model, data.test), evaluate_model(backend, model, data.train)};
+  std::vector<PointMetrics> metrics{evaluate_model(backend, model, data.test),
+                                    evaluate_model(backend, model, data.train)};
   if (verbose) {
-    std::snprintf(text, sizeof text, "trained in %.1f s: train loss %.4f error %.2f%%, test loss %.4f error %.2f%%",
-                  seconds, metrics[1].loss, 100 * metrics[1].error, metrics[0].loss, 100 * metrics[0].error);
+    std::snprintf(text, sizeof text,
+                  "trained in %.1f s: train loss %.4f error %.2f%%, test loss %.4f error %.2f%%", seconds,
+                  metrics[1].loss, 100 * metrics[1].error, metrics[0].loss, 100 * metrics[0].error);
     std::cerr << text << "\n";
   }
   return metrics;

@@ -7,7 +7,7 @@
 namespace modeconn::cli {
 
 // Returns the final metrics on {test, train}.
-std::vector<PointMetrics> run_training(Backend& backend, Model& model, const Dataset& data, const TrainOptions& o,
-                                       bool verbose);
+std::vector<PointMetrics> run_training(Backend& backend, Model& model, const Dataset& data,
+                                       const TrainOptions& o, bool verbose);
 
 }  // namespace modeconn::cli

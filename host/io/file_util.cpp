@@ -41,7 +41,8 @@ bool parse_temporary(const std::string& name, std::string* host, long* pid) {
     const std::size_t mid = rest.rfind('-', last - 1);
     if (mid == std::string::npos || mid == 0) continue;
     const std::string pid_text = rest.substr(mid + 1, last - mid - 1);
-    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9)
+    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos ||
+        pid_text.size() > 9)
       continue;
     *host = rest.substr(0, mid);
     *pid = std::stol(pid_text);
@@ -50,11 +51,14 @@ bool parse_temporary(const std::string& name, std::string* host, long* pid) {
   return false;
 }
 
-bool process_alive(long pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
+bool process_alive(long pid) {
+  return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
 
 std::string unique_suffix(const char* tag) {
   static std::random_device rd;
-  return std::string(tag) + host_tag() + "-" + std::to_string(::getpid()) + "-" + std::to_string(rd() % 1000000);
+  return std::string(tag) + host_tag() + "-" + std::to_string(::getpid()) + "-" +
+         std::to_string(rd() % 1000000);
 }
 
 std::string folder_of(const std::string& path) {
@@ -68,9 +72,11 @@ std::string temporary_host_tag() { return host_tag(); }
 
 void expect_regular_file(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw input_error(path, std::string("cannot open: ") + std::strerror(errno));
+  if (::stat(path.c_str(), &st) != 0)
+    throw input_error(path, std::string("cannot open: ") + std::strerror(errno));
   if (S_ISDIR(st.st_mode)) throw input_error(path, "is a folder, not a file");
-  if (!S_ISREG(st.st_mode)) throw input_error(path, "is not a regular file (a pipe, socket or device cannot be read)");
+  if (!S_ISREG(st.st_mode))
+    throw input_error(path, "is not a regular file (a pipe, socket or device cannot be read)");
 }
 
 std::vector<unsigned char> read_file(const std::string& path) {
@@ -82,7 +88,8 @@ std::vector<unsigned char> read_file(const std::string& path) {
   if (size < 0) throw input_error(path, "cannot determine the file size");
   in.seekg(0, std::ios::beg);
   std::vector<unsigned char> bytes(static_cast<std::size_t>(size));
-  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size)) throw input_error(path, "read failed");
+  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
+    throw input_error(path, "read failed");
   return bytes;
 }
 
@@ -171,7 +178,8 @@ void AtomicFile::commit_together(std::span<AtomicFile* const> files) {
     } else if (errno == EPERM || errno == EACCES) {
       const int e = errno;
       drop_backups();
-      throw input_error(dest, std::string("cannot be replaced (") + std::strerror(e) + "); nothing was written");
+      throw input_error(dest,
+                        std::string("cannot be replaced (") + std::strerror(e) + "); nothing was written");
     }  // a file system without hard links: replaced without a way back
   }
   for (std::size_t i = 0; i < files.size(); ++i) {
@@ -182,12 +190,15 @@ void AtomicFile::commit_together(std::span<AtomicFile* const> files) {
     }
     const int e = errno;
     for (std::size_t j = 0; j < i; ++j) {  // put back what this set already replaced
-      if (!backups[j].empty()) std::rename(backups[j].c_str(), files[j]->path_.c_str());
-      else ::unlink(files[j]->path_.c_str());
+      if (!backups[j].empty())
+        std::rename(backups[j].c_str(), files[j]->path_.c_str());
+      else
+        ::unlink(files[j]->path_.c_str());
       backups[j].clear();
     }
     drop_backups();
-    throw input_error(f.path_, std::string("cannot write output: ") + std::strerror(e) + "; nothing was written");
+    throw input_error(f.path_,
+                      std::string("cannot write output: ") + std::strerror(e) + "; nothing was written");
   }
   drop_backups();
 }

@@ -18,8 +18,8 @@ uint32_t be32(const unsigned char* p) {
 }
 
 // Inflates gzip data, every member of a multi-member file as gzip -d does, and at most `limit` bytes of it:
-// with `exact`, more than `limit` is an error (a small file must not expand into gigabytes); without, inflating
-// stops there (to read a header first).
+// with `exact`, more than `limit` is an error (a small file must not expand into gigabytes); without,
+// inflating stops there (to read a header first).
 std::vector<unsigned char> gunzip(const std::vector<unsigned char>& raw, std::size_t limit, bool exact,
                                   const std::string& path) {
   z_stream zs{};
@@ -40,7 +40,8 @@ std::vector<unsigned char> gunzip(const std::vector<unsigned char>& raw, std::si
       fail(std::string("corrupt gzip data (") + (zs.msg ? zs.msg : "inflate failed") + ")");
     const std::size_t produced = chunk.size() - zs.avail_out;
     if (out.size() + produced > limit) {
-      if (exact) fail("gzip data expands to more than the " + std::to_string(limit) + " bytes its IDX header gives");
+      if (exact)
+        fail("gzip data expands to more than the " + std::to_string(limit) + " bytes its IDX header gives");
       out.insert(out.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(limit - out.size()));
       break;
     }
@@ -85,7 +86,8 @@ IdxArray parse_idx(const std::vector<unsigned char>& raw, const std::string& pat
     inflated = gunzip(raw, expected == 0 ? kMaxIdxHeader : expected, true, path);
     bytes = &inflated;
   }
-  if (bytes->size() < 4 || (*bytes)[0] != 0 || (*bytes)[1] != 0) throw input_error(path, "not an IDX file (bad magic)");
+  if (bytes->size() < 4 || (*bytes)[0] != 0 || (*bytes)[1] != 0)
+    throw input_error(path, "not an IDX file (bad magic)");
   if ((*bytes)[2] != 0x08) throw input_error(path, "IDX element type must be unsigned byte (0x08)");
   const int ndim = (*bytes)[3];
   if (ndim < 1 || ndim > 4) throw input_error(path, "IDX file with " + std::to_string(ndim) + " dimensions");
@@ -100,8 +102,8 @@ IdxArray parse_idx(const std::vector<unsigned char>& raw, const std::string& pat
   }
   const std::size_t start = 4 + 4 * static_cast<std::size_t>(ndim);
   if (bytes->size() - start != count)
-    throw input_error(path, "IDX data is " + std::to_string(bytes->size() - start) + " bytes but the shape needs " +
-                                std::to_string(count));
+    throw input_error(path, "IDX data is " + std::to_string(bytes->size() - start) +
+                                " bytes but the shape needs " + std::to_string(count));
   a.values.assign(bytes->begin() + static_cast<std::ptrdiff_t>(start), bytes->end());
   return a;
 }

@@ -11,8 +11,8 @@ namespace modeconn {
 
 namespace {
 
-// A SAX pass that builds nothing: it keeps the nesting depth and each open object's keys, and stops at the first
-// problem. (nlohmann's parser callbacks do the same job in time quadratic in an object's size.)
+// A SAX pass that builds nothing: it keeps the nesting depth and each open object's keys, and stops at the
+// first problem. (nlohmann's parser callbacks do the same job in time quadratic in an object's size.)
 class Checker : public nlohmann::json_sax<nlohmann::json> {
  public:
   Checker(const std::string& path, const std::string& what) : path_(path), what_(what) {}
@@ -29,7 +29,8 @@ class Checker : public nlohmann::json_sax<nlohmann::json> {
     return true;
   }
   bool key(string_t& k) override {
-    if (!keys_.back().insert(k).second) throw input_error(path_, what_ + ": key '" + k + "' appears twice in one object");
+    if (!keys_.back().insert(k).second)
+      throw input_error(path_, what_ + ": key '" + k + "' appears twice in one object");
     return true;
   }
   bool end_object() override {

@@ -15,20 +15,30 @@ constexpr unsigned char kMagic[] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
 std::size_t item_size(NpyType t) {
   switch (t) {
-    case NpyType::f32: case NpyType::i32: return 4;
-    case NpyType::f64: case NpyType::i64: return 8;
-    case NpyType::u8: return 1;
+    case NpyType::f32:
+    case NpyType::i32:
+      return 4;
+    case NpyType::f64:
+    case NpyType::i64:
+      return 8;
+    case NpyType::u8:
+      return 1;
   }
   return 1;
 }
 
 const char* descr_of(NpyType t) {
   switch (t) {
-    case NpyType::f32: return "<f4";
-    case NpyType::f64: return "<f8";
-    case NpyType::u8: return "|u1";
-    case NpyType::i32: return "<i4";
-    case NpyType::i64: return "<i8";
+    case NpyType::f32:
+      return "<f4";
+    case NpyType::f64:
+      return "<f8";
+    case NpyType::u8:
+      return "|u1";
+    case NpyType::i32:
+      return "<i4";
+    case NpyType::i64:
+      return "<i8";
   }
   return "";
 }
@@ -39,11 +49,14 @@ NpyType parse_descr(const std::string& d, const std::string& path) {
   if (d == "|u1" || d == "<u1") return NpyType::u8;
   if (d == "<i4") return NpyType::i32;
   if (d == "<i8") return NpyType::i64;
-  if (!d.empty() && d[0] == '>') throw input_error(path, "big-endian dtype '" + d + "' is not supported; save it little-endian");
-  throw input_error(path, "unsupported dtype '" + d + "' (modeconn reads float32, float64, uint8, int32, int64)");
+  if (!d.empty() && d[0] == '>')
+    throw input_error(path, "big-endian dtype '" + d + "' is not supported; save it little-endian");
+  throw input_error(path,
+                    "unsupported dtype '" + d + "' (modeconn reads float32, float64, uint8, int32, int64)");
 }
 
-// A minimal reader for the dict literal numpy writes: {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
+// A minimal reader for the dict literal numpy writes: {'descr': '<f4', 'fortran_order': False, 'shape': (3,
+// 4), }
 class HeaderParser {
  public:
   HeaderParser(std::string text, std::string path) : s_(std::move(text)), path_(std::move(path)) {}
@@ -56,12 +69,22 @@ class HeaderParser {
       if (peek() == '}') break;
       const std::string key = string_literal();
       expect(':');
-      if (key == "descr") { descr = string_literal(); have_descr = true; }
-      else if (key == "fortran_order") { fortran = boolean(); have_fortran = true; }
-      else if (key == "shape") { shape = tuple(); have_shape = true; }
-      else fail("unexpected key '" + key + "'");
+      if (key == "descr") {
+        descr = string_literal();
+        have_descr = true;
+      } else if (key == "fortran_order") {
+        fortran = boolean();
+        have_fortran = true;
+      } else if (key == "shape") {
+        shape = tuple();
+        have_shape = true;
+      } else
+        fail("unexpected key '" + key + "'");
       skip_space();
-      if (peek() == ',') { ++pos_; continue; }
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
       if (peek() == '}') break;
       fail("expected ',' or '}'");
     }
@@ -69,8 +92,12 @@ class HeaderParser {
   }
 
  private:
-  [[noreturn]] void fail(const std::string& what) { throw input_error(path_, "malformed .npy header: " + what); }
-  void skip_space() { while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_; }
+  [[noreturn]] void fail(const std::string& what) {
+    throw input_error(path_, "malformed .npy header: " + what);
+  }
+  void skip_space() {
+    while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+  }
   char peek() { return pos_ < s_.size() ? s_[pos_] : '\0'; }
   void expect(char c) {
     skip_space();
@@ -89,8 +116,14 @@ class HeaderParser {
   }
   bool boolean() {
     skip_space();
-    if (s_.compare(pos_, 4, "True") == 0) { pos_ += 4; return true; }
-    if (s_.compare(pos_, 5, "False") == 0) { pos_ += 5; return false; }
+    if (s_.compare(pos_, 4, "True") == 0) {
+      pos_ += 4;
+      return true;
+    }
+    if (s_.compare(pos_, 5, "False") == 0) {
+      pos_ += 5;
+      return false;
+    }
     fail("expected True or False");
   }
   std::vector<int64_t> tuple() {
@@ -98,9 +131,15 @@ class HeaderParser {
     expect('(');
     while (true) {
       skip_space();
-      if (peek() == ')') { ++pos_; break; }
+      if (peek() == ')') {
+        ++pos_;
+        break;
+      }
       bool negative = false;
-      if (peek() == '-') { negative = true; ++pos_; }
+      if (peek() == '-') {
+        negative = true;
+        ++pos_;
+      }
       if (!std::isdigit(static_cast<unsigned char>(peek()))) fail("shape holds a non-integer");
       int64_t v = 0;
       while (std::isdigit(static_cast<unsigned char>(peek()))) {
@@ -110,8 +149,10 @@ class HeaderParser {
       if (negative) throw input_error(path_, "negative dimension -" + std::to_string(v) + " in shape");
       dims.push_back(v);
       skip_space();
-      if (peek() == ',') ++pos_;
-      else if (peek() != ')') fail("expected ',' or ')' in shape");
+      if (peek() == ',')
+        ++pos_;
+      else if (peek() != ')')
+        fail("expected ',' or ')' in shape");
     }
     return dims;
   }
@@ -141,11 +182,30 @@ std::vector<float> NpyArray::to_float() const {
   const unsigned char* p = data.data();
   for (std::size_t i = 0; i < n; ++i) {
     switch (type) {
-      case NpyType::f32: std::memcpy(&out[i], p + 4 * i, 4); break;
-      case NpyType::f64: { double v; std::memcpy(&v, p + 8 * i, 8); out[i] = static_cast<float>(v); break; }
-      case NpyType::u8: out[i] = p[i]; break;
-      case NpyType::i32: { int32_t v; std::memcpy(&v, p + 4 * i, 4); out[i] = static_cast<float>(v); break; }
-      case NpyType::i64: { int64_t v; std::memcpy(&v, p + 8 * i, 8); out[i] = static_cast<float>(v); break; }
+      case NpyType::f32:
+        std::memcpy(&out[i], p + 4 * i, 4);
+        break;
+      case NpyType::f64: {
+        double v;
+        std::memcpy(&v, p + 8 * i, 8);
+        out[i] = static_cast<float>(v);
+        break;
+      }
+      case NpyType::u8:
+        out[i] = p[i];
+        break;
+      case NpyType::i32: {
+        int32_t v;
+        std::memcpy(&v, p + 4 * i, 4);
+        out[i] = static_cast<float>(v);
+        break;
+      }
+      case NpyType::i64: {
+        int64_t v;
+        std::memcpy(&v, p + 8 * i, 8);
+        out[i] = static_cast<float>(v);
+        break;
+      }
     }
   }
   return out;
@@ -157,10 +217,23 @@ std::vector<int64_t> NpyArray::to_int64() const {
   const unsigned char* p = data.data();
   for (std::size_t i = 0; i < n; ++i) {
     switch (type) {
-      case NpyType::u8: out[i] = p[i]; break;
-      case NpyType::i32: { int32_t v; std::memcpy(&v, p + 4 * i, 4); out[i] = v; break; }
-      case NpyType::i64: { int64_t v; std::memcpy(&v, p + 8 * i, 8); out[i] = v; break; }
-      default: MODECONN_EXPECTS(false, "to_int64 on a float array");
+      case NpyType::u8:
+        out[i] = p[i];
+        break;
+      case NpyType::i32: {
+        int32_t v;
+        std::memcpy(&v, p + 4 * i, 4);
+        out[i] = v;
+        break;
+      }
+      case NpyType::i64: {
+        int64_t v;
+        std::memcpy(&v, p + 8 * i, 8);
+        out[i] = v;
+        break;
+      }
+      default:
+        MODECONN_EXPECTS(false, "to_int64 on a float array");
     }
   }
   return out;
@@ -176,8 +249,8 @@ NpyArray parse_npy(const std::vector<unsigned char>& bytes, const std::string& p
     header_start = 10;
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12) throw input_error(path, "truncated .npy header");
-    header_len = bytes[8] | (static_cast<std::size_t>(bytes[9]) << 8) | (static_cast<std::size_t>(bytes[10]) << 16) |
-                 (static_cast<std::size_t>(bytes[11]) << 24);
+    header_len = bytes[8] | (static_cast<std::size_t>(bytes[9]) << 8) |
+                 (static_cast<std::size_t>(bytes[10]) << 16) | (static_cast<std::size_t>(bytes[11]) << 24);
     header_start = 12;
   } else {
     throw input_error(path, "unsupported .npy format version " + std::to_string(major));
@@ -192,7 +265,8 @@ NpyArray parse_npy(const std::vector<unsigned char>& bytes, const std::string& p
                path)
       .parse(descr, fortran, array.shape);
   array.type = parse_descr(descr, path);
-  if (fortran) throw input_error(path, "Fortran-order arrays are not supported; save with np.ascontiguousarray");
+  if (fortran)
+    throw input_error(path, "Fortran-order arrays are not supported; save with np.ascontiguousarray");
 
   const std::size_t data_start = header_start + header_len;
   const std::size_t available = bytes.size() - data_start;
@@ -208,8 +282,9 @@ NpyArray parse_npy(const std::vector<unsigned char>& bytes, const std::string& p
     count *= u;
   }
   if (count > available / isz || count * isz != available)
-    throw input_error(path, "data is " + std::to_string(available) + " bytes but the shape " + shape_text(array.shape) +
-                                " needs " + (count > available / isz ? std::string("more") : std::to_string(count * isz)));
+    throw input_error(
+        path, "data is " + std::to_string(available) + " bytes but the shape " + shape_text(array.shape) +
+                  " needs " + (count > available / isz ? std::string("more") : std::to_string(count * isz)));
   array.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(data_start), bytes.end());
   return array;
 }
@@ -217,7 +292,8 @@ NpyArray parse_npy(const std::vector<unsigned char>& bytes, const std::string& p
 NpyArray read_npy(const std::string& path) { return parse_npy(read_file(path), path); }
 
 std::vector<unsigned char> serialize_npy(const NpyArray& array) {
-  std::string header = std::string("{'descr': '") + descr_of(array.type) + "', 'fortran_order': False, 'shape': (";
+  std::string header =
+      std::string("{'descr': '") + descr_of(array.type) + "', 'fortran_order': False, 'shape': (";
   for (std::size_t i = 0; i < array.shape.size(); ++i) {
     header += std::to_string(array.shape[i]);
     if (array.shape.size() == 1 || i + 1 < array.shape.size()) header += ",";

@@ -26,9 +26,12 @@ uint64_t read_u64_le(const unsigned char* p) {
 float half_to_float(uint16_t h) {
   const uint32_t sign = (h >> 15) & 1u, exp = (h >> 10) & 0x1Fu, frac = h & 0x3FFu;
   float v;
-  if (exp == 0) v = std::ldexp(static_cast<float>(frac), -24);                 // zero and subnormals
-  else if (exp == 31) v = frac ? std::numeric_limits<float>::quiet_NaN() : INFINITY;
-  else v = std::ldexp(static_cast<float>(frac | 0x400u), static_cast<int>(exp) - 25);
+  if (exp == 0)
+    v = std::ldexp(static_cast<float>(frac), -24);  // zero and subnormals
+  else if (exp == 31)
+    v = frac ? std::numeric_limits<float>::quiet_NaN() : INFINITY;
+  else
+    v = std::ldexp(static_cast<float>(frac | 0x400u), static_cast<int>(exp) - 25);
   return sign ? -v : v;
 }
 
@@ -60,13 +63,15 @@ struct Entry {
   uint64_t begin, end;
 };
 
-Entry parse_entry(const std::string& name, const nlohmann::json& j, uint64_t data_size, const std::string& path) {
+Entry parse_entry(const std::string& name, const nlohmann::json& j, uint64_t data_size,
+                  const std::string& path) {
   const std::string where = "tensor '" + name + "'";
   if (!j.is_object()) throw input_error(path, where + ": header entry is not an object");
   if (!j.contains("dtype") || !j["dtype"].is_string()) throw input_error(path, where + ": missing dtype");
   const std::string dtype = j["dtype"].get<std::string>();
   const DtypeInfo* info = find_dtype(dtype);
-  if (!info) throw input_error(path, where + ": unsupported dtype " + dtype + " (modeconn reads F32, F64, F16, BF16)");
+  if (!info)
+    throw input_error(path, where + ": unsupported dtype " + dtype + " (modeconn reads F32, F64, F16, BF16)");
   if (!j.contains("shape") || !j["shape"].is_array()) throw input_error(path, where + ": missing shape");
   Entry e{name, info, {}, 0, 0};
   uint64_t count = 1;
@@ -86,8 +91,9 @@ Entry parse_entry(const std::string& name, const nlohmann::json& j, uint64_t dat
   e.end = off[1].get<uint64_t>();
   if (e.end < e.begin) throw input_error(path, where + ": data_offsets end before they begin");
   if (e.end > data_size)
-    throw input_error(path, where + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
-                                ") run past the end of the file (" + std::to_string(data_size) + " data bytes)");
+    throw input_error(path, where + ": data_offsets [" + std::to_string(e.begin) + ", " +
+                                std::to_string(e.end) + ") run past the end of the file (" +
+                                std::to_string(data_size) + " data bytes)");
   if (e.end - e.begin != count * info->size)
     throw input_error(path, where + ": " + std::to_string(e.end - e.begin) + " bytes but shape × " + dtype +
                                 " needs " + std::to_string(count * info->size));
@@ -100,10 +106,14 @@ std::vector<float> convert(const Entry& e, const unsigned char* p) {
   const std::string dtype = e.dtype->name;
   for (std::size_t i = 0; i < n; ++i) {
     const unsigned char* q = p + i * e.dtype->size;
-    if (dtype == "F32") out[i] = load_le<float>(q);
-    else if (dtype == "F64") out[i] = static_cast<float>(load_le<double>(q));
-    else if (dtype == "F16") out[i] = half_to_float(load_le<uint16_t>(q));
-    else out[i] = bf16_to_float(load_le<uint16_t>(q));
+    if (dtype == "F32")
+      out[i] = load_le<float>(q);
+    else if (dtype == "F64")
+      out[i] = static_cast<float>(load_le<double>(q));
+    else if (dtype == "F16")
+      out[i] = half_to_float(load_le<uint16_t>(q));
+    else
+      out[i] = bf16_to_float(load_le<uint16_t>(q));
   }
   return out;
 }
@@ -120,13 +130,16 @@ TensorFile parse_safetensors(const std::vector<unsigned char>& bytes, const std:
   if (bytes.size() < 8) throw input_error(path, "truncated: too short to be a safetensors file");
   const uint64_t header_len = read_u64_le(bytes.data());
   if (header_len > kMaxHeaderBytes)
-    throw input_error(path, "header length " + std::to_string(header_len) + " is absurd (limit 100 MB): not a safetensors file");
+    throw input_error(path, "header length " + std::to_string(header_len) +
+                                " is absurd (limit 100 MB): not a safetensors file");
   if (header_len > bytes.size() - 8)
-    throw input_error(path, "truncated: header of " + std::to_string(header_len) + " bytes but the file has " +
-                                std::to_string(bytes.size() - 8) + " after the length");
+    throw input_error(path, "truncated: header of " + std::to_string(header_len) +
+                                " bytes but the file has " + std::to_string(bytes.size() - 8) +
+                                " after the length");
   const char* hbegin = reinterpret_cast<const char*>(bytes.data() + 8);
   // Duplicate keys would be tensors of one name, the last silently winning: parse_json_input refuses them.
-  const nlohmann::json header = parse_json_input({hbegin, static_cast<std::size_t>(header_len)}, path, "header");
+  const nlohmann::json header =
+      parse_json_input({hbegin, static_cast<std::size_t>(header_len)}, path, "header");
   if (!header.is_object()) throw input_error(path, "header is not a JSON object");
 
   const uint64_t data_size = bytes.size() - 8 - header_len;

@@ -38,7 +38,8 @@ std::string_view activation_name(Activation a) {
 Task parse_task(std::string_view name, const std::string& where) {
   if (name == "classification") return Task::classification;
   if (name == "regression") return Task::regression;
-  throw Error(ErrorKind::input, where + ": unknown task '" + std::string(name) + "' (classification, regression)");
+  throw Error(ErrorKind::input,
+              where + ": unknown task '" + std::string(name) + "' (classification, regression)");
 }
 
 std::string_view task_name(Task t) { return t == Task::classification ? "classification" : "regression"; }

@@ -1,4 +1,5 @@
-// MLPs from and to safetensors: layers ordered by natural sort of their names and confirmed by the shape chain.
+// MLPs from and to safetensors: layers ordered by natural sort of their names and confirmed by the shape
+// chain.
 #include "modeconn/model.hpp"
 
 #include <algorithm>
@@ -63,7 +64,8 @@ std::size_t Architecture::num_params() const {
 
 std::size_t Architecture::weight_offset(std::size_t layer) const {
   std::size_t n = 0;
-  for (std::size_t i = 0; i < layer; ++i) n += static_cast<std::size_t>(layers[i].out * layers[i].in + layers[i].out);
+  for (std::size_t i = 0; i < layer; ++i)
+    n += static_cast<std::size_t>(layers[i].out * layers[i].in + layers[i].out);
   return n;
 }
 
@@ -108,20 +110,25 @@ Model load_model(const std::string& path, const std::string& activation_override
   return model_from_tensors(read_safetensors(path), path, activation_override);
 }
 
-Model model_from_tensors(const TensorFile& file, const std::string& path, const std::string& activation_override) {
+Model model_from_tensors(const TensorFile& file, const std::string& path,
+                         const std::string& activation_override) {
   std::map<std::string, LayerTensors> by_prefix;
   for (const auto& t : file.tensors) {
     const auto dot = t.name.rfind('.');
     const std::string suffix = dot == std::string::npos ? "" : t.name.substr(dot + 1);
     const std::string prefix = dot == std::string::npos ? "" : t.name.substr(0, dot);
-    if (suffix == "weight") by_prefix[prefix].weight = &t;
-    else if (suffix == "bias") by_prefix[prefix].bias = &t;
-    else throw input_error(path, "tensor '" + t.name + "' is neither a .weight nor a .bias: modeconn reads MLPs of Linear layers");
+    if (suffix == "weight")
+      by_prefix[prefix].weight = &t;
+    else if (suffix == "bias")
+      by_prefix[prefix].bias = &t;
+    else
+      throw input_error(path, "tensor '" + t.name +
+                                  "' is neither a .weight nor a .bias: modeconn reads MLPs of Linear layers");
   }
   if (by_prefix.empty()) throw input_error(path, "holds no tensors");
   if (by_prefix.size() > kMaxLayers)
-    throw input_error(path, "has " + std::to_string(by_prefix.size()) + " layers; modeconn reads MLPs of at most " +
-                                std::to_string(kMaxLayers));
+    throw input_error(path, "has " + std::to_string(by_prefix.size()) +
+                                " layers; modeconn reads MLPs of at most " + std::to_string(kMaxLayers));
   std::vector<std::string> prefixes;
   for (const auto& [p, _] : by_prefix) prefixes.push_back(p);
   std::sort(prefixes.begin(), prefixes.end(), natural_less);
@@ -131,24 +138,29 @@ Model model_from_tensors(const TensorFile& file, const std::string& path, const 
     const LayerTensors& lt = by_prefix[p];
     if (!lt.weight) throw input_error(path, "'" + p + ".bias' has no matching '" + p + ".weight'");
     if (lt.weight->shape.size() != 2)
-      throw input_error(path, "'" + lt.weight->name + "' has shape " + dims(lt.weight->shape) + ", not [out, in]");
+      throw input_error(path,
+                        "'" + lt.weight->name + "' has shape " + dims(lt.weight->shape) + ", not [out, in]");
     const int64_t out = lt.weight->shape[0], in = lt.weight->shape[1];
-    if (out == 0 || in == 0) throw input_error(path, "'" + lt.weight->name + "' has an empty shape " + dims(lt.weight->shape));
+    if (out == 0 || in == 0)
+      throw input_error(path, "'" + lt.weight->name + "' has an empty shape " + dims(lt.weight->shape));
     if (out > kMaxWidth || in > kMaxWidth)
-      throw input_error(path, "'" + lt.weight->name + "' has shape " + dims(lt.weight->shape) + ": wider than the " +
-                                  std::to_string(kMaxWidth) + " units a layer may have");
+      throw input_error(path, "'" + lt.weight->name + "' has shape " + dims(lt.weight->shape) +
+                                  ": wider than the " + std::to_string(kMaxWidth) +
+                                  " units a layer may have");
     if (lt.bias && (lt.bias->shape.size() != 1 || lt.bias->shape[0] != out))
       throw input_error(path, "'" + lt.bias->name + "' has shape " + dims(lt.bias->shape) + " but '" +
                                   lt.weight->name + "' has " + std::to_string(out) + " outputs");
     if (!model.arch.layers.empty() && model.arch.layers.back().out != in)
-      throw input_error(path, "'" + lt.weight->name + "' takes " + std::to_string(in) + " inputs but the layer before it ('" +
+      throw input_error(path, "'" + lt.weight->name + "' takes " + std::to_string(in) +
+                                  " inputs but the layer before it ('" +
                                   model.arch.layers.back().weight_name + "') gives " +
                                   std::to_string(model.arch.layers.back().out));
     model.arch.layers.push_back({in, out, lt.weight->name, lt.bias ? lt.bias->name : p + ".bias"});
     const auto check = [&](const NamedTensor& t) {
       for (std::size_t i = 0; i < t.values.size(); ++i)
         if (!std::isfinite(t.values[i]))
-          throw input_error(path, "tensor '" + t.name + "' holds a NaN or Inf at element " + std::to_string(i));
+          throw input_error(path,
+                            "tensor '" + t.name + "' holds a NaN or Inf at element " + std::to_string(i));
     };
     check(*lt.weight);
     model.params.insert(model.params.end(), lt.weight->values.begin(), lt.weight->values.end());
@@ -161,18 +173,23 @@ Model model_from_tensors(const TensorFile& file, const std::string& path, const 
   }
 
   if (model.params.size() > static_cast<std::size_t>(kMaxParams))
-    throw input_error(path, "has " + std::to_string(model.params.size()) + " parameters; modeconn reads models of at most " +
+    throw input_error(path, "has " + std::to_string(model.params.size()) +
+                                " parameters; modeconn reads models of at most " +
                                 std::to_string(kMaxParams));
   const auto act = file.metadata.find("modeconn.activation");
-  if (!activation_override.empty()) model.arch.activation = parse_activation(activation_override, "--activation");
-  else if (act != file.metadata.end()) model.arch.activation = parse_activation(act->second, path);
+  if (!activation_override.empty())
+    model.arch.activation = parse_activation(activation_override, "--activation");
+  else if (act != file.metadata.end())
+    model.arch.activation = parse_activation(act->second, path);
   const auto task = file.metadata.find("modeconn.task");
   model.task_known = task != file.metadata.end();
   if (model.task_known) model.arch.task = parse_task(task->second, path);
   return model;
 }
 
-void save_model(const Model& model, const std::string& path) { write_safetensors(model_to_tensors(model), path); }
+void save_model(const Model& model, const std::string& path) {
+  write_safetensors(model_to_tensors(model), path);
+}
 
 TensorFile model_to_tensors(const Model& model) {
   TensorFile file;

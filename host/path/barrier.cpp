@@ -14,9 +14,9 @@ Barrier compute_barrier(std::span<const double> ts, std::span<const double> f) {
   MODECONN_EXPECTS(std::find(ts.begin(), ts.end(), 0.5) != ts.end(), "t = 1/2 must be evaluated");
   const double f0 = f.front(), f1 = f.back();
   Barrier b;
-  // Honest about values that are not finite (a loss that overflowed): a NaN anywhere, or an endpoint that is not
-  // finite, leaves no line to measure from, so every definition is NaN; a finite line with an infinite value above
-  // it is an infinite barrier. A gap is never negative: t = 0 lies on the line.
+  // Honest about values that are not finite (a loss that overflowed): a NaN anywhere, or an endpoint that is
+  // not finite, leaves no line to measure from, so every definition is NaN; a finite line with an infinite
+  // value above it is an infinite barrier. A gap is never negative: t = 0 lies on the line.
   const bool any_nan = std::any_of(f.begin(), f.end(), [](double v) { return std::isnan(v); });
   if (any_nan || !std::isfinite(f0) || !std::isfinite(f1)) {
     b.gap = b.mean = b.midpoint = b.t_peak = NAN;

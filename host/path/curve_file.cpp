@@ -10,8 +10,8 @@ namespace {
 
 const std::string kPrefix = "points.";
 
-// The K of points.K.<name>, or -1. K is written as modeconn writes it, without leading zeros, so that one control
-// point has one name (points.01. and points.1. would otherwise be two spellings of it).
+// The K of points.K.<name>, or -1. K is written as modeconn writes it, without leading zeros, so that one
+// control point has one name (points.01. and points.1. would otherwise be two spellings of it).
 int point_index(const std::string& name, std::size_t* dot) {
   if (name.rfind(kPrefix, 0) != 0) return -1;
   *dot = name.find('.', kPrefix.size());
@@ -31,20 +31,26 @@ Path load_curve(const std::string& file, const std::string& activation_override)
   return curve_from_tensors(read_safetensors(file), file, activation_override);
 }
 
-Path curve_from_tensors(const TensorFile& tf, const std::string& file, const std::string& activation_override) {
+Path curve_from_tensors(const TensorFile& tf, const std::string& file,
+                        const std::string& activation_override) {
   const auto kind = tf.metadata.find("modeconn.curve");
-  if (kind == tf.metadata.end()) throw input_error(file, "is not a curve file (no modeconn.curve in its metadata)");
+  if (kind == tf.metadata.end())
+    throw input_error(file, "is not a curve file (no modeconn.curve in its metadata)");
   Path path;
-  if (kind->second == "bezier") path.kind = PathKind::bezier;
-  else if (kind->second == "polychain") path.kind = PathKind::polychain;
-  else throw input_error(file, "unknown curve kind '" + kind->second + "' (bezier, polychain)");
+  if (kind->second == "bezier")
+    path.kind = PathKind::bezier;
+  else if (kind->second == "polychain")
+    path.kind = PathKind::polychain;
+  else
+    throw input_error(file, "unknown curve kind '" + kind->second + "' (bezier, polychain)");
 
   std::map<int, TensorFile> by_point;
   for (const auto& t : tf.tensors) {
     std::size_t dot = 0;
     const int k = point_index(t.name, &dot);
     if (k < 0)
-      throw input_error(file, "tensor '" + t.name + "' is not named points.K.<tensor name> (K a number without leading zeros)");
+      throw input_error(file, "tensor '" + t.name +
+                                  "' is not named points.K.<tensor name> (K a number without leading zeros)");
     by_point[k].tensors.push_back({t.name.substr(dot + 1), t.shape, t.values});
   }
   if (by_point.size() < 2) throw input_error(file, "a curve needs at least two control points");
@@ -53,8 +59,10 @@ Path curve_from_tensors(const TensorFile& tf, const std::string& file, const std
     if (k != expected) throw input_error(file, "control point " + std::to_string(expected) + " is missing");
     ++expected;
     point.metadata = tf.metadata;
-    Model m = model_from_tensors(point, file + " (control point " + std::to_string(k) + ")", activation_override);
-    if (path.points.empty()) path.arch = m.arch;
+    Model m =
+        model_from_tensors(point, file + " (control point " + std::to_string(k) + ")", activation_override);
+    if (path.points.empty())
+      path.arch = m.arch;
     else if (!path.arch.same_shape(m.arch))
       throw input_error(file, "control point " + std::to_string(k) + " has architecture " + m.arch.widths() +
                                   ", not " + path.arch.widths());
@@ -63,7 +71,9 @@ Path curve_from_tensors(const TensorFile& tf, const std::string& file, const std
   return path;
 }
 
-void save_curve(const Path& path, const std::string& file) { write_safetensors(curve_to_tensors(path), file); }
+void save_curve(const Path& path, const std::string& file) {
+  write_safetensors(curve_to_tensors(path), file);
+}
 
 TensorFile curve_to_tensors(const Path& path) {
   MODECONN_EXPECTS(path.kind != PathKind::linear, "a curve file holds a Bézier curve or a polygonal chain");

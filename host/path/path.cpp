@@ -17,9 +17,12 @@ PathKind parse_path_kind(std::string_view name) {
 
 std::string_view path_kind_name(PathKind k) {
   switch (k) {
-    case PathKind::linear: return "linear";
-    case PathKind::bezier: return "bezier";
-    case PathKind::polychain: return "polychain";
+    case PathKind::linear:
+      return "linear";
+    case PathKind::bezier:
+      return "bezier";
+    case PathKind::polychain:
+      return "polychain";
   }
   return "?";
 }
@@ -61,7 +64,8 @@ void Path::interpolate(std::span<const double> coef, std::size_t begin, std::siz
 #pragma omp parallel for schedule(static) if (n >= (int64_t{1} << 15))
   for (int64_t i = 0; i < n; ++i) {
     double v = 0;
-    for (std::size_t k = 0; k < coef.size(); ++k) v += coef[k] * points[k][begin + static_cast<std::size_t>(i)];
+    for (std::size_t k = 0; k < coef.size(); ++k)
+      v += coef[k] * points[k][begin + static_cast<std::size_t>(i)];
     out[i] = static_cast<float>(v);
   }
 }
@@ -73,7 +77,8 @@ Path linear_path(const Model& a, const Model& b) {
 
 std::vector<double> path_grid(int n) {
   if (n < 2 || n > kMaxPathPoints)
-    throw usage_error("--points must be 2 (the endpoints) to " + std::to_string(kMaxPathPoints) + ", not " + std::to_string(n));
+    throw usage_error("--points must be 2 (the endpoints) to " + std::to_string(kMaxPathPoints) + ", not " +
+                      std::to_string(n));
   std::vector<double> ts;
   for (int i = 0; i < n; ++i) ts.push_back(static_cast<double>(i) / (n - 1));
   if (n % 2 == 0) ts.insert(std::upper_bound(ts.begin(), ts.end(), 0.5), 0.5);

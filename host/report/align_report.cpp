@@ -1,4 +1,5 @@
-// The align report: permutations (and signs), objective and distance before and after, and the function check.
+// The align report: permutations (and signs), objective and distance before and after, and the function
+// check.
 #include <cstdio>
 #include <sstream>
 
@@ -11,7 +12,8 @@ nlohmann::json alignment_json(const AlignOutcome& o, AlignMethod method) {
   for (std::size_t h = 0; h < o.matching.alignment.layers.size(); ++h) {
     const auto& la = o.matching.alignment.layers[h];
     std::size_t fixed = 0;
-    for (std::size_t i = 0; i < la.perm.size(); ++i) fixed += la.perm[i] == static_cast<int64_t>(i) && la.sign[i] > 0;
+    for (std::size_t i = 0; i < la.perm.size(); ++i)
+      fixed += la.perm[i] == static_cast<int64_t>(i) && la.sign[i] > 0;
     nlohmann::json layer = {{"layer", o.a.arch.layers[h].weight_name},
                             {"units", la.perm.size()},
                             {"permutation", la.perm},
@@ -29,12 +31,14 @@ nlohmann::json alignment_json(const AlignOutcome& o, AlignMethod method) {
           {"sweeps", o.matching.sweeps},
           {"seconds", o.seconds},
           {"function_check",
-           {{"max_output_difference", o.max_output_difference}, {"tolerance", o.tolerance}, {"rows", o.probe_rows},
+           {{"max_output_difference", o.max_output_difference},
+            {"tolerance", o.tolerance},
+            {"rows", o.probe_rows},
             {"inputs", o.probe}}}};
 }
 
-std::string align_report_json(const AlignOutcome& o, AlignMethod method, const std::string& a, const std::string& b,
-                              const std::string& out) {
+std::string align_report_json(const AlignOutcome& o, AlignMethod method, const std::string& a,
+                              const std::string& b, const std::string& out) {
   nlohmann::json j = alignment_json(o, method);
   j["a"] = a;
   j["b"] = b;
@@ -45,16 +49,21 @@ std::string align_report_json(const AlignOutcome& o, AlignMethod method, const s
 std::string align_report_table(const AlignOutcome& o, AlignMethod method) {
   std::ostringstream s;
   char line[256];
-  std::snprintf(line, sizeof line, "%s matching: %d sweep%s, %.2f s\n", std::string(align_method_name(method)).c_str(),
-                o.matching.sweeps, o.matching.sweeps == 1 ? "" : "s", o.seconds);
+  std::snprintf(line, sizeof line, "%s matching: %d sweep%s, %.2f s\n",
+                std::string(align_method_name(method)).c_str(), o.matching.sweeps,
+                o.matching.sweeps == 1 ? "" : "s", o.seconds);
   s << line;
-  std::snprintf(line, sizeof line, "  objective       %14.6g -> %.6g\n", o.matching.objective_before, o.matching.objective_after);
+  std::snprintf(line, sizeof line, "  objective       %14.6g -> %.6g\n", o.matching.objective_before,
+                o.matching.objective_after);
   s << line;
-  std::snprintf(line, sizeof line, "  |theta_A - theta_B|  %10.4f -> %.4f\n", o.distance_before, o.distance_after);
+  std::snprintf(line, sizeof line, "  |theta_A - theta_B|  %10.4f -> %.4f\n", o.distance_before,
+                o.distance_after);
   s << line;
-  std::snprintf(line, sizeof line, "  units in place  %13.1f%%\n", 100 * fraction_in_place(o.matching.alignment));
+  std::snprintf(line, sizeof line, "  units in place  %13.1f%%\n",
+                100 * fraction_in_place(o.matching.alignment));
   s << line;
-  std::snprintf(line, sizeof line, "  same function   max |f_B - f_B'| = %.3g (tolerance %.3g, %lld rows of %s)\n",
+  std::snprintf(line, sizeof line,
+                "  same function   max |f_B - f_B'| = %.3g (tolerance %.3g, %lld rows of %s)\n",
                 o.max_output_difference, o.tolerance, static_cast<long long>(o.probe_rows), o.probe.c_str());
   s << line;
   return s.str();

@@ -30,11 +30,13 @@ std::string analyze_report_json(const AnalyzeReport& r) {
   j["device"] = r.device;
   j["seconds"] = r.seconds;
   j["t"] = r.ts;
-  j["endpoints"] = {{"a", endpoint_json(r.paths.front(), true)}, {"b", endpoint_json(r.paths.front(), false)}};
+  j["endpoints"] = {{"a", endpoint_json(r.paths.front(), true)},
+                    {"b", endpoint_json(r.paths.front(), false)}};
   if (r.align != AlignMethod::none) j["align"] = alignment_json(r.alignment, r.align);
   j["paths"] = nlohmann::json::object();
   for (const auto& p : r.paths) {
-    j["paths"][p.name] = {{"kind", std::string(path_kind_name(p.kind))}, {"label", p.label}, {"splits", splits_json(p.splits)}};
+    j["paths"][p.name] = {
+        {"kind", std::string(path_kind_name(p.kind))}, {"label", p.label}, {"splits", splits_json(p.splits)}};
     if (p.kind != PathKind::linear) j["paths"][p.name]["control_points"] = r.curve.points.size();
   }
   return j.dump(2) + "\n";
@@ -61,26 +63,28 @@ std::string analyze_report_table(const AnalyzeReport& r) {
   std::snprintf(line, sizeof line, "%.1f s\n\n", r.seconds);
   out << line;
   const PathProfile& naive = r.paths.front();
-  std::snprintf(line, sizeof line, "%-10s %10s %10s %10s %10s\n", "endpoint", "test loss", "test err", "train loss", "train err");
+  std::snprintf(line, sizeof line, "%-10s %10s %10s %10s %10s\n", "endpoint", "test loss", "test err",
+                "train loss", "train err");
   out << line;
   for (int e = 0; e < 2; ++e) {
     const auto& test = naive.splits[0];
     const auto& train = naive.splits[1];
     const std::size_t i = e == 0 ? 0 : r.ts.size() - 1;
-    std::snprintf(line, sizeof line, "%-10s %10.4f %9.2f%% %10.4f %9.2f%%\n", e == 0 ? "A" : "B", test.loss[i],
-                  100 * test.error[i], train.loss[i], 100 * train.error[i]);
+    std::snprintf(line, sizeof line, "%-10s %10.4f %9.2f%% %10.4f %9.2f%%\n", e == 0 ? "A" : "B",
+                  test.loss[i], 100 * test.error[i], train.loss[i], 100 * train.error[i]);
     out << line;
   }
   if (r.align != AlignMethod::none) out << "\n" << align_report_table(r.alignment, r.align);
-  out << "\nbarriers  gap: max above the line joining the endpoints; mean: max above their mean; midpoint: at t = 0.5\n";
-  std::snprintf(line, sizeof line, "%-20s %-6s %9s %9s %9s %9s %9s %9s\n", "path", "split", "loss gap", "mean", "midpoint",
-                "err gap", "mean", "midpoint");
+  out << "\nbarriers  gap: max above the line joining the endpoints; mean: max above their mean; midpoint: "
+         "at t = 0.5\n";
+  std::snprintf(line, sizeof line, "%-20s %-6s %9s %9s %9s %9s %9s %9s\n", "path", "split", "loss gap",
+                "mean", "midpoint", "err gap", "mean", "midpoint");
   out << line;
   for (const auto& p : r.paths)
     for (const auto& s : p.splits) {
-      std::snprintf(line, sizeof line, "%-20s %-6s %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f\n", p.label.c_str(), s.split.c_str(),
-                    s.loss_barrier.gap, s.loss_barrier.mean, s.loss_barrier.midpoint, s.error_barrier.gap,
-                    s.error_barrier.mean, s.error_barrier.midpoint);
+      std::snprintf(line, sizeof line, "%-20s %-6s %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f\n", p.label.c_str(),
+                    s.split.c_str(), s.loss_barrier.gap, s.loss_barrier.mean, s.loss_barrier.midpoint,
+                    s.error_barrier.gap, s.error_barrier.mean, s.error_barrier.midpoint);
       out << line;
     }
   return out.str();

@@ -1,5 +1,5 @@
-// CSV fields as RFC 4180 quotes them: a field with a comma, a quote or a line break goes in double quotes, its
-// quotes doubled. Names in reports can come from files users gave.
+// CSV fields as RFC 4180 quotes them: a field with a comma, a quote or a line break goes in double quotes,
+// its quotes doubled. Names in reports can come from files users gave.
 #pragma once
 
 #include <string>

@@ -11,8 +11,6 @@
 namespace modeconn {
 namespace {
 
-
-
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
@@ -37,9 +35,10 @@ nlohmann::json barrier_json(const Barrier& b) {
 nlohmann::json splits_json(const std::vector<SplitProfile>& splits) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& s : splits)
-    j[s.split] = {{"loss", numbers_json(s.loss)},
-                  {"error", numbers_json(s.error)},
-                  {"barrier", {{"loss", barrier_json(s.loss_barrier)}, {"error", barrier_json(s.error_barrier)}}}};
+    j[s.split] = {
+        {"loss", numbers_json(s.loss)},
+        {"error", numbers_json(s.error)},
+        {"barrier", {{"loss", barrier_json(s.loss_barrier)}, {"error", barrier_json(s.error_barrier)}}}};
   return j;
 }
 
@@ -58,7 +57,8 @@ SplitProfile make_profile(const std::string& split, const std::vector<double>& t
 
 std::string path_report_json(const PathReport& r) {
   nlohmann::json j;
-  j["path"] = {{"kind", std::string(path_kind_name(r.kind))}, {"points", r.ts.size()}, {"a", r.a}, {"b", r.b}};
+  j["path"] = {
+      {"kind", std::string(path_kind_name(r.kind))}, {"points", r.ts.size()}, {"a", r.a}, {"b", r.b}};
   if (!r.curve.empty()) j["path"]["curve"] = r.curve;
   j["data"] = r.data;
   j["model"] = r.architecture;
@@ -99,7 +99,8 @@ void profile_table(std::ostringstream& out, const PathReport& r) {
       std::snprintf(line, sizeof line, "  %11s %11s  %9s %9s", (s.split + " loss").c_str(), "(naive)",
                     (s.split + " err").c_str(), "(naive)");
     else
-      std::snprintf(line, sizeof line, "  %11s  %10s", (s.split + " loss").c_str(), (s.split + " err").c_str());
+      std::snprintf(line, sizeof line, "  %11s  %10s", (s.split + " loss").c_str(),
+                    (s.split + " err").c_str());
     out << line;
   }
   out << "\n";
@@ -110,8 +111,8 @@ void profile_table(std::ostringstream& out, const PathReport& r) {
       const auto& s = r.splits[k];
       if (aligned) {
         const auto& n = r.naive_splits[k];
-        std::snprintf(line, sizeof line, "  %11.5f %11.5f  %8.2f%% %8.2f%%", s.loss[i], n.loss[i], 100.0 * s.error[i],
-                      100.0 * n.error[i]);
+        std::snprintf(line, sizeof line, "  %11.5f %11.5f  %8.2f%% %8.2f%%", s.loss[i], n.loss[i],
+                      100.0 * s.error[i], 100.0 * n.error[i]);
       } else {
         std::snprintf(line, sizeof line, "  %11.5f  %9.2f%%", s.loss[i], 100.0 * s.error[i]);
       }
@@ -123,14 +124,15 @@ void profile_table(std::ostringstream& out, const PathReport& r) {
 
 void barrier_table(std::ostringstream& out, const PathReport& r) {
   char line[256];
-  out << "\nbarriers  gap: max above the line joining the endpoints; mean: max above their mean; midpoint: at t = 0.5\n";
+  out << "\nbarriers  gap: max above the line joining the endpoints; mean: max above their mean; midpoint: "
+         "at t = 0.5\n";
   if (!r.alignment) {
-    std::snprintf(line, sizeof line, "%-6s %-6s %10s %10s %10s %10s %10s %7s\n", "split", "metric", "f(0)", "f(1)",
-                  "gap", "mean", "midpoint", "t_peak");
+    std::snprintf(line, sizeof line, "%-6s %-6s %10s %10s %10s %10s %10s %7s\n", "split", "metric", "f(0)",
+                  "f(1)", "gap", "mean", "midpoint", "t_peak");
     out << line;
   } else {
-    std::snprintf(line, sizeof line, "%-6s %-6s %10s %10s %10s %10s %10s %10s %10s\n", "split", "metric", "f(0)",
-                  "gap", "(naive)", "mean", "(naive)", "midpoint", "(naive)");
+    std::snprintf(line, sizeof line, "%-6s %-6s %10s %10s %10s %10s %10s %10s %10s\n", "split", "metric",
+                  "f(0)", "gap", "(naive)", "mean", "(naive)", "midpoint", "(naive)");
     out << line;
   }
   for (std::size_t k = 0; k < r.splits.size(); ++k) {
@@ -140,8 +142,8 @@ void barrier_table(std::ostringstream& out, const PathReport& r) {
       const Barrier& b = metric == 0 ? s.loss_barrier : s.error_barrier;
       const char* name = metric == 0 ? "loss" : "error";
       if (!r.alignment) {
-        std::snprintf(line, sizeof line, "%-6s %-6s %10.5f %10.5f %10.5f %10.5f %10.5f %7.4f\n", s.split.c_str(), name,
-                      f.front(), f.back(), b.gap, b.mean, b.midpoint, b.t_peak);
+        std::snprintf(line, sizeof line, "%-6s %-6s %10.5f %10.5f %10.5f %10.5f %10.5f %7.4f\n",
+                      s.split.c_str(), name, f.front(), f.back(), b.gap, b.mean, b.midpoint, b.t_peak);
       } else {
         const Barrier& n = metric == 0 ? r.naive_splits[k].loss_barrier : r.naive_splits[k].error_barrier;
         std::snprintf(line, sizeof line, "%-6s %-6s %10.5f %10.5f %10.5f %10.5f %10.5f %10.5f %10.5f\n",
@@ -159,7 +161,8 @@ std::string path_report_table(const PathReport& r) {
   out << path_kind_name(r.kind) << " path  " << r.a << " -> " << r.b;
   if (r.alignment) out << " (aligned by " << align_method_name(r.align) << " matching)";
   if (!r.curve.empty()) out << "  (curve " << r.curve << ")";
-  out << "\n" << r.architecture << ", " << r.ts.size() << " points, " << r.device << ", " << fmt("%.2f", r.seconds)
+  out << "\n"
+      << r.architecture << ", " << r.ts.size() << " points, " << r.device << ", " << fmt("%.2f", r.seconds)
       << " s\n";
   if (r.alignment) out << align_report_table(*r.alignment, r.align);
   out << "\n";

@@ -9,7 +9,8 @@
 
 namespace modeconn {
 
-// A barrier's definitions, each a number or, when not finite, "nan", "inf" or "-inf" (modeconn/json_read.hpp).
+// A barrier's definitions, each a number or, when not finite, "nan", "inf" or "-inf"
+// (modeconn/json_read.hpp).
 nlohmann::json barrier_json(const Barrier& b);
 // A profile's values, likewise.
 nlohmann::json numbers_json(const std::vector<double>& values);

@@ -32,12 +32,15 @@ nlohmann::json symmetry_json(const SymmetryReport& r) {
     }
     layers.push_back(layer);
   }
-  nlohmann::json j = {{"log10_equivalent_networks", r.log10_equivalent}, {"sign_symmetry", r.sign_symmetry}, {"layers", layers}};
+  nlohmann::json j = {{"log10_equivalent_networks", r.log10_equivalent},
+                      {"sign_symmetry", r.sign_symmetry},
+                      {"layers", layers}};
   if (r.has_data) j["split"] = r.split;
   return j;
 }
 
-std::string symmetry_report_json(const SymmetryReport& r, const std::string& model, const PairSymmetry* pair) {
+std::string symmetry_report_json(const SymmetryReport& r, const std::string& model,
+                                 const PairSymmetry* pair) {
   nlohmann::json j = symmetry_json(r);
   j["model"] = model;
   if (pair) {
@@ -52,11 +55,12 @@ std::string symmetry_report_json(const SymmetryReport& r, const std::string& mod
 std::string symmetry_table(const SymmetryReport& r) {
   std::ostringstream out;
   char line[256];
-  std::snprintf(line, sizeof line, "equivalent networks: 10^%.1f (%s)\n\n", r.log10_equivalent,
-                r.sign_symmetry ? "permutations and sign flips of hidden units" : "permutations of hidden units");
+  std::snprintf(
+      line, sizeof line, "equivalent networks: 10^%.1f (%s)\n\n", r.log10_equivalent,
+      r.sign_symmetry ? "permutations and sign flips of hidden units" : "permutations of hidden units");
   out << line;
-  std::snprintf(line, sizeof line, "%-18s %6s %10s %6s %11s %16s %12s\n", "layer", "units", "log10 n!", "dead",
-                "near-dups", "closest (cos)", "swap barrier");
+  std::snprintf(line, sizeof line, "%-18s %6s %10s %6s %11s %16s %12s\n", "layer", "units", "log10 n!",
+                "dead", "near-dups", "closest (cos)", "swap barrier");
   out << line;
   for (const auto& l : r.layers) {
     const std::string closest = std::to_string(l.closest.i) + "," + std::to_string(l.closest.j);
@@ -68,13 +72,14 @@ std::string symmetry_table(const SymmetryReport& r) {
       std::snprintf(barrier, sizeof barrier, "%.5f", l.saddle.barrier.gap);
     }
     std::snprintf(line, sizeof line, "%-18s %6lld %10.1f %6s %11lld %16s %12s\n", l.name.c_str(),
-                  static_cast<long long>(l.units), l.log10_permutations, dead, static_cast<long long>(l.near_duplicate_pairs),
-                  cos, barrier);
+                  static_cast<long long>(l.units), l.log10_permutations, dead,
+                  static_cast<long long>(l.near_duplicate_pairs), cos, barrier);
     out << line;
   }
   if (r.has_data)
     out << "\nswap barrier: loss barrier (" << r.split
-        << " split) along the path that swaps the closest pair through the point where their incoming weights meet\n";
+        << " split) along the path that swaps the closest pair through the point where their incoming "
+           "weights meet\n";
   return out.str();
 }
 

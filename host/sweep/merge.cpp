@@ -33,8 +33,10 @@ const Json& member(const Json& j, const std::string& key, bool (Json::*is)() con
                    const std::string& where, const std::string& file) {
   if (!j.is_object()) throw input_error(file, "'" + where + "' is not an object");
   const auto it = j.find(key);
-  if (it == j.end()) throw input_error(file, "key '" + (where.empty() ? key : where + "." + key) + "' is missing");
-  if (!((*it).*is)()) throw input_error(file, "key '" + (where.empty() ? key : where + "." + key) + "' is not " + kind);
+  if (it == j.end())
+    throw input_error(file, "key '" + (where.empty() ? key : where + "." + key) + "' is missing");
+  if (!((*it).*is)())
+    throw input_error(file, "key '" + (where.empty() ? key : where + "." + key) + "' is not " + kind);
   return *it;
 }
 
@@ -53,33 +55,38 @@ struct Manifest {
 };
 
 Manifest parse_manifest(const Json& j, const std::string& file) {
-  if (!j.is_object()) throw input_error(file, "a manifest is a JSON object, not " + std::string(j.type_name()));
+  if (!j.is_object())
+    throw input_error(file, "a manifest is a JSON object, not " + std::string(j.type_name()));
   Manifest m;
   m.models = strings(member(j, "models", &Json::is_array, "an array", "", file), "models", file);
-  m.fingerprints = strings(member(j, "fingerprints", &Json::is_array, "an array", "", file), "fingerprints", file);
+  m.fingerprints =
+      strings(member(j, "fingerprints", &Json::is_array, "an array", "", file), "fingerprints", file);
   m.data = member(j, "data", &Json::is_string, "a string", "", file).get<std::string>();
   m.options = member(j, "options", &Json::is_string, "a string", "", file).get<std::string>();
   member(j, "shards", &Json::is_number_unsigned, "a count of shards", "", file);
   if (m.models.size() < 2) throw input_error(file, "key 'models' lists fewer than two models");
   if (m.models.size() > kMaxSweepModels)
-    throw input_error(file, "key 'models' lists " + std::to_string(m.models.size()) + " models; a sweep has at most " +
-                                std::to_string(kMaxSweepModels));
+    throw input_error(file, "key 'models' lists " + std::to_string(m.models.size()) +
+                                " models; a sweep has at most " + std::to_string(kMaxSweepModels));
   if (m.fingerprints.size() != m.models.size())
-    throw input_error(file, "key 'fingerprints' has " + std::to_string(m.fingerprints.size()) + " entries for " +
-                                std::to_string(m.models.size()) + " models");
+    throw input_error(file, "key 'fingerprints' has " + std::to_string(m.fingerprints.size()) +
+                                " entries for " + std::to_string(m.models.size()) + " models");
   if (!parse_json_input(m.options, file, "key 'options'").is_object())
     throw input_error(file, "key 'options' does not hold a JSON object");
   return m;
 }
 
-// A result that belongs to this sweep: complete, for these models and options. Stale or incomplete ones (an older
-// sweep's, a run still writing) count as missing; malformed ones are errors.
+// A result that belongs to this sweep: complete, for these models and options. Stale or incomplete ones (an
+// older sweep's, a run still writing) count as missing; malformed ones are errors.
 bool current_result(const Json& r, const Manifest& m, const PairIndex& p, const std::string& file) {
-  if (!r.is_object()) throw input_error(file, "a pair result is a JSON object, not " + std::string(r.type_name()));
+  if (!r.is_object())
+    throw input_error(file, "a pair result is a JSON object, not " + std::string(r.type_name()));
   const Json& s = member(r, "sweep", &Json::is_object, "an object", "", file);
   const bool complete = member(s, "complete", &Json::is_boolean, "true or false", "sweep", file).get<bool>();
-  const auto fps = strings(member(s, "fingerprints", &Json::is_array, "an array", "sweep", file), "sweep.fingerprints", file);
-  const std::string options = member(s, "options", &Json::is_string, "a string", "sweep", file).get<std::string>();
+  const auto fps = strings(member(s, "fingerprints", &Json::is_array, "an array", "sweep", file),
+                           "sweep.fingerprints", file);
+  const std::string options =
+      member(s, "options", &Json::is_string, "a string", "sweep", file).get<std::string>();
   const int i = member(s, "i", &Json::is_number_integer, "an index", "sweep", file).get<int>();
   const int j = member(s, "j", &Json::is_number_integer, "an index", "sweep", file).get<int>();
   if (i != p.i || j != p.j)
@@ -94,7 +101,8 @@ bool current_result(const Json& r, const Manifest& m, const PairIndex& p, const 
 bool pair_of(const std::string& name, PairIndex* p) {
   int i = 0, j = 0;
   char tail[8] = {};
-  if (std::sscanf(name.c_str(), "pair-%4d-%4d%7s", &i, &j, tail) != 3 || std::string(tail) != ".json") return false;
+  if (std::sscanf(name.c_str(), "pair-%4d-%4d%7s", &i, &j, tail) != 3 || std::string(tail) != ".json")
+    return false;
   *p = {i, j};
   return pair_file_name(*p) == name;
 }
@@ -108,7 +116,8 @@ MergeResult merge_sweep(const std::string& in_dir) {
   std::vector<std::string> manifest_files;
   for (const auto& e : fs::directory_iterator(in_dir)) {
     const std::string name = e.path().filename().string();
-    if (name.rfind("manifest-", 0) == 0 && e.path().extension() == ".json") manifest_files.push_back(e.path().string());
+    if (name.rfind("manifest-", 0) == 0 && e.path().extension() == ".json")
+      manifest_files.push_back(e.path().string());
   }
   std::sort(manifest_files.begin(), manifest_files.end());
   for (const auto& file : manifest_files) {
@@ -116,8 +125,8 @@ MergeResult merge_sweep(const std::string& in_dir) {
     if (manifest_path.empty()) {
       manifest = m;
       manifest_path = file;
-    } else if (m.models != manifest.models || m.fingerprints != manifest.fingerprints || m.options != manifest.options ||
-               m.data != manifest.data) {
+    } else if (m.models != manifest.models || m.fingerprints != manifest.fingerprints ||
+               m.options != manifest.options || m.data != manifest.data) {
       throw input_error(file, "describes another sweep than " + manifest_path +
                                   " (models, data or options differ); use one folder per sweep");
     }
@@ -173,14 +182,16 @@ MergeResult merge_sweep(const std::string& in_dir) {
       for (const char* split : kSplits) {
         const std::string at_split = at + ".splits." + split;
         const Json& barrier =
-            member(member(splits, split, &Json::is_object, "an object", at + ".splits", file), "barrier", &Json::is_object,
-                   "an object", at_split, file);
+            member(member(splits, split, &Json::is_object, "an object", at + ".splits", file), "barrier",
+                   &Json::is_object, "an object", at_split, file);
         for (const char* metric : kMetrics) {
           const std::string at_metric = at_split + ".barrier." + metric;
-          const Json& definitions = member(barrier, metric, &Json::is_object, "an object", at_split + ".barrier", file);
+          const Json& definitions =
+              member(barrier, metric, &Json::is_object, "an object", at_split + ".barrier", file);
           for (const char* def : kDefinitions) {
             const auto it = definitions.find(def);
-            if (it == definitions.end()) throw input_error(file, "key '" + at_metric + "." + def + "' is missing");
+            if (it == definitions.end())
+              throw input_error(file, "key '" + at_metric + "." + def + "' is missing");
             const double v = json_number(*it, file, at_metric + "." + def);
             auto& cell = m[split][metric][def];
             cell[static_cast<std::size_t>(p.i)][static_cast<std::size_t>(p.j)] = number_json(v);

@@ -19,14 +19,15 @@ namespace fs = std::filesystem;
 bool valid_result(const std::string& path, const SweepPlan& plan, const PairIndex& p) {
   try {
     const auto bytes = read_file(path);
-    const auto j = parse_json_input({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, path, "the file");
+    const auto j =
+        parse_json_input({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, path, "the file");
     const auto& s = j.at("sweep");
     return s.at("complete").get<bool>() && s.at("i").get<int>() == p.i && s.at("j").get<int>() == p.j &&
            s.at("fingerprints").get<std::vector<std::string>>() ==
                std::vector<std::string>{plan.fingerprints[static_cast<std::size_t>(p.i)],
                                         plan.fingerprints[static_cast<std::size_t>(p.j)]} &&
-           s.at("data").get<std::string>() == plan.data && s.at("options").get<std::string>() == plan.options &&
-           j.contains("paths");
+           s.at("data").get<std::string>() == plan.data &&
+           s.at("options").get<std::string>() == plan.options && j.contains("paths");
   } catch (const std::exception&) {
     return false;  // unreadable, truncated or foreign: redo it
   }
@@ -43,9 +44,10 @@ Shard parse_shard(const std::string& text) {
     return true;
   };
   Shard s;
-  if (slash == std::string::npos || !number(text.substr(0, slash), &s.index) || !number(text.substr(slash + 1), &s.count) ||
-      s.count < 1 || s.count > kMaxShards || s.index >= s.count)
-    throw usage_error("--shard: expected I/N with 0 <= I < N <= " + std::to_string(kMaxShards) + ", not '" + text + "'");
+  if (slash == std::string::npos || !number(text.substr(0, slash), &s.index) ||
+      !number(text.substr(slash + 1), &s.count) || s.count < 1 || s.count > kMaxShards || s.index >= s.count)
+    throw usage_error("--shard: expected I/N with 0 <= I < N <= " + std::to_string(kMaxShards) + ", not '" +
+                      text + "'");
   return s;
 }
 
@@ -86,25 +88,29 @@ std::string file_fingerprint(const std::string& path) {
 
 std::string options_fingerprint(const AnalyzeOptions& o) {
   const TrainOptions& t = o.curve_training;
-  const nlohmann::json j = {
-      {"points", o.points},
-      {"align", std::string(align_method_name(o.align.method))},
-      {"signs", o.align.matching.signs},
-      {"max_sweeps", o.align.matching.max_sweeps},
-      {"align_seed", o.align.matching.seed},
-      {"canonicalize_scale", o.align.canonicalize_scale},
-      {"curve", o.fit_curve},
-      {"curve_kind", std::string(path_kind_name(o.curve_kind))},
-      {"bends", o.bends},
-      {"curve_training",
-       {{"optimizer", t.optimizer == Optimizer::sgd ? "sgd" : "adam"}, {"epochs", t.epochs}, {"lr", t.lr},
-        {"momentum", t.momentum}, {"weight_decay", t.weight_decay}, {"batch", t.batch}, {"seed", t.seed}}}};
+  const nlohmann::json j = {{"points", o.points},
+                            {"align", std::string(align_method_name(o.align.method))},
+                            {"signs", o.align.matching.signs},
+                            {"max_sweeps", o.align.matching.max_sweeps},
+                            {"align_seed", o.align.matching.seed},
+                            {"canonicalize_scale", o.align.canonicalize_scale},
+                            {"curve", o.fit_curve},
+                            {"curve_kind", std::string(path_kind_name(o.curve_kind))},
+                            {"bends", o.bends},
+                            {"curve_training",
+                             {{"optimizer", t.optimizer == Optimizer::sgd ? "sgd" : "adam"},
+                              {"epochs", t.epochs},
+                              {"lr", t.lr},
+                              {"momentum", t.momentum},
+                              {"weight_decay", t.weight_decay},
+                              {"batch", t.batch},
+                              {"seed", t.seed}}}};
   return j.dump();
 }
 
-SweepCounts run_sweep(Backend& backend, const std::vector<Model>& models, const Dataset& data, const SweepPlan& plan,
-                      const AnalyzeOptions& options, const std::string& out_dir, const Shard& shard,
-                      const std::function<void(const SweepProgress&)>& progress) {
+SweepCounts run_sweep(Backend& backend, const std::vector<Model>& models, const Dataset& data,
+                      const SweepPlan& plan, const AnalyzeOptions& options, const std::string& out_dir,
+                      const Shard& shard, const std::function<void(const SweepProgress&)>& progress) {
   const fs::path pairs_dir = fs::path(out_dir) / "pairs";
   std::error_code ec;
   fs::create_directories(pairs_dir, ec);
@@ -114,8 +120,11 @@ SweepCounts run_sweep(Backend& backend, const std::vector<Model>& models, const 
   remove_stale_temporaries(pairs_dir.string());
   {
     // Each shard its own manifest: no two shards ever write the same file.
-    const nlohmann::json manifest = {{"models", plan.model_paths}, {"fingerprints", plan.fingerprints},
-                                     {"data", plan.data}, {"options", plan.options}, {"shards", shard.count}};
+    const nlohmann::json manifest = {{"models", plan.model_paths},
+                                     {"fingerprints", plan.fingerprints},
+                                     {"data", plan.data},
+                                     {"options", plan.options},
+                                     {"shards", shard.count}};
     const std::string text = manifest.dump(2) + "\n";
     write_file_atomic((fs::path(out_dir) / manifest_file_name(shard)).string(), text.data(), text.size());
   }
@@ -138,8 +147,13 @@ SweepCounts run_sweep(Backend& backend, const std::vector<Model>& models, const 
     r.b = plan.model_paths[uj];
     r.data = plan.data;
     nlohmann::json j = nlohmann::json::parse(analyze_report_json(r));
-    j["sweep"] = {{"i", p.i}, {"j", p.j}, {"fingerprints", {plan.fingerprints[ui], plan.fingerprints[uj]}},
-                  {"data", plan.data}, {"options", plan.options}, {"shard", shard.index}, {"complete", true}};
+    j["sweep"] = {{"i", p.i},
+                  {"j", p.j},
+                  {"fingerprints", {plan.fingerprints[ui], plan.fingerprints[uj]}},
+                  {"data", plan.data},
+                  {"options", plan.options},
+                  {"shard", shard.index},
+                  {"complete", true}};
     const std::string text = j.dump(1) + "\n";
     write_file_atomic(file, text.data(), text.size());
     ++counts.computed;

@@ -15,8 +15,8 @@ namespace {
 
 // The most similar pair of units of a hidden layer and every pair above `threshold` (capped at `limit`, most
 // similar first), by cosine of the incoming vectors [w_i, b_i]: one Gram matrix, no list of all pairs.
-std::vector<UnitPair> similar_pairs(const Model& m, std::size_t layer, bool odd, double threshold, std::size_t limit,
-                                    int64_t* count_above) {
+std::vector<UnitPair> similar_pairs(const Model& m, std::size_t layer, bool odd, double threshold,
+                                    std::size_t limit, int64_t* count_above) {
   const auto& L = m.arch.layers[layer];
   const int64_t n = L.out, d = L.in + 1;
   const float* w = m.params.data() + m.arch.weight_offset(layer);
@@ -34,8 +34,8 @@ std::vector<UnitPair> similar_pairs(const Model& m, std::size_t layer, bool odd,
   }
   std::vector<double> g(static_cast<std::size_t>(n * n));
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(n), static_cast<blasint>(n),
-              static_cast<blasint>(d), 1.0, u.data(), static_cast<blasint>(d), u.data(), static_cast<blasint>(d), 0.0,
-              g.data(), static_cast<blasint>(n));
+              static_cast<blasint>(d), 1.0, u.data(), static_cast<blasint>(d), u.data(),
+              static_cast<blasint>(d), 0.0, g.data(), static_cast<blasint>(n));
   UnitPair best{0, n > 1 ? 1 : 0, -INFINITY};
   std::vector<UnitPair> above;
   for (int64_t i = 0; i < n; ++i)
@@ -45,7 +45,8 @@ std::vector<UnitPair> similar_pairs(const Model& m, std::size_t layer, bool odd,
       if (c > best.cosine) best = {i, j, c};
       if (c >= threshold) above.push_back({i, j, c});
     }
-  std::sort(above.begin(), above.end(), [](const UnitPair& x, const UnitPair& y) { return x.cosine > y.cosine; });
+  std::sort(above.begin(), above.end(),
+            [](const UnitPair& x, const UnitPair& y) { return x.cosine > y.cosine; });
   *count_above = static_cast<int64_t>(above.size());
   if (above.size() > limit) above.resize(limit);
   if (n > 1 && (above.empty() || above.front().cosine < best.cosine)) above.insert(above.begin(), best);
@@ -73,12 +74,14 @@ Path swap_path(const Model& model, std::size_t layer, int64_t i, int64_t j) {
   float* o = exchanged.params.data() + arch.weight_offset(layer + 1);
   for (int64_t m = 0; m < next.out; ++m) std::swap(o[m * next.in + i], o[m * next.in + j]);
   Alignment swap = identity_alignment(arch);
-  std::swap(swap.layers[layer].perm[static_cast<std::size_t>(i)], swap.layers[layer].perm[static_cast<std::size_t>(j)]);
+  std::swap(swap.layers[layer].perm[static_cast<std::size_t>(i)],
+            swap.layers[layer].perm[static_cast<std::size_t>(j)]);
   const Model swapped = apply_alignment(model, swap);
   return Path{PathKind::polychain, arch, {model.params, merged.params, exchanged.params, swapped.params}};
 }
 
-SymmetryReport analyse_symmetry(Backend& backend, const Model& model, const Split* data, const SymmetryOptions& options) {
+SymmetryReport analyse_symmetry(Backend& backend, const Model& model, const Split* data,
+                                const SymmetryOptions& options) {
   const Architecture& arch = model.arch;
   SymmetryReport r;
   r.sign_symmetry = is_odd(arch.activation);
@@ -89,7 +92,8 @@ SymmetryReport analyse_symmetry(Backend& backend, const Model& model, const Spli
     LayerSymmetry ls;
     ls.name = arch.layers[l].weight_name;
     ls.units = arch.layers[l].out;
-    ls.log10_permutations = log10_factorial(ls.units) + (r.sign_symmetry ? static_cast<double>(ls.units) * std::log10(2.0) : 0.0);
+    ls.log10_permutations =
+        log10_factorial(ls.units) + (r.sign_symmetry ? static_cast<double>(ls.units) * std::log10(2.0) : 0.0);
     r.log10_equivalent += ls.log10_permutations;
     // The first pair returned is always the closest; the others are the near-duplicates.
     const std::vector<UnitPair> pairs =
@@ -103,7 +107,8 @@ SymmetryReport analyse_symmetry(Backend& backend, const Model& model, const Spli
       const bool relu_like = arch.activation == Activation::relu || arch.activation == Activation::leaky_relu;
       for (int64_t i = 0; i < ls.units; ++i) {
         const auto k = static_cast<std::size_t>(i);
-        const bool dead = relu_like ? st.max_a[k] <= 0.0 : st.std_a[k] <= 1e-12 * (1.0 + std::abs(st.mean_a[k]));
+        const bool dead =
+            relu_like ? st.max_a[k] <= 0.0 : st.std_a[k] <= 1e-12 * (1.0 + std::abs(st.mean_a[k]));
         if (dead) ls.dead_units.push_back(i);
       }
       if (!pairs.empty()) {

@@ -1,4 +1,5 @@
-// Curve fitting (Garipov et al. 2018): minimise E_{t~U[0,1]} L(φ(t)) over the bends, one fresh t per minibatch.
+// Curve fitting (Garipov et al. 2018): minimise E_{t~U[0,1]} L(φ(t)) over the bends, one fresh t per
+// minibatch.
 #include "modeconn/error.hpp"
 #include "modeconn/rng.hpp"
 #include "modeconn/train.hpp"
@@ -16,7 +17,8 @@ Path init_curve(const Model& a, const Model& b, PathKind kind, int bends) {
     // On the line at t = i/k: for a Bézier curve this makes φ(t) the straight line itself.
     const double t = static_cast<double>(i) / k;
     std::vector<float> p(a.params.size());
-    for (std::size_t j = 0; j < p.size(); ++j) p[j] = static_cast<float>((1 - t) * a.params[j] + t * static_cast<double>(b.params[j]));
+    for (std::size_t j = 0; j < p.size(); ++j)
+      p[j] = static_cast<float>((1 - t) * a.params[j] + t * static_cast<double>(b.params[j]));
     path.points.push_back(std::move(p));
   }
   path.points.push_back(b.params);

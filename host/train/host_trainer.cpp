@@ -29,7 +29,8 @@ class HostTrainer final : public Trainer {
     MODECONN_EXPECTS(first < last && last <= path.points.size(), "trained control points inside the path");
     for (const auto& p : path.points) MODECONN_EXPECTS(p.size() == np_, "control point size");
     for (std::size_t k = first; k < last; ++k)
-      std::copy(path.points[k].begin(), path.points[k].end(), flat_.begin() + static_cast<std::ptrdiff_t>((k - first) * np_));
+      std::copy(path.points[k].begin(), path.points[k].end(),
+                flat_.begin() + static_cast<std::ptrdiff_t>((k - first) * np_));
   }
 
   double step(std::span<const double> coef, std::span<const int64_t> rows) override {
@@ -41,7 +42,8 @@ class HostTrainer final : public Trainer {
     }
     path_.interpolate(coef, 0, np_, phi_.data());
     const double loss = backend_.loss_and_grad(path_.arch, phi_, split_, rows, g_);
-    // ∂L(φ(t))/∂θ_k = c_k(t) ∇L(φ(t)); the decay term c_k(t) φ(t) is the gradient of ½‖φ(t)‖² with respect to θ_k.
+    // ∂L(φ(t))/∂θ_k = c_k(t) ∇L(φ(t)); the decay term c_k(t) φ(t) is the gradient of ½‖φ(t)‖² with respect to
+    // θ_k.
     const auto n = static_cast<int64_t>(np_);
     for (std::size_t k = first_; k < last_; ++k) {
       const float ck = static_cast<float>(coef[k]);
@@ -77,8 +79,8 @@ class HostTrainer final : public Trainer {
 
 }  // namespace
 
-std::unique_ptr<Trainer> Backend::make_trainer(const Path& path, std::size_t first, std::size_t last, const Split& split,
-                                               const TrainOptions& options) {
+std::unique_ptr<Trainer> Backend::make_trainer(const Path& path, std::size_t first, std::size_t last,
+                                               const Split& split, const TrainOptions& options) {
   return std::make_unique<HostTrainer>(*this, path, first, last, split, options);
 }
 

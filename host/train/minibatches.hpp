@@ -13,10 +13,11 @@
 
 namespace modeconn {
 
-// Calls step(rows) for each minibatch of each epoch; step returns the minibatch's mean loss. Reports progress.
+// Calls step(rows) for each minibatch of each epoch; step returns the minibatch's mean loss. Reports
+// progress.
 template <typename Step>
-void run_minibatches(int64_t num_rows, const TrainOptions& o, const std::function<void(const EpochReport&)>& progress,
-                     Step&& step) {
+void run_minibatches(int64_t num_rows, const TrainOptions& o,
+                     const std::function<void(const EpochReport&)>& progress, Step&& step) {
   if (o.epochs < 0) throw usage_error("--epochs must not be negative");
   if (o.batch < 1) throw usage_error("--batch must be at least 1");
   if (!(o.lr > 0)) throw usage_error("--lr must be positive");
@@ -25,19 +26,22 @@ void run_minibatches(int64_t num_rows, const TrainOptions& o, const std::functio
   Rng rng(o.seed ^ 0x5DEECE66Dull);  // a stream distinct from initialisation's
   const int64_t steps = (num_rows + o.batch - 1) / o.batch;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);  // Fisher–Yates
+    for (std::size_t i = order.size(); i > 1; --i)
+      std::swap(order[i - 1], order[rng.below(i)]);  // Fisher–Yates
     double loss_sum = 0;
     int64_t seen = 0;
     for (int64_t s = 0; s < steps; ++s) {
       const int64_t begin = s * o.batch;
       const int64_t count = std::min(o.batch, num_rows - begin);
-      const double loss = step(std::span<const int64_t>(order.data() + begin, static_cast<std::size_t>(count)));
+      const double loss =
+          step(std::span<const int64_t>(order.data() + begin, static_cast<std::size_t>(count)));
       if (!std::isfinite(loss))
         throw Error(ErrorKind::input, "training diverged (loss is " + std::to_string(loss) + " at epoch " +
                                           std::to_string(epoch) + "); lower --lr");
       loss_sum += loss * static_cast<double>(count);
       seen += count;
-      if (progress) progress({epoch, o.epochs, s + 1, steps, loss_sum / static_cast<double>(seen), s + 1 == steps});
+      if (progress)
+        progress({epoch, o.epochs, s + 1, steps, loss_sum / static_cast<double>(seen), s + 1 == steps});
     }
   }
 }

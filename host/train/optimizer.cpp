@@ -8,7 +8,8 @@ namespace modeconn {
 OptimizerState::OptimizerState(const TrainOptions& options, std::size_t size)
     : o_(options), m1_(size, 0.f), m2_(options.optimizer == Optimizer::adam ? size : 0, 0.f) {}
 
-void OptimizerState::step(std::span<float> params, std::span<const float> grad, std::span<const float> decay_at) {
+void OptimizerState::step(std::span<float> params, std::span<const float> grad,
+                          std::span<const float> decay_at) {
   ++t_;
   const int64_t n = static_cast<int64_t>(params.size());
   float* p = params.data();

@@ -22,7 +22,8 @@ Model init_model(const Architecture& arch, uint64_t seed) {
     const double bound = 1.0 / std::sqrt(static_cast<double>(arch.layers[l].in));
     const std::size_t begin = arch.weight_offset(l);
     const std::size_t end = arch.bias_offset(l) + static_cast<std::size_t>(arch.layers[l].out);
-    for (std::size_t i = begin; i < end; ++i) m.params[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * bound);
+    for (std::size_t i = begin; i < end; ++i)
+      m.params[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * bound);
   }
   return m;
 }
@@ -32,7 +33,9 @@ void train(Backend& backend, Model& model, const Split& split, const TrainOption
   Path path{PathKind::linear, model.arch, {model.params}};  // a model is a one-point path
   const std::unique_ptr<Trainer> trainer = backend.make_trainer(path, 0, 1, split, o);
   const double one = 1.0;
-  run_minibatches(split.rows, o, progress, [&](std::span<const int64_t> rows) { return trainer->step({&one, 1}, rows); });
+  run_minibatches(split.rows, o, progress, [&](std::span<const int64_t> rows) {
+    return trainer->step({&one, 1}, rows);
+  });
   trainer->read(path);
   model.params = std::move(path.points[0]);
 }

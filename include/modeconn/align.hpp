@@ -1,4 +1,5 @@
-// Weight-space symmetries: linear assignment, permutation (and sign) alignment of B onto A, scale canonicalisation.
+// Weight-space symmetries: linear assignment, permutation (and sign) alignment of B onto A, scale
+// canonicalisation.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +16,8 @@ namespace modeconn {
 // An exact minimum- (or maximum-) cost assignment of an n×m matrix (row-major), by shortest augmenting
 // paths (Jonker–Volgenant family, O(n²m)). Returns the column of each row; with more rows than columns,
 // unassigned rows get -1.
-std::vector<int64_t> solve_assignment(std::span<const double> cost, int64_t rows, int64_t cols, bool maximise);
+std::vector<int64_t> solve_assignment(std::span<const double> cost, int64_t rows, int64_t cols,
+                                      bool maximise);
 
 // For each hidden layer: unit i of the aligned model is unit perm[i] of the original, times sign[i].
 struct LayerAlignment {
@@ -55,8 +57,10 @@ struct MatchingResult {
 
 // Git Re-Basin weight matching (Ainsworth et al. 2023): coordinate descent over the hidden layers; the
 // similarity products run on `backend` (the assignments on the host).
-MatchingResult weight_matching(Backend& backend, const Model& a, const Model& b, const MatchingOptions& options);
-// Activation matching: per hidden layer, the assignment maximising the Pearson correlation of post-activations.
+MatchingResult weight_matching(Backend& backend, const Model& a, const Model& b,
+                               const MatchingOptions& options);
+// Activation matching: per hidden layer, the assignment maximising the Pearson correlation of
+// post-activations.
 MatchingResult activation_matching(Backend& backend, const Model& a, const Model& b, const Split& data,
                                    const MatchingOptions& options);
 

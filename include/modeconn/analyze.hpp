@@ -14,7 +14,7 @@ namespace modeconn {
 
 struct AnalyzeOptions {
   int points = 25;
-  AlignOptions align;            // method none skips alignment (the curve then joins A and B)
+  AlignOptions align;  // method none skips alignment (the curve then joins A and B)
   bool fit_curve = true;
   PathKind curve_kind = PathKind::bezier;
   int bends = 1;
@@ -39,7 +39,8 @@ struct AnalyzeReport {
 };
 
 AnalyzeReport analyze_pair(Backend& backend, const Model& a, const Model& b, const Dataset& data,
-                           const AnalyzeOptions& options, const std::function<void(const EpochReport&)>& curve_progress);
+                           const AnalyzeOptions& options,
+                           const std::function<void(const EpochReport&)>& curve_progress);
 
 std::string analyze_report_json(const AnalyzeReport& report);
 std::string analyze_report_csv(const AnalyzeReport& report);

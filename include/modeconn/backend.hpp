@@ -16,7 +16,7 @@ namespace modeconn {
 struct ActivationStats {
   std::vector<double> mean_a, std_a, max_a;  // per unit of A (max: the largest activation seen)
   std::vector<double> mean_b, std_b, max_b;
-  std::vector<double> covariance;            // units(A) × units(B), row-major
+  std::vector<double> covariance;  // units(A) × units(B), row-major
 };
 
 // What every backend accumulates over the rows (in float64) to make ActivationStats.
@@ -37,14 +37,14 @@ struct PointMetrics {
 struct TrainOptions;  // modeconn/train.hpp
 
 // Control points trained in place where the backend computes: the trained points, the optimizer's state and
-// the gradient stay in the backend's memory between steps (on a GPU, nothing crosses the bus but the minibatch's
-// row numbers and the loss).
+// the gradient stay in the backend's memory between steps (on a GPU, nothing crosses the bus but the
+// minibatch's row numbers and the loss).
 class Trainer {
  public:
   virtual ~Trainer() = default;
   // One step on minibatch `rows` at φ = Σ_k coef[k]·θ_k: the mean loss and its gradient g at φ; each trained
-  // θ_k gets the gradient c_k·g, with weight decay measured at c_k·φ; then the optimizer's update. Returns the
-  // minibatch's mean loss (before the update).
+  // θ_k gets the gradient c_k·g, with weight decay measured at c_k·φ; then the optimizer's update. Returns
+  // the minibatch's mean loss (before the update).
   virtual double step(std::span<const double> coef, std::span<const int64_t> rows) = 0;
   // Copies the trained control points back into `path`.
   virtual void read(Path& path) = 0;
@@ -56,13 +56,16 @@ class Backend {
   virtual std::string name() const = 0;
 
   // Loss and error of the model at every t of the path on the split, in one pass over the data.
-  virtual std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts, const Split& split) = 0;
+  virtual std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts,
+                                             const Split& split) = 0;
 
   // Post-activation statistics of hidden layer `layer` of A and B (same shape) over the split, one pass.
-  virtual ActivationStats activation_stats(const Model& a, const Model& b, const Split& split, std::size_t layer) = 0;
+  virtual ActivationStats activation_stats(const Model& a, const Model& b, const Split& split,
+                                           std::size_t layer) = 0;
 
   // The model's outputs (logits) for split rows [first, first + count), row-major.
-  virtual std::vector<float> outputs(const Model& model, const Split& split, int64_t first, int64_t count) = 0;
+  virtual std::vector<float> outputs(const Model& model, const Split& split, int64_t first,
+                                     int64_t count) = 0;
 
   // Mean loss over split rows `rows` at `params`, and its gradient (written to `grad`, num_params values).
   virtual double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
@@ -71,8 +74,8 @@ class Backend {
   // c = alpha·op(a)·op(b) + beta·c for row-major float32 matrices in host memory (op(a) is m×k, op(b) k×n,
   // c m×n, all contiguous): the products host algorithms need, such as weight matching's similarities. This
   // default calls OpenBLAS; the CUDA backend runs them on the device.
-  virtual void product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-                       const float* b, float beta, float* c);
+  virtual void product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                       const float* a, const float* b, float beta, float* c);
 
   // A trainer of control points [first, last) of `path` on `split` (a model is a one-point path, first 0 and
   // last 1). This default keeps everything on the host and calls loss_and_grad at every step.
@@ -90,8 +93,8 @@ int cuda_device_count();
 // Why no CUDA device can be used, in a few words ("" when one can).
 std::string cuda_unusable_reason();
 bool built_with_cuda();
-// Whether this build's CUDA backend runs on the CPU emulation (tests/emulation): `--device auto` then keeps to the
-// CPU backend, and only `--device cuda` asks for the emulated device.
+// Whether this build's CUDA backend runs on the CPU emulation (tests/emulation): `--device auto` then keeps
+// to the CPU backend, and only `--device cuda` asks for the emulated device.
 bool cuda_emulated();
 // The CUDA backend on device 0; FP32 GEMMs, or TF32 tensor-core GEMMs when `tf32`.
 std::unique_ptr<Backend> make_cuda_backend(bool tf32);

@@ -10,16 +10,16 @@
 namespace modeconn {
 
 struct Split {
-  std::string name;       // "train" or "test"
-  std::string x_source;   // file the features came from, for messages
-  std::string y_source;   // file the labels or targets came from
+  std::string name;      // "train" or "test"
+  std::string x_source;  // file the features came from, for messages
+  std::string y_source;  // file the labels or targets came from
   int64_t rows = 0;
   int64_t features = 0;
-  std::vector<float> x;          // rows × features, row-major
+  std::vector<float> x;  // rows × features, row-major
   Task task = Task::classification;
-  std::vector<int32_t> labels;   // classification: rows values
-  int64_t target_width = 0;      // regression: targets per row
-  std::vector<float> targets;    // regression: rows × target_width
+  std::vector<int32_t> labels;  // classification: rows values
+  int64_t target_width = 0;     // regression: targets per row
+  std::vector<float> targets;   // regression: rows × target_width
   // Identifies these contents to backends that keep a copy (the CUDA backend keeps splits on the device);
   // 0 means unknown, and such a split is copied again on every use. Give a changed split a new one.
   uint64_t uid = 0;

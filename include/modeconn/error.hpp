@@ -32,10 +32,10 @@ inline Error usage_error(const std::string& problem) { return Error(ErrorKind::u
 }  // namespace modeconn
 
 // Checks a precondition inside modeconn; a failure is a bug, not bad input.
-#define MODECONN_EXPECTS(cond, msg)                                                                  \
-  do {                                                                                               \
-    if (!(cond))                                                                                     \
-      throw ::modeconn::Error(::modeconn::ErrorKind::internal,                                       \
-                              std::string("internal: ") + (msg) + " (" #cond ") at " + __FILE__ + ":" + \
-                                  std::to_string(__LINE__));                                         \
+#define MODECONN_EXPECTS(cond, msg)                                                                      \
+  do {                                                                                                   \
+    if (!(cond))                                                                                         \
+      throw ::modeconn::Error(::modeconn::ErrorKind::internal, std::string("internal: ") + (msg) +       \
+                                                                   " (" #cond ") at " + __FILE__ + ":" + \
+                                                                   std::to_string(__LINE__));            \
   } while (0)

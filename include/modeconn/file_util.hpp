@@ -13,9 +13,10 @@ std::vector<unsigned char> read_file(const std::string& path);
 // Throws an input error unless `path` is a regular file (following links).
 void expect_regular_file(const std::string& path);
 
-// Collects an output in a temporary file beside its destination (named DEST.tmp-HOST-PID-N); commit() renames it
-// into place. Destroyed without commit(), it removes the temporary file, leaving any earlier file untouched.
-// Making one also removes the temporaries this host's dead processes left for the same destination.
+// Collects an output in a temporary file beside its destination (named DEST.tmp-HOST-PID-N); commit() renames
+// it into place. Destroyed without commit(), it removes the temporary file, leaving any earlier file
+// untouched. Making one also removes the temporaries this host's dead processes left for the same
+// destination.
 class AtomicFile {
  public:
   explicit AtomicFile(std::string path);
@@ -46,9 +47,9 @@ void write_file_atomic(const std::string& path, const void* data, std::size_t si
 // This host's name as temporary files carry it (HOST in DEST.tmp-HOST-PID-N).
 std::string temporary_host_tag();
 
-// Removes the temporary files (DEST.tmp-HOST-PID-N, DEST.old-HOST-PID-N) that processes of this host which are no
-// longer running left in `folder`, as a killed run does. Others' (live, or of other hosts sharing the folder)
-// stay. Returns how many were removed.
+// Removes the temporary files (DEST.tmp-HOST-PID-N, DEST.old-HOST-PID-N) that processes of this host which
+// are no longer running left in `folder`, as a killed run does. Others' (live, or of other hosts sharing the
+// folder) stay. Returns how many were removed.
 int remove_stale_temporaries(const std::string& folder);
 
 }  // namespace modeconn

@@ -18,8 +18,8 @@ struct FunctionCheck {
 // Inputs uniform in [-1, 1], for when no data was given.
 Split random_probe(const Architecture& arch, int64_t rows, uint64_t seed);
 
-FunctionCheck compare_functions(Backend& backend, const Model& original, const Model& transformed, const Split& probe,
-                                int64_t max_rows = 2048);
+FunctionCheck compare_functions(Backend& backend, const Model& original, const Model& transformed,
+                                const Split& probe, int64_t max_rows = 2048);
 // Throws when the check failed: a transform that changes the function is a bug, and nothing is written.
 void require_same_function(const FunctionCheck& check, const std::string& what);
 

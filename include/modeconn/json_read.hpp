@@ -11,8 +11,8 @@ namespace modeconn {
 constexpr int kMaxJsonDepth = 64;
 
 // Parses `text`, the JSON content of `path` (`what` says which part, for messages: "header"). Throws an input
-// error naming the file for invalid JSON, nesting deeper than kMaxJsonDepth, or a key that appears twice in one
-// object (a parser would silently keep the last).
+// error naming the file for invalid JSON, nesting deeper than kMaxJsonDepth, or a key that appears twice in
+// one object (a parser would silently keep the last).
 nlohmann::json parse_json_input(std::string_view text, const std::string& path, const std::string& what);
 
 // A number from a report: a JSON number, or one of the strings "nan", "inf", "-inf" that modeconn writes for

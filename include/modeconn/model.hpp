@@ -15,8 +15,8 @@ enum class Task { classification, regression };
 Task parse_task(std::string_view name, const std::string& where);
 std::string_view task_name(Task t);
 
-// The limits of a model modeconn reads or trains: layers, units of a layer, parameters in all. Beyond them a file
-// is refused up front instead of costing minutes and gigabytes.
+// The limits of a model modeconn reads or trains: layers, units of a layer, parameters in all. Beyond them a
+// file is refused up front instead of costing minutes and gigabytes.
 constexpr std::size_t kMaxLayers = 1024;
 constexpr int64_t kMaxWidth = int64_t{1} << 16;
 constexpr int64_t kMaxParams = int64_t{1} << 28;
@@ -40,7 +40,9 @@ struct Architecture {
   int64_t max_width() const;
   std::size_t num_params() const;
   std::size_t weight_offset(std::size_t layer) const;
-  std::size_t bias_offset(std::size_t layer) const { return weight_offset(layer) + layers[layer].out * layers[layer].in; }
+  std::size_t bias_offset(std::size_t layer) const {
+    return weight_offset(layer) + layers[layer].out * layers[layer].in;
+  }
   // "784-256-256-10"
   std::string widths() const;
   // Same layer widths (names, activation and task may differ).
@@ -61,7 +63,8 @@ struct Model {
 
 struct TensorFile;
 // Builds an MLP from named tensors and metadata; `where` names the source in messages.
-Model model_from_tensors(const TensorFile& file, const std::string& where, const std::string& activation_override);
+Model model_from_tensors(const TensorFile& file, const std::string& where,
+                         const std::string& activation_override);
 // The tensors and metadata that represent a model in a file.
 TensorFile model_to_tensors(const Model& model);
 

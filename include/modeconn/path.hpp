@@ -44,7 +44,8 @@ Path linear_path(const Model& a, const Model& b);
 Path load_curve(const std::string& file, const std::string& activation_override = "");
 // The same from a file's tensors (`file` names it in messages).
 struct TensorFile;
-Path curve_from_tensors(const TensorFile& tensors, const std::string& file, const std::string& activation_override = "");
+Path curve_from_tensors(const TensorFile& tensors, const std::string& file,
+                        const std::string& activation_override = "");
 void save_curve(const Path& path, const std::string& file);
 TensorFile curve_to_tensors(const Path& path);
 

@@ -54,7 +54,8 @@ struct PairSymmetry {
   SplitProfile naive;
   SplitProfile aligned;
 };
-std::string symmetry_report_json(const SymmetryReport& report, const std::string& model, const PairSymmetry* pair);
+std::string symmetry_report_json(const SymmetryReport& report, const std::string& model,
+                                 const PairSymmetry* pair);
 std::string symmetry_table(const SymmetryReport& report);
 
 }  // namespace modeconn

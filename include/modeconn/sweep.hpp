@@ -36,7 +36,8 @@ std::string manifest_file_name(const Shard& shard);
 
 struct SweepPlan {
   std::vector<std::string> model_paths;
-  std::vector<std::string> fingerprints;  // of each model file's bytes: a changed model invalidates its results
+  std::vector<std::string>
+      fingerprints;  // of each model file's bytes: a changed model invalidates its results
   std::string data;
   std::string options;  // canonical JSON of the analysis options: results under other options are redone
 };
@@ -48,7 +49,7 @@ std::string file_fingerprint(const std::string& path);
 struct SweepProgress {
   int done = 0, total = 0;  // pairs of this shard
   PairIndex pair;
-  bool skipped = false;     // a valid result was already there
+  bool skipped = false;  // a valid result was already there
   double seconds = 0;
 };
 
@@ -58,9 +59,9 @@ struct SweepCounts {
 
 // Runs this shard's pairs, skipping those with a valid result and redoing corrupt or stale ones. Each
 // result is written atomically to out_dir/pairs/; the shard also writes its own manifest.
-SweepCounts run_sweep(Backend& backend, const std::vector<Model>& models, const Dataset& data, const SweepPlan& plan,
-                      const AnalyzeOptions& options, const std::string& out_dir, const Shard& shard,
-                      const std::function<void(const SweepProgress&)>& progress);
+SweepCounts run_sweep(Backend& backend, const std::vector<Model>& models, const Dataset& data,
+                      const SweepPlan& plan, const AnalyzeOptions& options, const std::string& out_dir,
+                      const Shard& shard, const std::function<void(const SweepProgress&)>& progress);
 
 struct MergeResult {
   int num_models = 0;

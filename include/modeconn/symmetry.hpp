@@ -25,12 +25,12 @@ struct SaddlePath {
 struct LayerSymmetry {
   std::string name;
   int64_t units = 0;
-  double log10_permutations = 0;        // log10(n!) (+ n·log10 2 with sign symmetry)
-  std::vector<int64_t> dead_units;      // never active on the data (empty without data)
+  double log10_permutations = 0;          // log10(n!) (+ n·log10 2 with sign symmetry)
+  std::vector<int64_t> dead_units;        // never active on the data (empty without data)
   std::vector<UnitPair> near_duplicates;  // cosine above the threshold, most similar first (the first few)
   int64_t near_duplicate_pairs = 0;       // how many pairs are above the threshold
   UnitPair closest;
-  SaddlePath saddle;                    // evaluated only with data
+  SaddlePath saddle;  // evaluated only with data
 };
 
 struct SymmetryReport {
@@ -48,7 +48,8 @@ struct SymmetryOptions {
 };
 
 // `data` may be null: then only the counts and near-duplicates are computed.
-SymmetryReport analyse_symmetry(Backend& backend, const Model& model, const Split* data, const SymmetryOptions& options);
+SymmetryReport analyse_symmetry(Backend& backend, const Model& model, const Split* data,
+                                const SymmetryOptions& options);
 
 // The path of Brea et al. (2019) that swaps units i and j of hidden layer `layer`: their incoming weights
 // meet at their mean, the outgoing weights are exchanged there (where it cannot change the function), and

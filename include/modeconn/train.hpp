@@ -17,19 +17,19 @@ struct TrainOptions {
   Optimizer optimizer = Optimizer::sgd;
   int epochs = 10;
   double lr = 0.05;
-  double momentum = 0.9;       // SGD
-  double beta1 = 0.9;          // Adam
-  double beta2 = 0.999;        // Adam
-  double eps = 1e-8;           // Adam
-  double weight_decay = 0.0;   // L2, added to the gradient as PyTorch's optimizers do
+  double momentum = 0.9;      // SGD
+  double beta1 = 0.9;         // Adam
+  double beta2 = 0.999;       // Adam
+  double eps = 1e-8;          // Adam
+  double weight_decay = 0.0;  // L2, added to the gradient as PyTorch's optimizers do
   int64_t batch = 128;
   uint64_t seed = 0;
 };
 
 struct EpochReport {
-  int epoch = 0;       // 1-based
+  int epoch = 0;  // 1-based
   int epochs = 0;
-  int64_t step = 0;    // minibatches done in this epoch
+  int64_t step = 0;  // minibatches done in this epoch
   int64_t steps = 0;
   double running_loss = 0;
   bool epoch_done = false;

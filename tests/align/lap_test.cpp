@@ -1,4 +1,5 @@
-// The assignment solver against brute force on every small size, and on large instances with a planted optimum.
+// The assignment solver against brute force on every small size, and on large instances with a planted
+// optimum.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -32,7 +33,8 @@ double brute_force(const std::vector<double>& c, int64_t rows, int64_t cols, boo
 double total_of(const std::vector<double>& c, int64_t cols, const std::vector<int64_t>& col_of_row) {
   double t = 0;
   for (std::size_t i = 0; i < col_of_row.size(); ++i)
-    if (col_of_row[i] >= 0) t += c[i * static_cast<std::size_t>(cols) + static_cast<std::size_t>(col_of_row[i])];
+    if (col_of_row[i] >= 0)
+      t += c[i * static_cast<std::size_t>(cols) + static_cast<std::size_t>(col_of_row[i])];
   return t;
 }
 
@@ -75,7 +77,8 @@ TEST(Assignment, FindsAPlantedOptimum) {
     for (std::size_t i = planted.size(); i > 1; --i) std::swap(planted[i - 1], planted[rng.below(i)]);
     std::vector<double> c(static_cast<std::size_t>(n * n));
     for (auto& v : c) v = rng.uniform() * 0.5;
-    for (int64_t i = 0; i < n; ++i) c[static_cast<std::size_t>(i * n + planted[static_cast<std::size_t>(i)])] = 1.0;
+    for (int64_t i = 0; i < n; ++i)
+      c[static_cast<std::size_t>(i * n + planted[static_cast<std::size_t>(i)])] = 1.0;
     EXPECT_EQ(solve_assignment(c, n, n, true), planted) << n;
     for (auto& v : c) v = -v;
     EXPECT_EQ(solve_assignment(c, n, n, false), planted) << n;
@@ -107,12 +110,23 @@ TEST(Assignment, SquareSolverAgreesWithRectangularOnLargeInstances) {
         for (std::size_t k = 0; k < c.size(); ++k) {
           const double xi = x[k / static_cast<std::size_t>(n)], yj = y[k % static_cast<std::size_t>(n)];
           switch (kind) {
-            case 0: c[k] = rng.uniform(); break;
-            case 1: c[k] = static_cast<double>(rng.below(5)); break;  // heavy ties
-            case 2: c[k] = rng.uniform() * 1e-9 + 3.0; break;          // near-equal values
-            case 3: c[k] = static_cast<double>(k / static_cast<std::size_t>(n) % 7); break;  // identical columns
-            case 4: c[k] = std::abs(xi - yj); break;  // points on a line: long augmenting paths
-            default: c[k] = xi * yj + 0.01 * rng.uniform();  // nearly rank one
+            case 0:
+              c[k] = rng.uniform();
+              break;
+            case 1:
+              c[k] = static_cast<double>(rng.below(5));
+              break;  // heavy ties
+            case 2:
+              c[k] = rng.uniform() * 1e-9 + 3.0;
+              break;  // near-equal values
+            case 3:
+              c[k] = static_cast<double>(k / static_cast<std::size_t>(n) % 7);
+              break;  // identical columns
+            case 4:
+              c[k] = std::abs(xi - yj);
+              break;  // points on a line: long augmenting paths
+            default:
+              c[k] = xi * yj + 0.01 * rng.uniform();  // nearly rank one
           }
         }
         const auto a = solve_assignment(c, n, n, maximise);
@@ -132,7 +146,8 @@ TEST(Assignment, RectangularUsesEverySmallerSide) {
   // The transposed problem must reach the same optimum.
   std::vector<double> t(c.size());
   for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) t[static_cast<std::size_t>(j * rows + i)] = c[static_cast<std::size_t>(i * cols + j)];
+    for (int64_t j = 0; j < cols; ++j)
+      t[static_cast<std::size_t>(j * rows + i)] = c[static_cast<std::size_t>(i * cols + j)];
   const auto b = solve_assignment(t, cols, rows, false);
   expect_valid(b, cols, rows);
   EXPECT_EQ(std::count(b.begin(), b.end(), -1), cols - rows);

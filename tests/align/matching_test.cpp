@@ -16,7 +16,8 @@ Alignment random_alignment(const Architecture& arch, uint64_t seed, bool signs) 
   Alignment al = identity_alignment(arch);
   Rng rng(seed);
   for (auto& layer : al.layers) {
-    for (std::size_t i = layer.perm.size(); i > 1; --i) std::swap(layer.perm[i - 1], layer.perm[rng.below(i)]);
+    for (std::size_t i = layer.perm.size(); i > 1; --i)
+      std::swap(layer.perm[i - 1], layer.perm[rng.below(i)]);
     if (signs)
       for (auto& s : layer.sign) s = rng.below(2) ? 1 : -1;
   }
@@ -62,7 +63,8 @@ std::vector<double> similarity_float64(const Model& a, const Model& b, const Ali
       for (int64_t k = 0; k < in; ++k) {
         const auto u = static_cast<std::size_t>(k);
         const int64_t src = prev ? prev->perm[u] : k;
-        v += at(a, arch.weight_offset(h), i * in + k) * (prev ? prev->sign[u] : 1) * at(b, arch.weight_offset(h), j * in + src);
+        v += at(a, arch.weight_offset(h), i * in + k) * (prev ? prev->sign[u] : 1) *
+             at(b, arch.weight_offset(h), j * in + src);
       }
       for (int64_t m = 0; m < out; ++m) {
         const auto u = static_cast<std::size_t>(m);
@@ -89,18 +91,24 @@ TEST(WeightMatching, IncrementalSimilarityMatchesFloat64Recomputation) {
     LayerAlignment& layer = al.layers[rng.below(al.layers.size())];
     const std::size_t n = layer.perm.size();
     switch (step % 4) {
-      case 0: std::swap(layer.perm[rng.below(n)], layer.perm[rng.below(n)]); break;
+      case 0:
+        std::swap(layer.perm[rng.below(n)], layer.perm[rng.below(n)]);
+        break;
       case 1:
         for (std::size_t i = n; i > 1; --i) std::swap(layer.perm[i - 1], layer.perm[rng.below(i)]);
         for (auto& sign : layer.sign) sign = rng.below(2) ? 1 : -1;
         break;
-      case 2: layer.sign[rng.below(n)] *= -1; break;
-      default: break;
+      case 2:
+        layer.sign[rng.below(n)] *= -1;
+        break;
+      default:
+        break;
     }
     for (std::size_t h = 0; h < al.layers.size(); ++h) {
       const std::vector<double> got = similarity(al, h), want = similarity_float64(a, b, al, h);
       ASSERT_EQ(got.size(), want.size());
-      for (std::size_t e = 0; e < got.size(); ++e) worst = std::max(worst, std::abs(got[e] - want[e]) / (1 + std::abs(want[e])));
+      for (std::size_t e = 0; e < got.size(); ++e)
+        worst = std::max(worst, std::abs(got[e] - want[e]) / (1 + std::abs(want[e])));
     }
   }
   EXPECT_LT(worst, 1e-5);
@@ -112,7 +120,8 @@ TEST(WeightMatching, UndoesARandomPermutationExactly) {
     const Model b = apply_alignment(a, random_alignment(a.arch, 11, false));
     ASSERT_GT(weight_distance(a, b), 1.0);
     const MatchingResult r = weight_matching(*cpu_backend(), a, b, {100, 3, false});
-    EXPECT_EQ(apply_alignment(b, r.alignment).params, a.params);  // bit for bit: a permutation moves values only
+    EXPECT_EQ(apply_alignment(b, r.alignment).params,
+              a.params);  // bit for bit: a permutation moves values only
     EXPECT_GT(r.objective_after, r.objective_before);
     EXPECT_TRUE(test::close(r.objective_after, weight_inner_product(a, a), 1e-12));
   }
@@ -123,9 +132,10 @@ TEST(WeightMatching, UndoesSignedPermutationsForOddActivations) {
   const Model b = apply_alignment(a, random_alignment(a.arch, 21, true));
   const MatchingResult r = weight_matching(*cpu_backend(), a, b, {100, 1, true});
   EXPECT_EQ(apply_alignment(b, r.alignment).params, a.params);
-  EXPECT_THROW(weight_matching(*cpu_backend(), test::random_model({4, 5, 2}, Activation::relu, Task::regression, 1),
-                               test::random_model({4, 5, 2}, Activation::relu, Task::regression, 2), {10, 0, true}),
-               Error);
+  EXPECT_THROW(
+      weight_matching(*cpu_backend(), test::random_model({4, 5, 2}, Activation::relu, Task::regression, 1),
+                      test::random_model({4, 5, 2}, Activation::relu, Task::regression, 2), {10, 0, true}),
+      Error);
 }
 
 TEST(WeightMatching, NeverLowersTheObjectiveAndKeepsTheFunction) {
@@ -163,8 +173,10 @@ TEST(ActivationStats, MatchFloat64Recomputation) {
   for (int64_t r = 0; r < data.rows; ++r) {
     double za = a.params[a.arch.bias_offset(0) + 2], zb = b.params[b.arch.bias_offset(0) + 4];
     for (int64_t k = 0; k < 6; ++k) {
-      za += static_cast<double>(a.params[static_cast<std::size_t>(2 * 6 + k)]) * data.x[static_cast<std::size_t>(r * 6 + k)];
-      zb += static_cast<double>(b.params[static_cast<std::size_t>(4 * 6 + k)]) * data.x[static_cast<std::size_t>(r * 6 + k)];
+      za += static_cast<double>(a.params[static_cast<std::size_t>(2 * 6 + k)]) *
+            data.x[static_cast<std::size_t>(r * 6 + k)];
+      zb += static_cast<double>(b.params[static_cast<std::size_t>(4 * 6 + k)]) *
+            data.x[static_cast<std::size_t>(r * 6 + k)];
     }
     xa.push_back(std::tanh(za));
     xb.push_back(std::tanh(zb));
@@ -174,7 +186,8 @@ TEST(ActivationStats, MatchFloat64Recomputation) {
   ma /= 300;
   mb /= 300;
   double cov = 0, va = 0;
-  for (std::size_t i = 0; i < xa.size(); ++i) cov += (xa[i] - ma) * (xb[i] - mb), va += (xa[i] - ma) * (xa[i] - ma);
+  for (std::size_t i = 0; i < xa.size(); ++i)
+    cov += (xa[i] - ma) * (xb[i] - mb), va += (xa[i] - ma) * (xa[i] - ma);
   EXPECT_TRUE(test::close(st.mean_a[2], ma, 1e-5, 1e-7));
   EXPECT_TRUE(test::close(st.covariance[2 * 5 + 4], cov / 300, 1e-4, 1e-7));
   EXPECT_TRUE(test::close(st.std_a[2], std::sqrt(va / 300), 1e-4, 1e-7));

@@ -36,26 +36,38 @@ TEST_P(EvaluateAgainstFloat64, EveryPointMatches) {
 std::vector<test::PathCase> cases() {
   std::vector<test::PathCase> out;
   uint64_t seed = 1;
-  for (Activation a : {Activation::relu, Activation::leaky_relu, Activation::tanh, Activation::sigmoid, Activation::gelu,
-                       Activation::softplus, Activation::identity})
+  for (Activation a : {Activation::relu, Activation::leaky_relu, Activation::tanh, Activation::sigmoid,
+                       Activation::gelu, Activation::softplus, Activation::identity})
     for (Task t : {Task::classification, Task::regression})
       out.push_back({{13, 17, 11, 5}, a, t, PathKind::linear, 2, 7, 97, seed++});
   out.push_back({{9, 6, 4}, Activation::relu, Task::classification, PathKind::bezier, 3, 9, 64, seed++});
   out.push_back({{9, 6, 6, 4}, Activation::tanh, Task::regression, PathKind::bezier, 5, 6, 50, seed++});
   out.push_back({{9, 6, 4}, Activation::gelu, Task::classification, PathKind::polychain, 4, 11, 40, seed++});
-  out.push_back({{7, 3}, Activation::relu, Task::classification, PathKind::linear, 2, 5, 80, seed++});   // one layer
-  out.push_back({{7, 5, 3}, Activation::relu, Task::classification, PathKind::linear, 1, 2, 30, seed++});  // a single point
-  out.push_back({{6, 8, 3}, Activation::softplus, Task::classification, PathKind::linear, 2, 3, 2100, seed++});  // chunks
-  out.push_back({{20, 12, 3}, Activation::relu, Task::classification, PathKind::bezier, 4, 2, 33, seed++});  // K > P
+  out.push_back(
+      {{7, 3}, Activation::relu, Task::classification, PathKind::linear, 2, 5, 80, seed++});  // one layer
+  out.push_back(
+      {{7, 5, 3}, Activation::relu, Task::classification, PathKind::linear, 1, 2, 30, seed++});  // a single
+                                                                                                 // point
+  out.push_back({{6, 8, 3},
+                 Activation::softplus,
+                 Task::classification,
+                 PathKind::linear,
+                 2,
+                 3,
+                 2100,
+                 seed++});  // chunks
+  out.push_back(
+      {{20, 12, 3}, Activation::relu, Task::classification, PathKind::bezier, 4, 2, 33, seed++});  // K > P
   return out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Cpu, EvaluateAgainstFloat64, ::testing::ValuesIn(cases()),
                          [](const ::testing::TestParamInfo<test::PathCase>& p) {
                            const test::PathCase& c = p.param;
-                           return std::string(activation_name(c.activation)) + "_" + std::string(task_name(c.task)) + "_" +
-                                  std::string(path_kind_name(c.kind)) + std::to_string(c.control_points) + "_" +
-                                  std::to_string(c.rows) + "rows_" + std::to_string(p.index);
+                           return std::string(activation_name(c.activation)) + "_" +
+                                  std::string(task_name(c.task)) + "_" + std::string(path_kind_name(c.kind)) +
+                                  std::to_string(c.control_points) + "_" + std::to_string(c.rows) + "rows_" +
+                                  std::to_string(p.index);
                          });
 
 TEST(Evaluate, ClosedFormSingleLayerLoss) {

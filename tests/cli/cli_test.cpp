@@ -36,12 +36,15 @@ class Cli : public ::testing::Test {
       write_npy(make_npy(s.x, {s.rows, s.features}), data_ + "/x_" + split + ".npy");
       write_npy(make_npy(s.labels, {s.rows}), data_ + "/y_" + split + ".npy");
     }
-    save_model(test::random_model({6, 8, 3}, Activation::relu, Task::classification, 1), dir_.file("a.safetensors"));
-    save_model(test::random_model({6, 8, 3}, Activation::relu, Task::classification, 2), dir_.file("b.safetensors"));
+    save_model(test::random_model({6, 8, 3}, Activation::relu, Task::classification, 1),
+               dir_.file("a.safetensors"));
+    save_model(test::random_model({6, 8, 3}, Activation::relu, Task::classification, 2),
+               dir_.file("b.safetensors"));
   }
 
   // Runs a command that must fail on bad input: exit 2, one line naming `file`, no output left behind.
-  ::testing::AssertionResult refused(const std::string& args, const std::string& file, const std::string& problem) {
+  ::testing::AssertionResult refused(const std::string& args, const std::string& file,
+                                     const std::string& problem) {
     const std::string out = dir_.file("out.json");
     std::filesystem::remove(out);
     const RunResult r = run(dir_, args + " --json " + out);
@@ -51,10 +54,12 @@ class Cli : public ::testing::Test {
     if (r.code != 2) return failure("exit code " + std::to_string(r.code) + ", not 2");
     if (std::count(r.err.begin(), r.err.end(), '\n') != 1) return failure("not exactly one line on stderr");
     if (r.err.find(file) == std::string::npos) return failure("the message does not name " + file);
-    if (r.err.find(problem) == std::string::npos) return failure("the message does not say '" + problem + "'");
+    if (r.err.find(problem) == std::string::npos)
+      return failure("the message does not say '" + problem + "'");
     if (std::filesystem::exists(out)) return failure("a failed run left an output file");
     for (const auto& e : std::filesystem::directory_iterator(dir_.path()))
-      if (e.path().string().find(".tmp-") != std::string::npos) return failure("temporary file left: " + e.path().string());
+      if (e.path().string().find(".tmp-") != std::string::npos)
+        return failure("temporary file left: " + e.path().string());
     return ::testing::AssertionSuccess();
   }
 
@@ -67,8 +72,8 @@ class Cli : public ::testing::Test {
 };
 
 TEST_F(Cli, PathWritesDesignJsonCsvAndTable) {
-  const RunResult r = run(dir_, path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --json " +
-                                    dir_.file("p.json") + " --csv " + dir_.file("p.csv"));
+  const RunResult r = run(dir_, path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) +
+                                    " --json " + dir_.file("p.json") + " --csv " + dir_.file("p.csv"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("barriers"), std::string::npos);
   const auto j = nlohmann::json::parse(slurp(dir_.file("p.json")));
@@ -100,62 +105,86 @@ TEST_F(Cli, TrainIsDeterministicAndReadsConfigFiles) {
 }
 
 TEST_F(Cli, RefusesModelsOfDifferentArchitectures) {
-  save_model(test::random_model({6, 9, 3}, Activation::relu, Task::classification, 3), dir_.file("c.safetensors"));
-  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("c.safetensors")), "c.safetensors", "architecture 6-9-3 differs"));
+  save_model(test::random_model({6, 9, 3}, Activation::relu, Task::classification, 3),
+             dir_.file("c.safetensors"));
+  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("c.safetensors")), "c.safetensors",
+                      "architecture 6-9-3 differs"));
 }
 
 TEST_F(Cli, RefusesDataThatDoesNotFitTheModel) {
-  save_model(test::random_model({7, 8, 3}, Activation::relu, Task::classification, 3), dir_.file("w7a.safetensors"));
-  save_model(test::random_model({7, 8, 3}, Activation::relu, Task::classification, 4), dir_.file("w7b.safetensors"));
-  EXPECT_TRUE(refused(path_args(dir_.file("w7a.safetensors"), dir_.file("w7b.safetensors")), "x_train.npy", "has 6 features"));
-  save_model(test::random_model({6, 8, 2}, Activation::relu, Task::classification, 3), dir_.file("c2a.safetensors"));
-  save_model(test::random_model({6, 8, 2}, Activation::relu, Task::classification, 4), dir_.file("c2b.safetensors"));
-  EXPECT_TRUE(refused(path_args(dir_.file("c2a.safetensors"), dir_.file("c2b.safetensors")), "y_train.npy", "outside the 2 classes"));
+  save_model(test::random_model({7, 8, 3}, Activation::relu, Task::classification, 3),
+             dir_.file("w7a.safetensors"));
+  save_model(test::random_model({7, 8, 3}, Activation::relu, Task::classification, 4),
+             dir_.file("w7b.safetensors"));
+  EXPECT_TRUE(refused(path_args(dir_.file("w7a.safetensors"), dir_.file("w7b.safetensors")), "x_train.npy",
+                      "has 6 features"));
+  save_model(test::random_model({6, 8, 2}, Activation::relu, Task::classification, 3),
+             dir_.file("c2a.safetensors"));
+  save_model(test::random_model({6, 8, 2}, Activation::relu, Task::classification, 4),
+             dir_.file("c2b.safetensors"));
+  EXPECT_TRUE(refused(path_args(dir_.file("c2a.safetensors"), dir_.file("c2b.safetensors")), "y_train.npy",
+                      "outside the 2 classes"));
   write_npy(make_npy(std::vector<int32_t>(59, 0), {59}), data_ + "/y_test.npy");
-  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")), "y_test.npy", "has 59 rows"));
+  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")), "y_test.npy",
+                      "has 59 rows"));
 }
 
 TEST_F(Cli, RefusesBadModelFiles) {
   TensorFile nan = read_safetensors(dir_.file("b.safetensors"));
   nan.tensors[1].values[0] = NAN;
   write_safetensors(nan, dir_.file("nan.safetensors"));
-  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("nan.safetensors")), "nan.safetensors", "NaN or Inf"));
+  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("nan.safetensors")), "nan.safetensors",
+                      "NaN or Inf"));
 
   TensorFile act = read_safetensors(dir_.file("b.safetensors"));
   act.metadata["modeconn.activation"] = "swish";
   write_safetensors(act, dir_.file("act.safetensors"));
-  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("act.safetensors")), "act.safetensors", "unknown activation"));
-  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --activation swish", "--activation", "unknown activation"));
+  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("act.safetensors")), "act.safetensors",
+                      "unknown activation"));
+  EXPECT_TRUE(
+      refused(path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --activation swish",
+              "--activation", "unknown activation"));
 
   auto bytes = read_file(dir_.file("b.safetensors"));
   bytes.resize(bytes.size() - 10);
   write_file_atomic(dir_.file("cut.safetensors"), bytes.data(), bytes.size());
-  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("cut.safetensors")), "cut.safetensors", "past the end"));
+  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("cut.safetensors")), "cut.safetensors",
+                      "past the end"));
 
-  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("nowhere.safetensors")), "nowhere.safetensors", "cannot open"));
-  EXPECT_TRUE(refused("path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") + " --data " +
-                     dir_.file("nodata"), "nodata", "does not exist"));
+  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("nowhere.safetensors")),
+                      "nowhere.safetensors", "cannot open"));
+  EXPECT_TRUE(refused("path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") +
+                          " --data " + dir_.file("nodata"),
+                      "nodata", "does not exist"));
 }
 
 TEST_F(Cli, RefusesBadUsageAndNeverOverwritesInputs) {
-  EXPECT_TRUE(refused("path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") + " --data " + data_ + " --points 1", "--points", "must be 2"));
-  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --bogus", "path", "unrecognised option"));
+  EXPECT_TRUE(refused("path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") +
+                          " --data " + data_ + " --points 1",
+                      "--points", "must be 2"));
+  EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --bogus", "path",
+                      "unrecognised option"));
   EXPECT_TRUE(refused("path -q --a " + dir_.file("a.safetensors"), "path", "'--b' is required"));
 
   const auto before = read_file(dir_.file("a.safetensors"));
-  const RunResult r = run(dir_, path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --csv " + dir_.file("a.safetensors"));
+  const RunResult r = run(dir_, path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) +
+                                    " --csv " + dir_.file("a.safetensors"));
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("refusing to overwrite"), std::string::npos) << r.err;
   EXPECT_EQ(read_file(dir_.file("a.safetensors")), before);
 
   // A failed run leaves an earlier output untouched.
   std::ofstream(dir_.file("keep.json")) << "earlier result";
-  EXPECT_EQ(run(dir_, path_args(dir_.file("a.safetensors"), dir_.file("missing.safetensors")) + " --json " + dir_.file("keep.json")).code, 2);
+  EXPECT_EQ(run(dir_, path_args(dir_.file("a.safetensors"), dir_.file("missing.safetensors")) + " --json " +
+                          dir_.file("keep.json"))
+                .code,
+            2);
   EXPECT_EQ(slurp(dir_.file("keep.json")), "earlier result");
   EXPECT_EQ(run(dir_, "frobnicate").code, 2);
 
   // An output that cannot be written is refused before any training starts.
-  const RunResult t = run(dir_, "train -q --data " + data_ + " --out " + dir_.file("no/such/folder/m.safetensors"));
+  const RunResult t =
+      run(dir_, "train -q --data " + data_ + " --out " + dir_.file("no/such/folder/m.safetensors"));
   EXPECT_EQ(t.code, 2);
   EXPECT_NE(t.err.find("folder for --out does not exist"), std::string::npos) << t.err;
 }
@@ -171,7 +200,8 @@ TEST_F(Cli, DeviceChoiceIsAnnouncedOrRefused) {
   const bool gpu = cuda_device_count() > 0;
   const RunResult automatic = run(dir_, base + " --device auto");
   ASSERT_EQ(automatic.code, 0) << automatic.err;
-  EXPECT_NE(automatic.err.find(gpu && !cuda_emulated() ? "device: cuda" : "device: cpu"), std::string::npos) << automatic.err;
+  EXPECT_NE(automatic.err.find(gpu && !cuda_emulated() ? "device: cuda" : "device: cpu"), std::string::npos)
+      << automatic.err;
   if (!gpu) {
     EXPECT_NE(automatic.err.find("(" + cuda_unusable_reason() + ")"), std::string::npos) << automatic.err;
   } else if (cuda_emulated()) {
@@ -183,7 +213,8 @@ TEST_F(Cli, DeviceChoiceIsAnnouncedOrRefused) {
     EXPECT_EQ(cuda.code, 0) << cuda.err;
     EXPECT_NE(cuda.err.find("device: cuda"), std::string::npos) << cuda.err;
   } else {
-    EXPECT_TRUE(refused(base + " -q --device cuda", "--device cuda", built_with_cuda() ? "no usable CUDA device" : "no CUDA backend"));
+    EXPECT_TRUE(refused(base + " -q --device cuda", "--device cuda",
+                        built_with_cuda() ? "no usable CUDA device" : "no CUDA backend"));
   }
   EXPECT_TRUE(refused(base + " -q --device gpu", "--device", "unknown device 'gpu'"));
 }
@@ -195,9 +226,10 @@ TEST_F(Cli, AlignUndoesAPermutationAndReportsIt) {
   std::reverse(reverse.layers[0].perm.begin(), reverse.layers[0].perm.end());
   save_model(apply_alignment(a, reverse), dir_.file("perm.safetensors"));
   for (const char* method : {"weight", "activation"}) {
-    const RunResult r = run(dir_, std::string("align -q --method ") + method + " --a " + dir_.file("a.safetensors") + " --b " +
-                                      dir_.file("perm.safetensors") + " --data " + data_ + " --out " + dir_.file("back.safetensors") +
-                                      " --json " + dir_.file("align.json"));
+    const RunResult r =
+        run(dir_, std::string("align -q --method ") + method + " --a " + dir_.file("a.safetensors") +
+                      " --b " + dir_.file("perm.safetensors") + " --data " + data_ + " --out " +
+                      dir_.file("back.safetensors") + " --json " + dir_.file("align.json"));
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(load_model(dir_.file("back.safetensors")).params, a.params) << method;
     const auto j = nlohmann::json::parse(slurp(dir_.file("align.json")));
@@ -205,13 +237,14 @@ TEST_F(Cli, AlignUndoesAPermutationAndReportsIt) {
     EXPECT_EQ(j["layers"][0]["permutation"].size(), 8u);
     EXPECT_EQ(j["distance_after"], 0.0);
     EXPECT_GT(j["distance_before"].get<double>(), 0.0);
-    EXPECT_LE(j["function_check"]["max_output_difference"].get<double>(), j["function_check"]["tolerance"].get<double>());
+    EXPECT_LE(j["function_check"]["max_output_difference"].get<double>(),
+              j["function_check"]["tolerance"].get<double>());
     for (const char* key : {"objective_before", "objective_after", "fraction_in_place", "sweeps", "seconds"})
       EXPECT_TRUE(j.contains(key)) << key;
   }
   // path --align: the aligned barrier is zero, the naive one is kept beside it.
-  const RunResult p = run(dir_, path_args(dir_.file("a.safetensors"), dir_.file("perm.safetensors")) + " --align weight --json " +
-                                    dir_.file("pa.json"));
+  const RunResult p = run(dir_, path_args(dir_.file("a.safetensors"), dir_.file("perm.safetensors")) +
+                                    " --align weight --json " + dir_.file("pa.json"));
   ASSERT_EQ(p.code, 0) << p.err;
   const auto j = nlohmann::json::parse(slurp(dir_.file("pa.json")));
   EXPECT_EQ(j["path"]["align"], "weight");
@@ -220,60 +253,77 @@ TEST_F(Cli, AlignUndoesAPermutationAndReportsIt) {
 }
 
 TEST_F(Cli, SymmetryReportsCountsUnitsAndAlignment) {
-  const RunResult r = run(dir_, "symmetry -q --model " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") +
-                                    " --data " + data_ + " --points 5 --json " + dir_.file("sym.json"));
+  const RunResult r =
+      run(dir_, "symmetry -q --model " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") +
+                    " --data " + data_ + " --points 5 --json " + dir_.file("sym.json"));
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(slurp(dir_.file("sym.json")));
   EXPECT_NEAR(j["log10_equivalent_networks"].get<double>(), std::log10(40320.0), 1e-9);  // 8!
   EXPECT_EQ(j["layers"][0]["units"], 8);
   EXPECT_EQ(j["layers"][0]["saddle"]["loss"].size(), 5u);
   EXPECT_TRUE(j["layers"][0]["dead_units"].is_array());
-  EXPECT_LE(j["pair"]["align"]["distance_after"].get<double>(), j["pair"]["align"]["distance_before"].get<double>());
+  EXPECT_LE(j["pair"]["align"]["distance_after"].get<double>(),
+            j["pair"]["align"]["distance_before"].get<double>());
   EXPECT_TRUE(j["pair"]["naive"]["train"]["barrier"]["loss"].contains("gap"));
   EXPECT_TRUE(j["pair"]["aligned"]["train"]["barrier"]["loss"].contains("gap"));
-  EXPECT_TRUE(refused("symmetry -q --model " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors"), "--b", "needs --data"));
+  EXPECT_TRUE(
+      refused("symmetry -q --model " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors"),
+              "--b", "needs --data"));
 }
 
 TEST_F(Cli, FitCurveAndAnalyzeWriteWhatPathAndPlotsRead) {
-  const std::string ab = " --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") + " --data " + data_;
-  ASSERT_EQ(run(dir_, "fit-curve -q" + ab + " --epochs 2 --batch 16 --out " + dir_.file("c.safetensors")).code, 0);
-  const RunResult p = run(dir_, "path -q" + ab + " --kind bezier --curve " + dir_.file("c.safetensors") + " --points 5 --json " +
-                                    dir_.file("c.json"));
+  const std::string ab =
+      " --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") + " --data " + data_;
+  ASSERT_EQ(
+      run(dir_, "fit-curve -q" + ab + " --epochs 2 --batch 16 --out " + dir_.file("c.safetensors")).code, 0);
+  const RunResult p = run(dir_, "path -q" + ab + " --kind bezier --curve " + dir_.file("c.safetensors") +
+                                    " --points 5 --json " + dir_.file("c.json"));
   ASSERT_EQ(p.code, 0) << p.err;
   EXPECT_EQ(nlohmann::json::parse(slurp(dir_.file("c.json")))["path"]["kind"], "bezier");
   // The curve belongs to A and B: with another B it is refused.
-  save_model(test::random_model({6, 8, 3}, Activation::relu, Task::classification, 9), dir_.file("other.safetensors"));
-  EXPECT_TRUE(refused("path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("other.safetensors") + " --data " + data_ +
-                     " --kind bezier --curve " + dir_.file("c.safetensors"), "c.safetensors", "last control point"));
+  save_model(test::random_model({6, 8, 3}, Activation::relu, Task::classification, 9),
+             dir_.file("other.safetensors"));
+  EXPECT_TRUE(refused("path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("other.safetensors") +
+                          " --data " + data_ + " --kind bezier --curve " + dir_.file("c.safetensors"),
+                      "c.safetensors", "last control point"));
   const RunResult bad = run(dir_, "fit-curve -q" + ab + " --kind linear --out " + dir_.file("x.safetensors"));
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("--kind: a fitted curve is bezier or polychain"), std::string::npos) << bad.err;
   EXPECT_FALSE(std::filesystem::exists(dir_.file("x.safetensors")));
 
-  const RunResult r = run(dir_, "analyze -q" + ab + " --points 5 --curve-epochs 1 --curve-batch 16 --json " + dir_.file("an.json") +
-                                    " --csv " + dir_.file("an.csv") + " --curve-out " + dir_.file("an-curve.safetensors") +
-                                    " --aligned-out " + dir_.file("an-b.safetensors"));
+  const RunResult r =
+      run(dir_, "analyze -q" + ab + " --points 5 --curve-epochs 1 --curve-batch 16 --json " +
+                    dir_.file("an.json") + " --csv " + dir_.file("an.csv") + " --curve-out " +
+                    dir_.file("an-curve.safetensors") + " --aligned-out " + dir_.file("an-b.safetensors"));
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(slurp(dir_.file("an.json")));
   for (const char* path : {"linear", "linear_aligned", "bezier"})
-    for (const char* split : {"test", "train"}) EXPECT_EQ(j["paths"][path]["splits"][split]["loss"].size(), 5u) << path;
+    for (const char* split : {"test", "train"})
+      EXPECT_EQ(j["paths"][path]["splits"][split]["loss"].size(), 5u) << path;
   EXPECT_TRUE(j["endpoints"]["a"]["test"].contains("loss"));
   EXPECT_EQ(j["align"]["method"], "weight");
   const std::string csv = slurp(dir_.file("an.csv"));
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 3 * 2 * 5);
   // The curve written by analyze joins A and the aligned B, and path evaluates it.
-  EXPECT_EQ(run(dir_, "path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("an-b.safetensors") + " --data " + data_ +
-                          " --kind bezier --curve " + dir_.file("an-curve.safetensors")).code, 0);
+  EXPECT_EQ(run(dir_, "path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("an-b.safetensors") +
+                          " --data " + data_ + " --kind bezier --curve " + dir_.file("an-curve.safetensors"))
+                .code,
+            0);
 }
 
 TEST_F(Cli, AlignRefusesWhatItCannotDo) {
   const std::string ab = " --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors");
-  EXPECT_TRUE(refused("align -q --method activation" + ab + " --out " + dir_.file("x.safetensors"), "activation matching", "needs --data"));
-  save_model(test::random_model({6, 8, 3}, Activation::tanh, Task::classification, 1), dir_.file("t1.safetensors"));
-  save_model(test::random_model({6, 8, 3}, Activation::tanh, Task::classification, 2), dir_.file("t2.safetensors"));
-  EXPECT_TRUE(refused("align -q --canonicalize-scale --a " + dir_.file("t1.safetensors") + " --b " + dir_.file("t2.safetensors") +
-                     " --out " + dir_.file("x.safetensors"), "--canonicalize-scale", "positively homogeneous"));
-  EXPECT_TRUE(refused("align -q" + ab + " --out " + dir_.file("b.safetensors"), "--out", "refusing to overwrite"));
+  EXPECT_TRUE(refused("align -q --method activation" + ab + " --out " + dir_.file("x.safetensors"),
+                      "activation matching", "needs --data"));
+  save_model(test::random_model({6, 8, 3}, Activation::tanh, Task::classification, 1),
+             dir_.file("t1.safetensors"));
+  save_model(test::random_model({6, 8, 3}, Activation::tanh, Task::classification, 2),
+             dir_.file("t2.safetensors"));
+  EXPECT_TRUE(refused("align -q --canonicalize-scale --a " + dir_.file("t1.safetensors") + " --b " +
+                          dir_.file("t2.safetensors") + " --out " + dir_.file("x.safetensors"),
+                      "--canonicalize-scale", "positively homogeneous"));
+  EXPECT_TRUE(
+      refused("align -q" + ab + " --out " + dir_.file("b.safetensors"), "--out", "refusing to overwrite"));
   EXPECT_FALSE(std::filesystem::exists(dir_.file("x.safetensors")));
 }
 

@@ -1,6 +1,6 @@
-// Inputs a hostile or careless user gives: each is refused with exit 2, one line naming the file or option, and no
-// output — quickly, without a crash, a hang or an allocation sized by the input; values that overflow are
-// reported honestly rather than crashing the readers of the report.
+// Inputs a hostile or careless user gives: each is refused with exit 2, one line naming the file or option,
+// and no output — quickly, without a crash, a hang or an allocation sized by the input; values that overflow
+// are reported honestly rather than crashing the readers of the report.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -28,8 +28,10 @@ class HostileInput : public ::testing::Test {
     data_ = dir_.file("data");
     fs::create_directories(data_);
     write_data(data_, 2);
-    save_model(test::random_model({6, 8, 3}, Activation::relu, Task::classification, 1), dir_.file("a.safetensors"));
-    save_model(test::random_model({6, 8, 3}, Activation::relu, Task::classification, 2), dir_.file("b.safetensors"));
+    save_model(test::random_model({6, 8, 3}, Activation::relu, Task::classification, 1),
+               dir_.file("a.safetensors"));
+    save_model(test::random_model({6, 8, 3}, Activation::relu, Task::classification, 2),
+               dir_.file("b.safetensors"));
   }
 
   void write_data(const std::string& folder, int32_t max_label) {
@@ -41,16 +43,19 @@ class HostileInput : public ::testing::Test {
     }
   }
 
-  // Exit 2 within `seconds`, one line naming `what` and saying `problem`, and no output file or temporary left.
-  ::testing::AssertionResult refused(const std::string& args, const std::string& what, const std::string& problem,
-                                     double seconds = 20) {
+  // Exit 2 within `seconds`, one line naming `what` and saying `problem`, and no output file or temporary
+  // left.
+  ::testing::AssertionResult refused(const std::string& args, const std::string& what,
+                                     const std::string& problem, double seconds = 20) {
     const std::string out = dir_.file("out.json");
     fs::remove(out);
     const auto start = std::chrono::steady_clock::now();
     // Commands with a JSON report are given one, which must not appear.
     bool reports = false;
-    for (const char* c : {"path ", "analyze ", "symmetry ", "merge ", "align "}) reports = reports || args.rfind(c, 0) == 0;
-    const auto r = test::run_modeconn(dir_, args + " -q" + (reports ? " --json " + out : ""), static_cast<int>(seconds) + 10);
+    for (const char* c : {"path ", "analyze ", "symmetry ", "merge ", "align "})
+      reports = reports || args.rfind(c, 0) == 0;
+    const auto r = test::run_modeconn(dir_, args + " -q" + (reports ? " --json " + out : ""),
+                                      static_cast<int>(seconds) + 10);
     const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     auto failure = [&](const std::string& why) {
       return ::testing::AssertionFailure() << why << "\n  command: " << args << "\n  stderr: " << r.err;
@@ -59,10 +64,12 @@ class HostileInput : public ::testing::Test {
     if (took > seconds) return failure("took " + std::to_string(took) + " s");
     if (std::count(r.err.begin(), r.err.end(), '\n') != 1) return failure("not one line on stderr");
     if (r.err.find(what) == std::string::npos) return failure("the message does not name " + what);
-    if (r.err.find(problem) == std::string::npos) return failure("the message does not say '" + problem + "'");
+    if (r.err.find(problem) == std::string::npos)
+      return failure("the message does not say '" + problem + "'");
     if (fs::exists(out)) return failure("a failed run left its output");
     for (const auto& e : fs::recursive_directory_iterator(dir_.path()))
-      if (e.path().string().find(".tmp-") != std::string::npos) return failure("temporary left: " + e.path().string());
+      if (e.path().string().find(".tmp-") != std::string::npos)
+        return failure("temporary left: " + e.path().string());
     return ::testing::AssertionSuccess();
   }
 
@@ -71,7 +78,8 @@ class HostileInput : public ::testing::Test {
   }
 
   // A sweep folder whose manifest is `manifest` (and, when given, whose one pair result is `pair`).
-  std::string sweep_folder(const std::string& name, const std::string& manifest, const std::string& pair = "") {
+  std::string sweep_folder(const std::string& name, const std::string& manifest,
+                           const std::string& pair = "") {
     const std::string folder = dir_.file(name);
     fs::create_directories(folder + "/pairs");
     std::ofstream(folder + "/manifest-0-of-1.json") << manifest;
@@ -88,35 +96,38 @@ TEST_F(HostileInput, NumericOptionsOutsideTheirRangesAreRefusedBeforeAnyWork) {
   EXPECT_TRUE(refused(path + " --threads 100000", "--threads", "must be 0 to 1024"));
   EXPECT_TRUE(refused(path + " --points 100000", "--points", "must be 2 to 10001"));
   EXPECT_TRUE(refused(path + " --points 2147483647", "--points", "must be 2 to 10001"));
-  EXPECT_TRUE(refused("train --data " + data_ + " --out " + dir_.file("m.safetensors") + " --batch 9223372036854775807",
-                      "--batch", "must be 1 to 1048576"));
-  EXPECT_TRUE(refused("train --data " + data_ + " --out " + dir_.file("m.safetensors") + " --hidden 16777216", "--hidden",
-                      "not a width from 1 to 65536"));
-  EXPECT_TRUE(refused("train --data " + data_ + " --out " + dir_.file("m.safetensors") + " --hidden 8,", "--hidden",
-                      "'' is not a width"));
-  EXPECT_TRUE(refused("train --data " + data_ + " --out " + dir_.file("m.safetensors") + " --seed -1", "--seed",
-                      "whole number from 0"));
-  EXPECT_TRUE(refused("train --data " + data_ + " --out " + dir_.file("m.safetensors") + " --momentum -5", "--momentum",
-                      "must be [0, 1)"));
-  EXPECT_TRUE(refused("train --data " + data_ + " --out " + dir_.file("m.safetensors") + " --lr 0", "--lr", "(0, 1000]"));
-  EXPECT_TRUE(refused("fit-curve" + pair_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --out " +
-                          dir_.file("c.safetensors") + " --bends 2147483647",
+  EXPECT_TRUE(refused(
+      "train --data " + data_ + " --out " + dir_.file("m.safetensors") + " --batch 9223372036854775807",
+      "--batch", "must be 1 to 1048576"));
+  EXPECT_TRUE(refused("train --data " + data_ + " --out " + dir_.file("m.safetensors") + " --hidden 16777216",
+                      "--hidden", "not a width from 1 to 65536"));
+  EXPECT_TRUE(refused("train --data " + data_ + " --out " + dir_.file("m.safetensors") + " --hidden 8,",
+                      "--hidden", "'' is not a width"));
+  EXPECT_TRUE(refused("train --data " + data_ + " --out " + dir_.file("m.safetensors") + " --seed -1",
+                      "--seed", "whole number from 0"));
+  EXPECT_TRUE(refused("train --data " + data_ + " --out " + dir_.file("m.safetensors") + " --momentum -5",
+                      "--momentum", "must be [0, 1)"));
+  EXPECT_TRUE(refused("train --data " + data_ + " --out " + dir_.file("m.safetensors") + " --lr 0", "--lr",
+                      "(0, 1000]"));
+  EXPECT_TRUE(refused("fit-curve" + pair_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) +
+                          " --out " + dir_.file("c.safetensors") + " --bends 2147483647",
                       "--bends", "must be 1 to 64"));
   for (const char* cosine : {"nan", "5", "-inf"})
     EXPECT_TRUE(refused("symmetry --model " + dir_.file("a.safetensors") + " --duplicate-cosine " + cosine,
                         "--duplicate-cosine", "must be 0 to 1"));
-  EXPECT_TRUE(refused("analyze" + pair_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) +
-                          " --curve-epochs 0",
-                      "--curve-epochs", "must be 1 to 100000"));
-  const std::string sweep = "sweep --models " + dir_.file("a.safetensors") + " " + dir_.file("b.safetensors") +
-                            " --data " + data_;
-  EXPECT_TRUE(refused(sweep + " --out-dir " + dir_.file("s") + " --shard 0/99999999999", "--shard", "not '0/99999999999'"));
+  EXPECT_TRUE(refused(
+      "analyze" + pair_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --curve-epochs 0",
+      "--curve-epochs", "must be 1 to 100000"));
+  const std::string sweep =
+      "sweep --models " + dir_.file("a.safetensors") + " " + dir_.file("b.safetensors") + " --data " + data_;
+  EXPECT_TRUE(refused(sweep + " --out-dir " + dir_.file("s") + " --shard 0/99999999999", "--shard",
+                      "not '0/99999999999'"));
   EXPECT_TRUE(refused(sweep + " --out-dir ''", "--out-dir", "empty"));
 }
 
 TEST_F(HostileInput, TextThatWouldHangTheOptionParserIsRefused) {
-  // Boost.Program_options formats its errors by replacing %value% and friends in a loop that never ends when the
-  // value holds the placeholder itself (found by fuzz_config).
+  // Boost.Program_options formats its errors by replacing %value% and friends in a loop that never ends when
+  // the value holds the placeholder itself (found by fuzz_config).
   const std::string path = "path" + pair_args(dir_.file("a.safetensors"), dir_.file("b.safetensors"));
   EXPECT_TRUE(refused(path + " --points '%value%'", "'%value%'", "does not accept", 5));
   std::ofstream(dir_.file("hang.cfg")) << "points%canonical_option% = 3\n";
@@ -132,8 +143,8 @@ TEST_F(HostileInput, DataThatWouldCostWithoutBoundIsRefused) {
                       "modeconn handles at most 65536 classes"));
   // A FIFO as a model blocks forever if opened; it is refused instead.
   ASSERT_EQ(mkfifo(dir_.file("fifo.safetensors").c_str(), 0644), 0);
-  EXPECT_TRUE(refused("path" + pair_args(dir_.file("fifo.safetensors"), dir_.file("b.safetensors")), "fifo.safetensors",
-                      "not a regular file", 5));
+  EXPECT_TRUE(refused("path" + pair_args(dir_.file("fifo.safetensors"), dir_.file("b.safetensors")),
+                      "fifo.safetensors", "not a regular file", 5));
   // 30,000 layers in 360 KB: refused at once instead of taking half a minute.
   TensorFile deep;
   for (int l = 0; l < 30000; ++l) {
@@ -152,36 +163,44 @@ TEST_F(HostileInput, CurveFilesThatNameAPointTwiceOrDisagreeWithTheModelsAreRefu
   for (auto& t : twice.tensors)
     if (t.name.rfind("points.1.", 0) == 0) t.name = "points.01." + t.name.substr(9);
   write_safetensors(twice, dir_.file("twice.safetensors"));
-  const std::string path = "path --kind bezier" + pair_args(dir_.file("a.safetensors"), dir_.file("b.safetensors"));
-  EXPECT_TRUE(refused(path + " --curve " + dir_.file("twice.safetensors"), "twice.safetensors", "without leading zeros"));
+  const std::string path =
+      "path --kind bezier" + pair_args(dir_.file("a.safetensors"), dir_.file("b.safetensors"));
+  EXPECT_TRUE(refused(path + " --curve " + dir_.file("twice.safetensors"), "twice.safetensors",
+                      "without leading zeros"));
   TensorFile tanh = curve;
   tanh.metadata["modeconn.activation"] = "tanh";
   write_safetensors(tanh, dir_.file("tanh.safetensors"));
-  EXPECT_TRUE(refused(path + " --curve " + dir_.file("tanh.safetensors"), "tanh.safetensors", "activation tanh differs"));
+  EXPECT_TRUE(refused(path + " --curve " + dir_.file("tanh.safetensors"), "tanh.safetensors",
+                      "activation tanh differs"));
 }
 
 TEST_F(HostileInput, MalformedSweepFoldersAreRefusedByFileAndKey) {
   const std::string ok_manifest =
       R"({"models": ["a", "b"], "fingerprints": ["x", "y"], "data": "d", "options": "{}", "shards": 1})";
   const auto merge = [&](const std::string& folder) { return "merge --in-dir " + folder; };
-  EXPECT_TRUE(refused(merge(sweep_folder("s1", R"({"models": ["a", "b", "c"], "fingerprints": ["x"], "data": "d",
+  EXPECT_TRUE(
+      refused(merge(sweep_folder("s1", R"({"models": ["a", "b", "c"], "fingerprints": ["x"], "data": "d",
                                                    "options": "{}", "shards": 1})")),
-                      "manifest-0-of-1.json", "key 'fingerprints' has 1 entries for 3 models"));
-  EXPECT_TRUE(refused(merge(sweep_folder("s2", std::string(20000, '[') + std::string(20000, ']'))), "manifest-0-of-1.json",
-                      "nests deeper than"));
-  EXPECT_TRUE(refused(merge(sweep_folder("s3", "[1, 2]")), "manifest-0-of-1.json", "a manifest is a JSON object"));
-  EXPECT_TRUE(refused(merge(sweep_folder("s4", R"({"models": ["a", "b"], "data": "d", "options": "{}", "shards": 1})")),
-                      "manifest-0-of-1.json", "key 'fingerprints' is missing"));
-  EXPECT_TRUE(refused(merge(sweep_folder("s5", R"({"models": "a", "fingerprints": [], "data": "d", "options": "{}"})")),
-                      "manifest-0-of-1.json", "key 'models' is not an array"));
+              "manifest-0-of-1.json", "key 'fingerprints' has 1 entries for 3 models"));
+  EXPECT_TRUE(refused(merge(sweep_folder("s2", std::string(20000, '[') + std::string(20000, ']'))),
+                      "manifest-0-of-1.json", "nests deeper than"));
+  EXPECT_TRUE(
+      refused(merge(sweep_folder("s3", "[1, 2]")), "manifest-0-of-1.json", "a manifest is a JSON object"));
+  EXPECT_TRUE(refused(
+      merge(sweep_folder("s4", R"({"models": ["a", "b"], "data": "d", "options": "{}", "shards": 1})")),
+      "manifest-0-of-1.json", "key 'fingerprints' is missing"));
+  EXPECT_TRUE(refused(
+      merge(sweep_folder("s5", R"({"models": "a", "fingerprints": [], "data": "d", "options": "{}"})")),
+      "manifest-0-of-1.json", "key 'models' is not an array"));
   const std::string result_head =
       R"({"sweep": {"i": 0, "j": 1, "fingerprints": ["x", "y"], "options": "{}", "data": "d", "complete": true}, )";
-  EXPECT_TRUE(refused(merge(sweep_folder("s6", ok_manifest, result_head + R"("paths": []})")), "pair-0000-0001.json",
-                      "key 'paths' is not an object"));
-  EXPECT_TRUE(refused(merge(sweep_folder("s7", ok_manifest, result_head + R"("paths": {}})")), "pair-0000-0001.json",
-                      "holds no path"));
-  EXPECT_TRUE(refused(merge(sweep_folder("s8", ok_manifest, result_head + R"("paths": {"line": {"splits": {"test": {}}}}})")),
-                      "pair-0000-0001.json", "key 'paths.line.splits.test.barrier' is missing"));
+  EXPECT_TRUE(refused(merge(sweep_folder("s6", ok_manifest, result_head + R"("paths": []})")),
+                      "pair-0000-0001.json", "key 'paths' is not an object"));
+  EXPECT_TRUE(refused(merge(sweep_folder("s7", ok_manifest, result_head + R"("paths": {}})")),
+                      "pair-0000-0001.json", "holds no path"));
+  EXPECT_TRUE(refused(
+      merge(sweep_folder("s8", ok_manifest, result_head + R"("paths": {"line": {"splits": {"test": {}}}}})")),
+      "pair-0000-0001.json", "key 'paths.line.splits.test.barrier' is missing"));
   // 3,000 models: refused at once, not minutes of building 3,000 × 3,000 matrices.
   nlohmann::json many = nlohmann::json::parse(ok_manifest);
   many["models"] = std::vector<std::string>(3000, "m");
@@ -195,8 +214,9 @@ TEST_F(HostileInput, ALossThatOverflowsIsReportedAsInfiniteOrNanAndMergesAndResu
   for (float& w : huge.params) w = w > 0 ? 3e38f : -3e38f;
   save_model(huge, dir_.file("huge.safetensors"));
   const std::string json = dir_.file("p.json");
-  const auto r = test::run_modeconn(dir_, "path -q --points 5" + pair_args(dir_.file("a.safetensors"), dir_.file("huge.safetensors")) +
-                                              " --json " + json);
+  const auto r = test::run_modeconn(
+      dir_, "path -q --points 5" + pair_args(dir_.file("a.safetensors"), dir_.file("huge.safetensors")) +
+                " --json " + json);
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(test::slurp(json));
   const auto& gap = j["splits"]["test"]["barrier"]["loss"]["gap"];
@@ -204,14 +224,17 @@ TEST_F(HostileInput, ALossThatOverflowsIsReportedAsInfiniteOrNanAndMergesAndResu
   const auto& last = j["splits"]["test"]["loss"].back();
   EXPECT_TRUE(last.is_string()) << "a loss that is not finite is written as a string, not null: " << last;
   // A sweep over it finishes, merges (its matrices hold the strings), and a resume skips the finished pair.
-  const std::string sweep = "sweep --no-curve --align none --points 3 --models " + dir_.file("a.safetensors") + " " +
-                            dir_.file("huge.safetensors") + " --data " + data_ + " --out-dir " + dir_.file("sw");
+  const std::string sweep = "sweep --no-curve --align none --points 3 --models " +
+                            dir_.file("a.safetensors") + " " + dir_.file("huge.safetensors") + " --data " +
+                            data_ + " --out-dir " + dir_.file("sw");
   const auto first = test::run_modeconn(dir_, sweep + " -q");
   ASSERT_EQ(first.code, 0) << first.err;
-  const auto m = test::run_modeconn(dir_, "merge -q --in-dir " + dir_.file("sw") + " --json " + dir_.file("m.json"));
+  const auto m =
+      test::run_modeconn(dir_, "merge -q --in-dir " + dir_.file("sw") + " --json " + dir_.file("m.json"));
   ASSERT_EQ(m.code, 0) << m.err;
   const auto merged = nlohmann::json::parse(test::slurp(dir_.file("m.json")));
-  EXPECT_TRUE(merged["matrices"]["linear"]["test"]["loss"]["gap"][0][1].is_string()) << merged["matrices"].dump();
+  EXPECT_TRUE(merged["matrices"]["linear"]["test"]["loss"]["gap"][0][1].is_string())
+      << merged["matrices"].dump();
   const auto again = test::run_modeconn(dir_, sweep);
   EXPECT_NE(again.out.find("0 computed"), std::string::npos) << again.out;
 }

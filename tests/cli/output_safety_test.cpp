@@ -1,7 +1,7 @@
 // Nothing a user gave is lost: for every command, an output that is one of its inputs — however the path is
-// spelled (as given, through ./, a symbolic link or a hard link) — is refused with exit 2 before any work, and
-// every file keeps its bytes; two outputs that are one file are refused; a set of outputs is written all or
-// nothing; temporaries of killed runs are cleaned up.
+// spelled (as given, through ./, a symbolic link or a hard link) — is refused with exit 2 before any work,
+// and every file keeps its bytes; two outputs that are one file are refused; a set of outputs is written all
+// or nothing; temporaries of killed runs are cleaned up.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,9 +60,9 @@ class OutputSafety : public ::testing::Test {
     save_model(b, dir_.file("b.safetensors"));
     save_curve(init_curve(a, b, PathKind::bezier, 1), dir_.file("curve.safetensors"));
     std::ofstream(dir_.file("c.cfg")) << "threads = 1\n";
-    const auto r = test::run_modeconn(dir_, "sweep -q --models " + dir_.file("a.safetensors") + " " +
-                                                dir_.file("b.safetensors") + " --data " + data_ + " --out-dir " +
-                                                dir_.file("sweep") + " --no-curve --points 3");
+    const auto r = test::run_modeconn(
+        dir_, "sweep -q --models " + dir_.file("a.safetensors") + " " + dir_.file("b.safetensors") +
+                  " --data " + data_ + " --out-dir " + dir_.file("sweep") + " --no-curve --points 3");
     ASSERT_EQ(r.code, 0) << r.err;
   }
 
@@ -76,8 +76,8 @@ class OutputSafety : public ::testing::Test {
     return {file, (p.parent_path() / "." / p.filename()).string(), sym, hard};
   }
 
-  // `base` with `option` pointing at `target`, and `others` (the command's other required outputs) at fresh paths
-  // that must not appear: exit 2, one line on stderr, every file as it was.
+  // `base` with `option` pointing at `target`, and `others` (the command's other required outputs) at fresh
+  // paths that must not appear: exit 2, one line on stderr, every file as it was.
   void expect_refused(const std::string& base, const std::string& option, const std::string& target,
                       const std::vector<std::string>& others) {
     std::string args = base + " " + option + " " + target;
@@ -122,10 +122,12 @@ class OutputSafety : public ::testing::Test {
 
 TEST_F(OutputSafety, PathNeverWritesOverAnInput) {
   const std::string a = dir_.file("a.safetensors"), b = dir_.file("b.safetensors"), cfg = dir_.file("c.cfg");
-  const std::string common = " --a " + a + " --b " + b + " --data " + data_ + " --config " + cfg + " --points 3";
+  const std::string common =
+      " --a " + a + " --b " + b + " --data " + data_ + " --config " + cfg + " --points 3";
   expect_all_pairings_refused("path -q" + common, {"--json", "--csv"}, {}, with(data_files(), {a, b, cfg}));
   const std::string curve = dir_.file("curve.safetensors");
-  expect_all_pairings_refused("path -q" + common + " --kind bezier --curve " + curve, {"--json"}, {}, {curve});
+  expect_all_pairings_refused("path -q" + common + " --kind bezier --curve " + curve, {"--json"}, {},
+                              {curve});
 }
 
 TEST_F(OutputSafety, AlignAnalyzeFitCurveSymmetryAndTrainNeverWriteOverAnInput) {
@@ -133,13 +135,14 @@ TEST_F(OutputSafety, AlignAnalyzeFitCurveSymmetryAndTrainNeverWriteOverAnInput) 
   const auto inputs = with(data_files(), {a, b, cfg});
   const std::string pair = " --a " + a + " --b " + b + " --data " + data_ + " --config " + cfg;
   expect_all_pairings_refused("align -q" + pair, {"--out", "--json"}, {"--out"}, inputs);
-  expect_all_pairings_refused("analyze -q --no-curve --points 3" + pair, {"--json", "--csv", "--curve-out", "--aligned-out"},
-                              {}, inputs);
+  expect_all_pairings_refused("analyze -q --no-curve --points 3" + pair,
+                              {"--json", "--csv", "--curve-out", "--aligned-out"}, {}, inputs);
   expect_all_pairings_refused("fit-curve -q --epochs 1" + pair, {"--out"}, {"--out"}, inputs);
-  expect_all_pairings_refused("symmetry -q --model " + a + " --b " + b + " --data " + data_ + " --config " + cfg,
-                              {"--json"}, {}, inputs);
-  expect_all_pairings_refused("train -q --hidden 4 --epochs 1 --data " + data_ + " --config " + cfg, {"--out"}, {"--out"},
-                              with(data_files(), {cfg}));
+  expect_all_pairings_refused(
+      "symmetry -q --model " + a + " --b " + b + " --data " + data_ + " --config " + cfg, {"--json"}, {},
+      inputs);
+  expect_all_pairings_refused("train -q --hidden 4 --epochs 1 --data " + data_ + " --config " + cfg,
+                              {"--out"}, {"--out"}, with(data_files(), {cfg}));
 }
 
 TEST_F(OutputSafety, MergeNeverWritesOverItsSweep) {
@@ -157,8 +160,8 @@ TEST_F(OutputSafety, SweepNeverWritesOverAModel) {
                      other + "/pairs/pair-0000-0001.json",
                  "", dir_.file("b.safetensors"), {});
   // An --out-dir that is a file.
-  expect_refused("sweep -q --no-curve --points 3 --data " + data_ + " --models " + dir_.file("a.safetensors") + " " +
-                     dir_.file("b.safetensors"),
+  expect_refused("sweep -q --no-curve --points 3 --data " + data_ + " --models " +
+                     dir_.file("a.safetensors") + " " + dir_.file("b.safetensors"),
                  "--out-dir", dir_.file("c.cfg"), {});
 }
 
@@ -180,11 +183,13 @@ TEST_F(OutputSafety, OutputsAreWrittenAllOrNothing) {
   const std::string target = dir_.file("locked.csv"), json = dir_.file("new.json");
   std::ofstream(target) << "keep me\n";
   const bool immutable = std::system(("chattr +i " + target + " 2>/dev/null").c_str()) == 0;
-  if (!immutable) fs::permissions(target, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
-  if (!immutable && ::access(target.c_str(), W_OK) == 0) GTEST_SKIP() << "neither chattr +i nor a read-only file holds here";
+  if (!immutable)
+    fs::permissions(target, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  if (!immutable && ::access(target.c_str(), W_OK) == 0)
+    GTEST_SKIP() << "neither chattr +i nor a read-only file holds here";
   const auto r = test::run_modeconn(dir_, "path -q --points 3 --a " + dir_.file("a.safetensors") + " --b " +
-                                              dir_.file("b.safetensors") + " --data " + data_ + " --json " + json +
-                                              " --csv " + target);
+                                              dir_.file("b.safetensors") + " --data " + data_ + " --json " +
+                                              json + " --csv " + target);
   if (immutable) std::system(("chattr -i " + target).c_str());
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_NE(r.err.find("locked.csv"), std::string::npos) << r.err;
@@ -202,18 +207,21 @@ TEST_F(OutputSafety, TemporariesOfKilledRunsAreRemovedByTheNextRun) {
   const std::string live = json + ".tmp-" + host + "-" + std::to_string(getpid()) + "-18";
   const std::string elsewhere = json + ".tmp-another_host-" + std::to_string(dead) + "-19";
   for (const auto& f : {stale, live, elsewhere}) std::ofstream(f) << "partial";
-  const auto r = test::run_modeconn(dir_, "path -q --points 3 --a " + dir_.file("a.safetensors") + " --b " +
-                                              dir_.file("b.safetensors") + " --data " + data_ + " --json " + json);
+  const auto r =
+      test::run_modeconn(dir_, "path -q --points 3 --a " + dir_.file("a.safetensors") + " --b " +
+                                   dir_.file("b.safetensors") + " --data " + data_ + " --json " + json);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_FALSE(fs::exists(stale)) << "a dead process's temporary stayed";
   EXPECT_TRUE(fs::exists(live)) << "a running process's temporary was removed";
   EXPECT_TRUE(fs::exists(elsewhere)) << "another host's temporary was removed";
 
   // A sweep resumed after a kill: its pairs folder is cleaned too.
-  const std::string pair_tmp = dir_.file("sweep") + "/pairs/pair-0000-0001.json.tmp-" + host + "-" + std::to_string(dead) + "-3";
+  const std::string pair_tmp =
+      dir_.file("sweep") + "/pairs/pair-0000-0001.json.tmp-" + host + "-" + std::to_string(dead) + "-3";
   std::ofstream(pair_tmp) << "{\"trunc";
-  const auto s = test::run_modeconn(dir_, "sweep -q --models " + dir_.file("a.safetensors") + " " + dir_.file("b.safetensors") +
-                                              " --data " + data_ + " --out-dir " + dir_.file("sweep") + " --no-curve --points 3");
+  const auto s = test::run_modeconn(dir_, "sweep -q --models " + dir_.file("a.safetensors") + " " +
+                                              dir_.file("b.safetensors") + " --data " + data_ +
+                                              " --out-dir " + dir_.file("sweep") + " --no-curve --points 3");
   ASSERT_EQ(s.code, 0) << s.err;
   EXPECT_FALSE(fs::exists(pair_tmp));
 }

@@ -8,7 +8,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   try {
-    const modeconn::TensorFile file = modeconn::parse_safetensors(std::vector<unsigned char>(data, data + size), "fuzz");
+    const modeconn::TensorFile file =
+        modeconn::parse_safetensors(std::vector<unsigned char>(data, data + size), "fuzz");
     (void)modeconn::curve_from_tensors(file, "fuzz", "");
   } catch (const modeconn::Error&) {
   }

@@ -1,4 +1,5 @@
-// libFuzzer target: MNIST IDX bytes, plain or gzip (a gzip member header in the corpus lets it reach inflate).
+// libFuzzer target: MNIST IDX bytes, plain or gzip (a gzip member header in the corpus lets it reach
+// inflate).
 #include <cstdint>
 #include <vector>
 

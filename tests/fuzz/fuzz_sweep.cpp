@@ -17,7 +17,8 @@ namespace {
 // A folder of this process's own, removed when it exits.
 const std::filesystem::path& folder() {
   static const std::filesystem::path f = [] {
-    const auto p = std::filesystem::temp_directory_path() / ("modeconn-fuzz-sweep-" + std::to_string(::getpid()));
+    const auto p =
+        std::filesystem::temp_directory_path() / ("modeconn-fuzz-sweep-" + std::to_string(::getpid()));
     std::filesystem::create_directories(p / "pairs");
     std::atexit([] {
       std::error_code ec;
@@ -34,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   const char* text = reinterpret_cast<const char*>(data);
   const void* nul = std::memchr(text, 0, size);
   const std::size_t split = nul ? static_cast<std::size_t>(static_cast<const char*>(nul) - text) : size;
-  std::ofstream(folder() / "manifest-0-of-1.json", std::ios::binary | std::ios::trunc).write(text, static_cast<std::streamsize>(split));
+  std::ofstream(folder() / "manifest-0-of-1.json", std::ios::binary | std::ios::trunc)
+      .write(text, static_cast<std::streamsize>(split));
   const std::size_t rest = nul ? size - split - 1 : 0;
   std::ofstream(folder() / "pairs" / "pair-0000-0001.json", std::ios::binary | std::ios::trunc)
       .write(text + size - rest, static_cast<std::streamsize>(rest));

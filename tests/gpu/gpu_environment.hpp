@@ -15,7 +15,9 @@ class GpuEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
     const int n = cuda_device_count();
-    std::printf(n ? "GPU tests: %d CUDA device(s)\n" : "GPU tests: no usable CUDA device, every GPU test is skipped\n", n);
+    std::printf(n ? "GPU tests: %d CUDA device(s)\n"
+                  : "GPU tests: no usable CUDA device, every GPU test is skipped\n",
+                n);
   }
 };
 

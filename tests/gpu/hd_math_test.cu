@@ -38,9 +38,10 @@ TEST_F(HdMath, ActivationsAgreeOnHostAndDevice) {
   ASSERT_EQ(cudaMalloc(&d_y, n * sizeof(float)), cudaSuccess);
   ASSERT_EQ(cudaMalloc(&d_g, n * sizeof(float)), cudaSuccess);
   ASSERT_EQ(cudaMemcpy(d_x, x.data(), n * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
-  for (Activation act : {Activation::relu, Activation::leaky_relu, Activation::tanh, Activation::sigmoid, Activation::gelu,
-                         Activation::softplus, Activation::identity}) {
-    ASSERT_NO_THROW(cuda::launch(activation_kernel, (n + kBlock - 1) / kBlock, kBlock, 0, nullptr, act, d_x, d_y, d_g, n));
+  for (Activation act : {Activation::relu, Activation::leaky_relu, Activation::tanh, Activation::sigmoid,
+                         Activation::gelu, Activation::softplus, Activation::identity}) {
+    ASSERT_NO_THROW(cuda::launch(activation_kernel, (n + kBlock - 1) / kBlock, kBlock, 0, nullptr, act, d_x,
+                                 d_y, d_g, n));
     std::vector<float> y(n), g(n);
     ASSERT_EQ(cudaMemcpy(y.data(), d_y, n * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
     ASSERT_EQ(cudaMemcpy(g.data(), d_g, n * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);

@@ -1,11 +1,12 @@
 // Data sets: .npy folders and MNIST IDX folders (plain and gzip) load; mismatched files are refused by name.
+#include "modeconn/dataset.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
 #include <fstream>
 
-#include "modeconn/dataset.hpp"
 #include "modeconn/error.hpp"
 #include "modeconn/file_util.hpp"
 #include "modeconn/npy.hpp"
@@ -23,12 +24,16 @@ void write_npy_folder(const TempDir& dir, int64_t n_train, int64_t n_test, int64
   std::vector<int32_t> y(static_cast<std::size_t>(n_train));
   for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<int32_t>(i % 3);
   write_npy(make_npy(y, {n_train}), dir.file("y_train.npy"));
-  write_npy(make_npy(std::vector<float>(static_cast<std::size_t>(n_test * d), 1.f), {n_test, d}), dir.file("x_test.npy"));
-  write_npy(make_npy(std::vector<int32_t>(static_cast<std::size_t>(n_test), 2), {n_test}), dir.file("y_test.npy"));
+  write_npy(make_npy(std::vector<float>(static_cast<std::size_t>(n_test * d), 1.f), {n_test, d}),
+            dir.file("x_test.npy"));
+  write_npy(make_npy(std::vector<int32_t>(static_cast<std::size_t>(n_test), 2), {n_test}),
+            dir.file("y_test.npy"));
 }
 
-std::vector<unsigned char> idx(const std::vector<uint32_t>& shape, const std::vector<unsigned char>& values, int ndim_override = -1) {
-  std::vector<unsigned char> out{0, 0, 0x08, static_cast<unsigned char>(ndim_override < 0 ? shape.size() : ndim_override)};
+std::vector<unsigned char> idx(const std::vector<uint32_t>& shape, const std::vector<unsigned char>& values,
+                               int ndim_override = -1) {
+  std::vector<unsigned char> out{
+      0, 0, 0x08, static_cast<unsigned char>(ndim_override < 0 ? shape.size() : ndim_override)};
   for (uint32_t d : shape)
     for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<unsigned char>(d >> s));
   out.insert(out.end(), values.begin(), values.end());
@@ -48,7 +53,8 @@ void write_bytes(const std::string& path, const std::vector<unsigned char>& byte
 
 void write_idx_folder(const TempDir& dir, bool gzip) {
   const std::string ext = gzip ? ".gz" : "";
-  write_bytes(dir.file("train-images-idx3-ubyte" + ext), idx({3, 2, 2}, {0, 255, 51, 102, 1, 2, 3, 4, 5, 6, 7, 8}), gzip);
+  write_bytes(dir.file("train-images-idx3-ubyte" + ext),
+              idx({3, 2, 2}, {0, 255, 51, 102, 1, 2, 3, 4, 5, 6, 7, 8}), gzip);
   write_bytes(dir.file("train-labels-idx1-ubyte" + ext), idx({3}, {9, 0, 4}), gzip);
   write_bytes(dir.file("t10k-images-idx3-ubyte" + ext), idx({1, 2, 2}, {255, 255, 0, 0}), gzip);
   write_bytes(dir.file("t10k-labels-idx1-ubyte" + ext), idx({1}, {1}), gzip);
@@ -115,7 +121,8 @@ TEST(Dataset, ReadsMultiMemberGzipAndRefusesDataBeyondItsHeader) {
   write_idx_folder(dir, true);
   // The labels split over two gzip members: read whole.
   const auto labels = idx({3}, {9, 0, 4});
-  const std::vector<unsigned char> head(labels.begin(), labels.begin() + 6), tail(labels.begin() + 6, labels.end());
+  const std::vector<unsigned char> head(labels.begin(), labels.begin() + 6),
+      tail(labels.begin() + 6, labels.end());
   write_file_atomic(dir.file("train-labels-idx1-ubyte.gz"), gzip_members({head, tail}).data(),
                     gzip_members({head, tail}).size());
   EXPECT_EQ(load_dataset(dir.path().string()).train.labels, (std::vector<int32_t>{9, 0, 4}));
@@ -124,7 +131,8 @@ TEST(Dataset, ReadsMultiMemberGzipAndRefusesDataBeyondItsHeader) {
   bomb.resize(bomb.size() + (1 << 20), 0);
   const auto packed = gzip_members({bomb});
   write_file_atomic(dir.file("train-labels-idx1-ubyte.gz"), packed.data(), packed.size());
-  EXPECT_NE(refusal(dir.path().string()).find("expands to more than the 11 bytes its IDX header gives"), std::string::npos);
+  EXPECT_NE(refusal(dir.path().string()).find("expands to more than the 11 bytes its IDX header gives"),
+            std::string::npos);
   // A header that claims more than the compressed bytes could ever hold.
   const auto liar = gzip_members({idx({4000000000u}, {1, 2, 3})});
   write_file_atomic(dir.file("train-labels-idx1-ubyte.gz"), liar.data(), liar.size());
@@ -164,7 +172,8 @@ TEST(Dataset, RefusesMismatchedAndMissingFiles) {
     TempDir dir;
     write_npy_folder(dir, 5, 2, 3);
     write_npy(make_npy(std::vector<int32_t>{0, 1, -1, 2, 0}, {5}), dir.file("y_train.npy"));
-    EXPECT_NE(refusal(dir.path().string()).find("y_train.npy: label -1 at row 2 is outside 0 to 65535"), std::string::npos);
+    EXPECT_NE(refusal(dir.path().string()).find("y_train.npy: label -1 at row 2 is outside 0 to 65535"),
+              std::string::npos);
   }
   {
     TempDir dir;
@@ -205,16 +214,22 @@ TEST(Dataset, CheckCompatibleNamesTheDataFileAndTheModel) {
   const Architecture fits = make_architecture({3, 4, 3}, Activation::relu, Task::classification);
   EXPECT_NO_THROW(check_compatible(d.train, fits, "m.safetensors"));
   try {
-    check_compatible(d.train, make_architecture({4, 4, 3}, Activation::relu, Task::classification), "m.safetensors");
+    check_compatible(d.train, make_architecture({4, 4, 3}, Activation::relu, Task::classification),
+                     "m.safetensors");
     ADD_FAILURE();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("x_train.npy: has 3 features but m.safetensors takes 4"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("x_train.npy: has 3 features but m.safetensors takes 4"),
+              std::string::npos)
+        << e.what();
   }
   try {
-    check_compatible(d.train, make_architecture({3, 4, 2}, Activation::relu, Task::classification), "m.safetensors");
+    check_compatible(d.train, make_architecture({3, 4, 2}, Activation::relu, Task::classification),
+                     "m.safetensors");
     ADD_FAILURE();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("y_train.npy: label 2 at row 2 is outside the 2 classes"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("y_train.npy: label 2 at row 2 is outside the 2 classes"),
+              std::string::npos)
+        << e.what();
   }
 }
 

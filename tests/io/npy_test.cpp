@@ -1,15 +1,17 @@
 // .npy: every supported dtype round-trips; numpy's own header layouts parse; bad files are refused.
+#include "modeconn/npy.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 
 #include "modeconn/error.hpp"
-#include "modeconn/npy.hpp"
 
 namespace modeconn {
 namespace {
 
-std::vector<unsigned char> npy_bytes(const std::string& header, const std::vector<unsigned char>& data, int version = 1) {
+std::vector<unsigned char> npy_bytes(const std::string& header, const std::vector<unsigned char>& data,
+                                     int version = 1) {
   std::vector<unsigned char> out{0x93, 'N', 'U', 'M', 'P', 'Y', static_cast<unsigned char>(version), 0};
   const std::size_t n = header.size();
   out.push_back(static_cast<unsigned char>(n & 0xFF));
@@ -60,29 +62,53 @@ TEST(Npy, ParsesNumpyHeadersAndConvertsValues) {
   EXPECT_EQ(a.shape, (std::vector<int64_t>{2, 2}));
   EXPECT_EQ(a.to_float(), (std::vector<float>{1.5f, -2, 3, 4}));
 
-  const NpyArray labels = parse_npy(npy_bytes("{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }\n", {7, 0, 255}, 2), "y.npy");
+  const NpyArray labels = parse_npy(
+      npy_bytes("{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }\n", {7, 0, 255}, 2), "y.npy");
   EXPECT_EQ(labels.to_int64(), (std::vector<int64_t>{7, 0, 255}));
-  const NpyArray scalar = parse_npy(npy_bytes("{'descr': '<i8', 'fortran_order': False, 'shape': (), }\n", std::vector<unsigned char>(8, 0)), "s.npy");
+  const NpyArray scalar = parse_npy(npy_bytes("{'descr': '<i8', 'fortran_order': False, 'shape': (), }\n",
+                                              std::vector<unsigned char>(8, 0)),
+                                    "s.npy");
   EXPECT_EQ(scalar.size(), 1);
 }
 
 TEST(Npy, RefusesMalformedFiles) {
   const std::vector<unsigned char> four(4, 0);
   EXPECT_NE(refusal({'P', 'K', 3, 4, 0, 0, 0, 0, 0, 0}).find("bad magic"), std::string::npos);
-  EXPECT_NE(refusal(npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (1,), }", four)).find("Fortran"), std::string::npos);
-  EXPECT_NE(refusal(npy_bytes("{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", four)).find("big-endian"), std::string::npos);
-  EXPECT_NE(refusal(npy_bytes("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", four)).find("unsupported dtype"), std::string::npos);
-  EXPECT_NE(refusal(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", four)).find("data is 4 bytes"), std::string::npos);
-  EXPECT_NE(refusal(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", four)).find("negative"), std::string::npos);
+  EXPECT_NE(
+      refusal(npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (1,), }", four)).find("Fortran"),
+      std::string::npos);
+  EXPECT_NE(refusal(npy_bytes("{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", four))
+                .find("big-endian"),
+            std::string::npos);
+  EXPECT_NE(refusal(npy_bytes("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", four))
+                .find("unsupported dtype"),
+            std::string::npos);
+  EXPECT_NE(refusal(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", four))
+                .find("data is 4 bytes"),
+            std::string::npos);
+  EXPECT_NE(
+      refusal(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }", four)).find("negative"),
+      std::string::npos);
   EXPECT_NE(refusal(npy_bytes("{'descr': '<f4', 'shape': (1,), }", four)).find("missing"), std::string::npos);
-  EXPECT_NE(refusal(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)", four)).find("malformed"), std::string::npos);
-  EXPECT_NE(refusal(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }", four)).find("absurdly large"),
-            std::string::npos);
-  // Shapes whose byte count wraps around to the bytes there are, or whose rows would overflow, are refused too.
-  EXPECT_NE(refusal(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904,), }", {})).find("needs more"),
-            std::string::npos);
-  EXPECT_NE(refusal(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4294967296, 4294967296), }", {})).find("absurdly large"),
-            std::string::npos);
+  EXPECT_NE(
+      refusal(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)", four)).find("malformed"),
+      std::string::npos);
+  EXPECT_NE(
+      refusal(
+          npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }", four))
+          .find("absurdly large"),
+      std::string::npos);
+  // Shapes whose byte count wraps around to the bytes there are, or whose rows would overflow, are refused
+  // too.
+  EXPECT_NE(
+      refusal(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904,), }", {}))
+          .find("needs more"),
+      std::string::npos);
+  EXPECT_NE(
+      refusal(
+          npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4294967296, 4294967296), }", {}))
+          .find("absurdly large"),
+      std::string::npos);
   auto truncated = npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", four);
   truncated[8] = 0xFF;  // header longer than the file
   EXPECT_NE(refusal(truncated).find("truncated"), std::string::npos);

@@ -10,7 +10,8 @@
 namespace modeconn {
 namespace {
 
-std::vector<unsigned char> raw_file(const std::string& header, const std::vector<unsigned char>& data, uint64_t claimed_len = UINT64_MAX) {
+std::vector<unsigned char> raw_file(const std::string& header, const std::vector<unsigned char>& data,
+                                    uint64_t claimed_len = UINT64_MAX) {
   const uint64_t n = claimed_len == UINT64_MAX ? header.size() : claimed_len;
   std::vector<unsigned char> out(8 + header.size() + data.size());
   for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<unsigned char>(n >> (8 * i));
@@ -68,10 +69,9 @@ TEST(Safetensors, ReadsF64F16AndBF16AsFloat32) {
   const auto bf16 = bytes_of<uint16_t>({0x3FC0, 0xC020});
   data.insert(data.end(), f16.begin(), f16.end());
   data.insert(data.end(), bf16.begin(), bf16.end());
-  const std::string header =
-      R"({"d":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},)"
-      R"("h":{"dtype":"F16","shape":[2,2],"data_offsets":[16,24]},)"
-      R"("b":{"dtype":"BF16","shape":[2],"data_offsets":[24,28]}})";
+  const std::string header = R"({"d":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},)"
+                             R"("h":{"dtype":"F16","shape":[2,2],"data_offsets":[16,24]},)"
+                             R"("b":{"dtype":"BF16","shape":[2],"data_offsets":[24,28]}})";
   const TensorFile f = parse_safetensors(raw_file(header, data), "x");
   EXPECT_EQ(f.find("d")->values, (std::vector<float>{0.1f, -3.0f}));
   EXPECT_EQ(f.find("h")->values, (std::vector<float>{1.0f, -2.0f, 0x1.0p-24f, 65504.0f}));
@@ -92,16 +92,20 @@ TEST(Safetensors, RefusesTruncatedFiles) {
 
 TEST(Safetensors, RefusesAbsurdHeaderLength) {
   EXPECT_NE(refusal(raw_file("{}", {}, uint64_t{1} << 62)).find("absurd"), std::string::npos);
-  EXPECT_NE(refusal(raw_file("{}", {}, std::numeric_limits<uint64_t>::max() - 1)).find("absurd"), std::string::npos);
+  EXPECT_NE(refusal(raw_file("{}", {}, std::numeric_limits<uint64_t>::max() - 1)).find("absurd"),
+            std::string::npos);
 }
 
 TEST(Safetensors, RefusesOutOfRangeOffsets) {
   const auto data = bytes_of<float>({1, 2});
-  EXPECT_NE(refusal(raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", data)).find("past the end"),
+  EXPECT_NE(refusal(raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", data))
+                .find("past the end"),
             std::string::npos);
-  EXPECT_NE(refusal(raw_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}})", data)).find("end before"),
-            std::string::npos);
-  EXPECT_NE(refusal(raw_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}})", data)).find("non-negative"),
+  EXPECT_NE(
+      refusal(raw_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}})", data)).find("end before"),
+      std::string::npos);
+  EXPECT_NE(refusal(raw_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}})", data))
+                .find("non-negative"),
             std::string::npos);
 }
 
@@ -119,20 +123,26 @@ TEST(Safetensors, RefusesOverlappingTensors) {
 
 TEST(Safetensors, RefusesWrongDtypeBytesShapeMismatchAndNegativeDims) {
   const auto data = bytes_of<float>({1, 2});
-  EXPECT_NE(refusal(raw_file(R"({"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", data)).find("unsupported dtype"),
+  EXPECT_NE(refusal(raw_file(R"({"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", data))
+                .find("unsupported dtype"),
             std::string::npos);
-  EXPECT_NE(refusal(raw_file(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", data)).find("needs 12"),
-            std::string::npos);
-  EXPECT_NE(refusal(raw_file(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", data)).find("negative"),
-            std::string::npos);
-  EXPECT_NE(refusal(raw_file(R"({"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", data)).find("absurd"),
-            std::string::npos);
+  EXPECT_NE(
+      refusal(raw_file(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", data)).find("needs 12"),
+      std::string::npos);
+  EXPECT_NE(
+      refusal(raw_file(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", data)).find("negative"),
+      std::string::npos);
+  EXPECT_NE(
+      refusal(raw_file(R"({"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", data))
+          .find("absurd"),
+      std::string::npos);
 }
 
 TEST(Safetensors, RefusesBadJson) {
   EXPECT_NE(refusal(raw_file("{\"w\": [", {})).find("JSON"), std::string::npos);
   EXPECT_NE(refusal(raw_file("[1, 2]", {})).find("not a JSON object"), std::string::npos);
-  EXPECT_NE(refusal(raw_file(R"({"w":{"shape":[1],"data_offsets":[0,4]}})", bytes_of<float>({1}))).find("missing dtype"),
+  EXPECT_NE(refusal(raw_file(R"({"w":{"shape":[1],"data_offsets":[0,4]}})", bytes_of<float>({1})))
+                .find("missing dtype"),
             std::string::npos);
   EXPECT_NE(refusal(raw_file(R"({"__metadata__":{"k":3}})", {})).find("not a string"), std::string::npos);
 }

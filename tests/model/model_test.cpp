@@ -1,10 +1,11 @@
 // Model files: layer order by natural sort confirmed by shapes, metadata, and every malformed model refused.
+#include "modeconn/model.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "modeconn/error.hpp"
-#include "modeconn/model.hpp"
 #include "modeconn/tensor_file.hpp"
 #include "support/fixtures.hpp"
 
@@ -87,7 +88,8 @@ TEST(Model, RefusesMalformedModels) {
   TensorFile chain;
   chain.tensors.push_back(filled("fc1.weight", {4, 3}, 0));
   chain.tensors.push_back(filled("fc2.weight", {2, 5}, 0));
-  EXPECT_NE(refusal(chain).find("'fc2.weight' takes 5 inputs but the layer before it ('fc1.weight') gives 4"), std::string::npos);
+  EXPECT_NE(refusal(chain).find("'fc2.weight' takes 5 inputs but the layer before it ('fc1.weight') gives 4"),
+            std::string::npos);
 
   TensorFile nan;
   nan.tensors.push_back(filled("fc1.weight", {2, 2}, 0));

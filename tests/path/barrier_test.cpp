@@ -1,9 +1,10 @@
 // Barrier definitions on hand-made profiles, the t grid, and path bases against their closed forms.
+#include "modeconn/barrier.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "modeconn/barrier.hpp"
 #include "modeconn/error.hpp"
 #include "modeconn/path.hpp"
 
@@ -11,13 +12,14 @@ namespace modeconn {
 namespace {
 
 TEST(Barrier, TiltedProfileSeparatesTheDefinitions) {
-  // f(0) = 1, f(1) = 3: the line joining them is 1 + 2t. The peak of 4 sits at t = 0.75 where the line is 2.5.
+  // f(0) = 1, f(1) = 3: the line joining them is 1 + 2t. The peak of 4 sits at t = 0.75 where the line
+  // is 2.5.
   const std::vector<double> ts{0, 0.25, 0.5, 0.75, 1};
   const std::vector<double> f{1, 2, 2.5, 4, 3};
   const Barrier b = compute_barrier(ts, f);
-  EXPECT_DOUBLE_EQ(b.gap, 1.5);      // 4 - 2.5
-  EXPECT_DOUBLE_EQ(b.mean, 2.0);     // 4 - (1 + 3) / 2
-  EXPECT_DOUBLE_EQ(b.midpoint, 0.5); // 2.5 - 2
+  EXPECT_DOUBLE_EQ(b.gap, 1.5);       // 4 - 2.5
+  EXPECT_DOUBLE_EQ(b.mean, 2.0);      // 4 - (1 + 3) / 2
+  EXPECT_DOUBLE_EQ(b.midpoint, 0.5);  // 2.5 - 2
   EXPECT_DOUBLE_EQ(b.t_peak, 0.75);
 }
 

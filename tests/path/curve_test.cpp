@@ -11,7 +11,8 @@ namespace modeconn {
 namespace {
 
 Path random_curve(PathKind kind, int control_points, uint64_t seed) {
-  return test::random_path(kind, {12, 16, 10, 4}, Activation::gelu, Task::classification, control_points, seed);
+  return test::random_path(kind, {12, 16, 10, 4}, Activation::gelu, Task::classification, control_points,
+                           seed);
 }
 
 PointMetrics single(Backend& b, const Architecture& arch, const std::vector<float>& params, const Split& s) {
@@ -35,8 +36,10 @@ TEST(Curve, OnePassAgreesWithEachPointEvaluatedAlone) {
         theta[i] = static_cast<float>(v);
       }
       const PointMetrics alone = single(*backend, curve.arch, theta, s);
-      EXPECT_TRUE(test::close(together[p].loss, alone.loss, 1e-5)) << path_kind_name(kind) << " t = " << ts[p];
-      EXPECT_TRUE(test::close(together[p].error, alone.error, 0, 1.01 / 300)) << path_kind_name(kind) << " t = " << ts[p];
+      EXPECT_TRUE(test::close(together[p].loss, alone.loss, 1e-5))
+          << path_kind_name(kind) << " t = " << ts[p];
+      EXPECT_TRUE(test::close(together[p].error, alone.error, 0, 1.01 / 300))
+          << path_kind_name(kind) << " t = " << ts[p];
     }
   }
 }
@@ -64,7 +67,8 @@ TEST(CurveFile, RoundTripsAndRefusesBrokenFiles) {
   std::erase_if(missing.tensors, [](const NamedTensor& t) { return t.name.rfind("points.2.", 0) == 0; });
   write_safetensors(missing, dir.file("missing.safetensors"));
   EXPECT_THROW(load_curve(dir.file("missing.safetensors")), Error);
-  save_model(test::random_model({3, 2}, Activation::relu, Task::classification, 1), dir.file("model.safetensors"));
+  save_model(test::random_model({3, 2}, Activation::relu, Task::classification, 1),
+             dir.file("model.safetensors"));
   try {
     load_curve(dir.file("model.safetensors"));
     ADD_FAILURE();
@@ -74,10 +78,14 @@ TEST(CurveFile, RoundTripsAndRefusesBrokenFiles) {
 }
 
 TEST(FitCurve, KeepsTheEndpointsAndLowersTheMidpointLoss) {
-  // Two different minima of the same teacher task; the straight line between them is worse than a fitted bend.
+  // Two different minima of the same teacher task; the straight line between them is worse than a fitted
+  // bend.
   Split s = test::random_split(400, 8, Task::classification, 3, 50);
   for (int64_t i = 0; i < s.rows; ++i)
-    s.labels[static_cast<std::size_t>(i)] = s.x[static_cast<std::size_t>(i * 8)] + s.x[static_cast<std::size_t>(i * 8 + 1)] > 0 ? 1 : (s.x[static_cast<std::size_t>(i * 8 + 2)] > 0.3f ? 2 : 0);
+    s.labels[static_cast<std::size_t>(i)] =
+        s.x[static_cast<std::size_t>(i * 8)] + s.x[static_cast<std::size_t>(i * 8 + 1)] > 0
+            ? 1
+            : (s.x[static_cast<std::size_t>(i * 8 + 2)] > 0.3f ? 2 : 0);
   auto backend = make_cpu_backend();
   const Architecture arch = make_architecture({8, 24, 3}, Activation::relu, Task::classification);
   TrainOptions o;
@@ -91,7 +99,8 @@ TEST(FitCurve, KeepsTheEndpointsAndLowersTheMidpointLoss) {
   Path curve = init_curve(a, b, PathKind::bezier, 1);
   const double mid = 0.5;
   const double before = backend->evaluate(curve, {&mid, 1}, s)[0].loss;
-  EXPECT_TRUE(test::close(before, backend->evaluate(linear_path(a, b), {&mid, 1}, s)[0].loss, 1e-6));  // starts on the line
+  EXPECT_TRUE(test::close(before, backend->evaluate(linear_path(a, b), {&mid, 1}, s)[0].loss,
+                          1e-6));  // starts on the line
   o.epochs = 20;
   fit_curve(*backend, curve, s, o, nullptr);
   EXPECT_EQ(curve.points.front(), a.params);

@@ -16,21 +16,23 @@
 
 namespace modeconn::test {
 
-inline Model random_model(const std::vector<int64_t>& widths, Activation act, Task task, uint64_t seed, double scale = 1.0) {
+inline Model random_model(const std::vector<int64_t>& widths, Activation act, Task task, uint64_t seed,
+                          double scale = 1.0) {
   Model m{make_architecture(widths, act, task), {}, true};
   Rng rng(seed);
   m.params.resize(m.arch.num_params());
   for (std::size_t l = 0; l < m.arch.layers.size(); ++l) {
     const double bound = scale * std::sqrt(3.0 / static_cast<double>(m.arch.layers[l].in));
     const std::size_t end = m.arch.bias_offset(l) + static_cast<std::size_t>(m.arch.layers[l].out);
-    for (std::size_t i = m.arch.weight_offset(l); i < end; ++i) m.params[i] = static_cast<float>((2 * rng.uniform() - 1) * bound);
+    for (std::size_t i = m.arch.weight_offset(l); i < end; ++i)
+      m.params[i] = static_cast<float>((2 * rng.uniform() - 1) * bound);
   }
   return m;
 }
 
 // A path whose control point k is random_model(widths, act, task, first_seed + k).
-inline Path random_path(PathKind kind, const std::vector<int64_t>& widths, Activation act, Task task, int control_points,
-                        uint64_t first_seed) {
+inline Path random_path(PathKind kind, const std::vector<int64_t>& widths, Activation act, Task task,
+                        int control_points, uint64_t first_seed) {
   Path p{kind, make_architecture(widths, act, task), {}};
   for (int k = 0; k < control_points; ++k)
     p.points.push_back(random_model(widths, act, task, first_seed + static_cast<uint64_t>(k)).params);
@@ -66,10 +68,12 @@ inline Split random_split(int64_t rows, int64_t features, Task task, int64_t out
   s.x.resize(static_cast<std::size_t>(rows * features));
   for (auto& v : s.x) v = static_cast<float>(2 * rng.uniform() - 1);
   if (task == Task::classification) {
-    for (int64_t i = 0; i < rows; ++i) s.labels.push_back(static_cast<int32_t>(rng.below(static_cast<uint64_t>(outputs))));
+    for (int64_t i = 0; i < rows; ++i)
+      s.labels.push_back(static_cast<int32_t>(rng.below(static_cast<uint64_t>(outputs))));
   } else {
     s.target_width = outputs;
-    for (int64_t i = 0; i < rows * outputs; ++i) s.targets.push_back(static_cast<float>(2 * rng.uniform() - 1));
+    for (int64_t i = 0; i < rows * outputs; ++i)
+      s.targets.push_back(static_cast<float>(2 * rng.uniform() - 1));
   }
   return s;
 }
@@ -79,7 +83,8 @@ inline std::vector<double> to_double(const std::vector<float>& v) { return {v.be
 class TempDir {
  public:
   TempDir() {
-    path_ = std::filesystem::temp_directory_path() / ("modeconn-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+    path_ = std::filesystem::temp_directory_path() /
+            ("modeconn-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
     std::filesystem::create_directories(path_);
   }
   ~TempDir() {

@@ -12,13 +12,20 @@ namespace modeconn::test {
 
 inline double ref_activate(Activation a, double x) {
   switch (a) {
-    case Activation::relu: return std::max(x, 0.0);
-    case Activation::leaky_relu: return x >= 0 ? x : 0.01 * x;
-    case Activation::tanh: return std::tanh(x);
-    case Activation::sigmoid: return 1.0 / (1.0 + std::exp(-x));
-    case Activation::gelu: return x * 0.5 * std::erfc(-x / std::sqrt(2.0));
-    case Activation::softplus: return x > 20 ? x : std::log(1.0 + std::exp(x));
-    case Activation::identity: return x;
+    case Activation::relu:
+      return std::max(x, 0.0);
+    case Activation::leaky_relu:
+      return x >= 0 ? x : 0.01 * x;
+    case Activation::tanh:
+      return std::tanh(x);
+    case Activation::sigmoid:
+      return 1.0 / (1.0 + std::exp(-x));
+    case Activation::gelu:
+      return x * 0.5 * std::erfc(-x / std::sqrt(2.0));
+    case Activation::softplus:
+      return x > 20 ? x : std::log(1.0 + std::exp(x));
+    case Activation::identity:
+      return x;
   }
   return x;
 }
@@ -41,8 +48,10 @@ inline RefMetrics ref_metrics(const Architecture& arch, const std::vector<double
       std::vector<double> z(static_cast<std::size_t>(L.out));
       for (int64_t o = 0; o < L.out; ++o) {
         double acc = params[off + static_cast<std::size_t>(L.out * L.in + o)];
-        for (int64_t k = 0; k < L.in; ++k) acc += params[off + static_cast<std::size_t>(o * L.in + k)] * h[static_cast<std::size_t>(k)];
-        z[static_cast<std::size_t>(o)] = l + 1 < arch.layers.size() ? ref_activate(arch.activation, acc) : acc;
+        for (int64_t k = 0; k < L.in; ++k)
+          acc += params[off + static_cast<std::size_t>(o * L.in + k)] * h[static_cast<std::size_t>(k)];
+        z[static_cast<std::size_t>(o)] =
+            l + 1 < arch.layers.size() ? ref_activate(arch.activation, acc) : acc;
       }
       off += static_cast<std::size_t>(L.out * L.in + L.out);
       h = std::move(z);

@@ -30,8 +30,9 @@ inline RunResult run_modeconn(const TempDir& dir, const std::string& args, int s
   const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
   // MODECONN_BIN in the environment wins: a build shipped to another machine runs its own copy.
   const char* env = std::getenv("MODECONN_BIN");
-  const std::string cmd = "timeout " + std::to_string(seconds) + " " + std::string(env && *env ? env : MODECONN_BIN) + " " +
-                          args + " >" + out + " 2>" + err;
+  const std::string cmd = "timeout " + std::to_string(seconds) + " " +
+                          std::string(env && *env ? env : MODECONN_BIN) + " " + args + " >" + out + " 2>" +
+                          err;
   const int status = std::system(cmd.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
 }

@@ -1,4 +1,6 @@
 // Sweeps: shards partition the pairs, results are reused only when valid, and merge builds the matrices.
+#include "modeconn/sweep.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -7,7 +9,6 @@
 
 #include "modeconn/error.hpp"
 #include "modeconn/file_util.hpp"
-#include "modeconn/sweep.hpp"
 #include "support/fixtures.hpp"
 
 namespace modeconn {
@@ -21,7 +22,8 @@ class Sweep : public ::testing::Test {
     data_.train.name = "train";
     data_.test = test::random_split(40, 5, Task::classification, 3, 2);
     for (int k = 0; k < 4; ++k) {
-      models_.push_back(test::random_model({5, 6, 3}, Activation::relu, Task::classification, 10 + static_cast<uint64_t>(k)));
+      models_.push_back(test::random_model({5, 6, 3}, Activation::relu, Task::classification,
+                                           10 + static_cast<uint64_t>(k)));
       std::string name = "m";
       name += std::to_string(k);
       name += ".safetensors";
@@ -95,7 +97,8 @@ TEST_F(Sweep, ReusesValidResultsAndRedoesBrokenOrStaleOnes) {
   EXPECT_EQ(c.computed, 1);
   EXPECT_EQ(c.redone, 1);
   const auto redone = read_file(file);
-  EXPECT_EQ(nlohmann::json::parse(redone.begin(), redone.end())["paths"], nlohmann::json::parse(good.begin(), good.end())["paths"]);
+  EXPECT_EQ(nlohmann::json::parse(redone.begin(), redone.end())["paths"],
+            nlohmann::json::parse(good.begin(), good.end())["paths"]);
   // Other options make every result stale.
   options_.points = 7;
   plan_.options = options_fingerprint(options_);

@@ -1,9 +1,10 @@
 // Symmetry diagnostics on models built to have known answers.
+#include "modeconn/symmetry.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "modeconn/symmetry.hpp"
 #include "support/check.hpp"
 #include "support/fixtures.hpp"
 
@@ -16,7 +17,8 @@ TEST(Symmetry, CountsEquivalentNetworks) {
   const SymmetryReport r = analyse_symmetry(*backend, relu, nullptr, {});
   EXPECT_TRUE(test::close(r.log10_equivalent, std::log10(120.0 * 6.0), 1e-12));  // 5! · 3!
   const Model tanh = test::random_model({4, 5, 2}, Activation::tanh, Task::classification, 1);
-  EXPECT_TRUE(test::close(analyse_symmetry(*backend, tanh, nullptr, {}).log10_equivalent, std::log10(120.0 * 32.0), 1e-12));
+  EXPECT_TRUE(test::close(analyse_symmetry(*backend, tanh, nullptr, {}).log10_equivalent,
+                          std::log10(120.0 * 32.0), 1e-12));
 }
 
 TEST(Symmetry, FindsDeadAndDuplicatedUnits) {

@@ -1,9 +1,11 @@
-// Training: the same seed gives bit-identical models, the optimizers follow PyTorch's update rules, and it learns.
+// Training: the same seed gives bit-identical models, the optimizers follow PyTorch's update rules, and it
+// learns.
+#include "modeconn/train.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "modeconn/train.hpp"
 #include "support/check.hpp"
 #include "support/fixtures.hpp"
 
@@ -19,7 +21,8 @@ Split teacher_split(uint64_t seed) {
     double best_v = -1e30;
     for (int c = 0; c < 3; ++c) {
       double v = teacher.params[static_cast<std::size_t>(24 + c)];
-      for (int k = 0; k < 8; ++k) v += teacher.params[static_cast<std::size_t>(c * 8 + k)] * s.x[static_cast<std::size_t>(i * 8 + k)];
+      for (int k = 0; k < 8; ++k)
+        v += teacher.params[static_cast<std::size_t>(c * 8 + k)] * s.x[static_cast<std::size_t>(i * 8 + k)];
       if (v > best_v) best_v = v, best = c;
     }
     s.labels[static_cast<std::size_t>(i)] = best;

@@ -173,8 +173,7 @@ cublasStatus_t gemm(cublasHandle_t handle, const char* who, cublasOperation_t tr
 // handle's math mode for the plain 32F compute type.
 bool uses_tf32(cublasHandle_t handle, cublasComputeType_t compute) {
   if (compute == CUBLAS_COMPUTE_32F_FAST_TF32) return true;
-  return compute == CUBLAS_COMPUTE_32F && live(handle) &&
-         (handle->math & 0xF) == CUBLAS_TF32_TENSOR_OP_MATH;
+  return compute == CUBLAS_COMPUTE_32F && live(handle) && (handle->math & 0xF) == CUBLAS_TF32_TENSOR_OP_MATH;
 }
 
 enum class Precision { f32, f64, unsupported };
