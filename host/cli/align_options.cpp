@@ -22,6 +22,10 @@ AlignOptions read_align_options(const CommandLine& cl, AlignMethod method, Activ
   o.matching.seed = parse_seed(cl.get<std::string>("align-seed"), "align-seed");
   o.matching.signs = is_odd(activation) && !cl.get<bool>("no-signs");
   o.canonicalize_scale = cl.get<bool>("canonicalize-scale");
+  if (o.canonicalize_scale && activation != Activation::relu && activation != Activation::leaky_relu)
+    throw usage_error(
+        "--canonicalize-scale needs a positively homogeneous activation (relu, leaky_relu), not " +
+        std::string(activation_name(activation)) + ": rescaling its units changes the function");
   return o;
 }
 

@@ -37,7 +37,12 @@ AnalyzeOptions read_analysis_options(const CommandLine& cl, Activation activatio
   return o;
 }
 
-void plan_analysis_outputs(Outputs& outputs, const AnalysisOutputs& files) {
+void plan_analysis_outputs(CommandLine& cl, const AnalysisOutputs& files) {
+  if (!files.curve.empty() && cl.get<bool>("no-curve"))
+    throw usage_error("--curve-out with --no-curve: no curve is fitted to write");
+  if (!files.aligned.empty() && parse_align_method(cl.get<std::string>("align")) == AlignMethod::none)
+    throw usage_error("--aligned-out with --align none: nothing is aligned to write");
+  Outputs& outputs = cl.outputs();
   outputs.output("--json", files.json);
   outputs.output("--csv", files.csv);
   outputs.output("--curve-out", files.curve);

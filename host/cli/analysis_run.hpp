@@ -16,8 +16,9 @@ AnalyzeOptions read_analysis_options(const CommandLine& cl, Activation activatio
 struct AnalysisOutputs {
   std::string json, csv, curve, aligned;  // empty: not written
 };
-// Plans them among the command's outputs (as --json, --csv, --curve-out, --aligned-out).
-void plan_analysis_outputs(Outputs& outputs, const AnalysisOutputs& files);
+// Plans them among the command's outputs (as --json, --csv, --curve-out, --aligned-out), refusing one the
+// options leave nothing to write to (--curve-out with --no-curve, --aligned-out with --align none).
+void plan_analysis_outputs(CommandLine& cl, const AnalysisOutputs& files);
 
 // Runs the analysis and stages its outputs among the command's (the caller commits them) and returns the
 // report.

@@ -34,7 +34,7 @@ int run_analyze(const Args& args) {
   cl.outputs().input(a_path);
   cl.outputs().input(b_path);
   cl.outputs().data_inputs(cl.get<std::string>("data"));
-  plan_analysis_outputs(cl.outputs(), outputs);
+  plan_analysis_outputs(cl, outputs);
   cl.outputs().check();
   const Pair pair = load_pair(a_path, b_path, cl.get<std::string>("activation"), cl.get<std::string>("data"));
   const Model& a = pair.a;

@@ -34,7 +34,7 @@ int run_demo(const Args& args) {
   cl.outputs().data_inputs(cl.get<std::string>("data"));
   cl.outputs().output("--out-dir", model_files[0]);
   cl.outputs().output("--out-dir", model_files[1]);
-  plan_analysis_outputs(cl.outputs(), outputs);
+  plan_analysis_outputs(cl, outputs);
   std::filesystem::create_directories(dir);
   cl.outputs().check();
   const Dataset data = load_dataset(cl.get<std::string>("data"));

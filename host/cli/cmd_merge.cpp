@@ -5,9 +5,29 @@
 
 #include "cli/command_line.hpp"
 #include "cli/commands.hpp"
+#include "modeconn/error.hpp"
+#include "modeconn/file_util.hpp"
 #include "modeconn/sweep.hpp"
 
 namespace modeconn::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// An output where a sweep's own files go (a manifest-*.json of the folder, anything in its pairs/) would be
+// read as one by the next merge or resume.
+void refuse_inside_sweep(const std::string& in_dir, const std::string& option, const std::string& path) {
+  if (path.empty()) return;
+  std::error_code ec;
+  const fs::path dir = fs::weakly_canonical(fs::absolute(in_dir, ec), ec);
+  const fs::path out = fs::weakly_canonical(fs::absolute(resolve_links(path), ec), ec);
+  const std::string name = out.filename().string();
+  if ((out.parent_path() == dir && name.rfind("manifest-", 0) == 0) || out.parent_path() == dir / "pairs")
+    throw usage_error(option + " " + path + " is where the sweep in " + in_dir +
+                      " keeps its own files; write it elsewhere");
+}
+
+}  // namespace
 
 int run_merge(const Args& args) {
   CommandLine cl("merge", "modeconn merge --in-dir DIR [--json OUT] [--csv OUT]");
@@ -18,6 +38,8 @@ int run_merge(const Args& args) {
   const std::string in_dir = cl.get<std::string>("in-dir");
   const std::string json = cl.has("json") ? cl.get<std::string>("json") : "";
   const std::string csv = cl.has("csv") ? cl.get<std::string>("csv") : "";
+  refuse_inside_sweep(in_dir, "--json", json);
+  refuse_inside_sweep(in_dir, "--csv", csv);
   Outputs& outputs = cl.outputs();
   outputs.folder_inputs(in_dir);  // the manifests
   outputs.folder_inputs((std::filesystem::path(in_dir) / "pairs").string());

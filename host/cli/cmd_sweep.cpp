@@ -1,4 +1,6 @@
 // modeconn sweep: all pairs of N models, or this shard's share of them, each analysed into its own file.
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -15,7 +17,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The sweep's folders made, and every file this shard may write checked against the models and the data.
+// Every file this shard may write checked against the models and the data, before anything is made: the
+// folders are created only when the work starts, so a refused sweep leaves nothing behind. Files in a folder
+// that does not exist yet cannot be inputs; the nearest folder that does must take new files.
 void plan_sweep_outputs(Outputs& outputs, const std::vector<std::string>& models, const std::string& data,
                         const std::string& out_dir, const Shard& shard) {
   if (out_dir.empty()) throw usage_error("--out-dir: empty");
@@ -24,13 +28,19 @@ void plan_sweep_outputs(Outputs& outputs, const std::vector<std::string>& models
   for (const fs::path& folder : {fs::path(out_dir), pairs})
     if (fs::exists(folder, ec) && !fs::is_directory(folder, ec))
       throw input_error(folder.string(), "is a file, but the sweep needs a folder there");
-  fs::create_directories(pairs, ec);
-  if (ec) throw input_error(pairs.string(), "cannot create the sweep's folder: " + ec.message());
+  fs::path existing = fs::absolute(out_dir, ec);
+  while (!fs::exists(existing, ec) && existing.has_relative_path()) existing = existing.parent_path();
+  if (!fs::is_directory(existing, ec))
+    throw input_error(out_dir, "cannot make the sweep's folder: " + existing.string() + " is not a folder");
+  if (::access(existing.c_str(), W_OK | X_OK) != 0)
+    throw input_error(out_dir, "cannot make the sweep's folder: " + existing.string() + " is not writable");
   for (const auto& m : models) outputs.input(m);
   outputs.data_inputs(data);
-  outputs.output("--out-dir", (fs::path(out_dir) / manifest_file_name(shard)).string());
-  for (const PairIndex& p : shard_pairs(static_cast<int>(models.size()), shard))
-    outputs.output("--out-dir", (pairs / pair_file_name(p)).string());
+  if (fs::is_directory(out_dir, ec))
+    outputs.output("--out-dir", (fs::path(out_dir) / manifest_file_name(shard)).string());
+  if (fs::is_directory(pairs, ec))
+    for (const PairIndex& p : shard_pairs(static_cast<int>(models.size()), shard))
+      outputs.output("--out-dir", (pairs / pair_file_name(p)).string());
   outputs.check();
 }
 

@@ -12,16 +12,16 @@
 namespace modeconn::cli {
 
 int run_symmetry(const Args& args) {
-  CommandLine cl("symmetry", "modeconn symmetry --model A [--b B] [--data D] [--json OUT]");
-  cl.options().add_options()("model", po::value<std::string>()->required(),
-                             "the model to analyse (safetensors)")(
+  CommandLine cl("symmetry", "modeconn symmetry --a A [--b B] [--data D] [--json OUT]");
+  cl.options().add_options()("a", po::value<std::string>(), "the model to analyse (safetensors)")(
+      "model", po::value<std::string>(), "the same as --a")(
       "b", po::value<std::string>(), "a second minimum: distances and barriers before and after aligning it")(
       "data", po::value<std::string>(), "data for dead units, the swap barriers and B's barriers")(
       "split", po::value<std::string>()->default_value("train"),
       "the split the diagnostics run on: train or test")("method",
                                                          po::value<std::string>()->default_value("weight"),
                                                          "how --b is aligned: weight or activation")(
-      "duplicate-cosine", po::value<double>()->default_value(0.99),
+      "duplicate-cosine", po::value<double>()->default_value(0.99, "0.99"),
       "units whose incoming weights have a larger cosine (0 to 1) are near-duplicates")(
       "points", po::value<int>()->default_value(25), "points along each path, 2 to 10001")(
       "json", po::value<std::string>(), "write the report as JSON")(
@@ -30,7 +30,10 @@ int run_symmetry(const Args& args) {
   add_align_options(cl);
   if (!cl.parse(args)) return 0;
 
-  const auto path = cl.get<std::string>("model");
+  // --a, as every other command names its (first) model; --model, as earlier versions did.
+  if (cl.has("a") == cl.has("model"))
+    throw usage_error("give the model to analyse as --a (or --model), once");
+  const auto path = cl.get<std::string>(cl.has("a") ? "a" : "model");
   const std::string b_path = cl.has("b") ? cl.get<std::string>("b") : "";
   const std::string json = cl.has("json") ? cl.get<std::string>("json") : "";
   Outputs& outputs = cl.outputs();
@@ -41,6 +44,10 @@ int run_symmetry(const Args& args) {
   outputs.check();
   const std::string which = cl.get<std::string>("split");
   if (which != "train" && which != "test") throw usage_error("--split must be train or test");
+  // Checked before the work: a refusal after the diagnostics would waste them.
+  const AlignMethod method = parse_align_method(cl.get<std::string>("method"));
+  if (method == AlignMethod::none) throw usage_error("--method: weight or activation (--b is aligned)");
+  if (!b_path.empty() && !cl.has("data")) throw usage_error("--b needs --data for the barriers");
   Model model = load_model(path, cl.get<std::string>("activation"));
   if (model.arch.layers.size() < 2)
     throw input_error(path, "has no hidden layer, so no hidden-unit symmetry");
@@ -59,11 +66,9 @@ int run_symmetry(const Args& args) {
   std::unique_ptr<PairSymmetry> pair;
   AlignOutcome outcome;
   if (!b_path.empty()) {
-    if (!data) throw usage_error("--b needs --data for the barriers");
     Model b = load_model(b_path, cl.get<std::string>("activation"));
     check_same_architecture(model, path, b, b_path);
     fit_model_to_data(b, b_path, *data);
-    const AlignMethod method = parse_align_method(cl.get<std::string>("method"));
     outcome =
         align_models(*backend, model, b, data.get(), read_align_options(cl, method, model.arch.activation));
     pair = std::make_unique<PairSymmetry>();

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 #include <sstream>
+#include <utility>
 
 #include "cli/option_ranges.hpp"
 #include "modeconn/error.hpp"
@@ -16,7 +17,8 @@ CommandLine::CommandLine(std::string command, std::string usage)
     : command_(std::move(command)),
       usage_(std::move(usage)),
       specific_("Options"),
-      common_desc_("Common options") {
+      common_desc_("Common options"),
+      exceptions_at_start_(std::uncaught_exceptions()) {
   common_desc_.add_options()("help,h", "show this help")(
       "device", po::value(&common_.device)->default_value("auto"), "auto, cpu or cuda")(
       "threads", po::value(&common_.threads)->default_value(0), "CPU threads, 0 to 1024 (0: all cores)")(
@@ -44,6 +46,21 @@ void refuse_placeholders(const std::string& text, const std::string& where) {
   }
 }
 
+// " (did you mean --points?)" for an option that begins like one the command has, else "".
+std::string suggestion(const po::options_description& all, const std::string& given) {
+  std::string stem = given;
+  while (!stem.empty() && stem.front() == '-') stem.erase(stem.begin());
+  if (stem.empty()) return "";
+  std::vector<std::string> near;
+  for (const auto& o : all.options())
+    if (o->long_name().rfind(stem, 0) == 0) near.push_back("--" + o->long_name());
+  if (near.empty()) return "";
+  std::string out = " (did you mean ";
+  for (std::size_t i = 0; i < near.size(); ++i)
+    out += (i ? i + 1 == near.size() ? " or " : ", " : "") + near[i];
+  return out + "?)";
+}
+
 }  // namespace
 
 bool CommandLine::parse(const std::vector<std::string>& args, const std::string& config_text,
@@ -52,7 +69,14 @@ bool CommandLine::parse(const std::vector<std::string>& args, const std::string&
   po::options_description all;
   all.add(specific_).add(common_desc_);
   try {
-    po::store(po::command_line_parser(args).options(all).positional(positional_).run(), vm_);
+    // Options are spelled out: Boost's guessing would take --point for --points, and --a for --align.
+    const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    try {
+      po::store(po::command_line_parser(args).options(all).positional(positional_).style(style).run(), vm_);
+    } catch (const po::unknown_option& e) {
+      throw usage_error("unknown option '" + e.get_option_name() + "'" +
+                        suggestion(all, e.get_option_name()) + " (see modeconn " + command_ + " --help)");
+    }
     if (vm_.count("help")) {
       std::cout << "usage: " << usage_ << "\n\n" << specific_ << "\n" << common_desc_;
       return false;
@@ -61,7 +85,7 @@ bool CommandLine::parse(const std::vector<std::string>& args, const std::string&
     if (name.empty() && vm_.count("config")) {
       name = vm_["config"].as<std::string>();
       if (!std::filesystem::exists(name)) throw input_error(name, "config file not found");
-      const auto bytes = read_file(name);  // a regular file, read once
+      const auto bytes = read_file(name, kMaxTextFileBytes);  // a regular file, read once
       text.assign(bytes.begin(), bytes.end());
       outputs_.input(name);
     }
@@ -87,8 +111,14 @@ bool CommandLine::parse(const std::vector<std::string>& args, const std::string&
   return true;
 }
 
+CommandLine::~CommandLine() {
+  if (std::uncaught_exceptions() == exceptions_at_start_) say("");
+}
+
 void CommandLine::say(const std::string& line) const {
-  if (!common_.quiet) std::cerr << line << "\n";
+  if (common_.quiet) return;
+  if (!held_back_.empty()) std::cerr << std::exchange(held_back_, "") << "\n";
+  if (!line.empty()) std::cerr << line << "\n";
 }
 
 std::unique_ptr<Backend> CommandLine::backend() const {
@@ -96,7 +126,7 @@ std::unique_ptr<Backend> CommandLine::backend() const {
   if (common_.precision != "fp32" && common_.precision != "tf32")
     throw usage_error("--precision: fp32 or tf32, not '" + common_.precision + "'");
   auto b = make_backend(parse_device(common_.device), common_.precision == "tf32", &announce);
-  say(announce);
+  held_back_ = announce;
   return b;
 }
 

@@ -24,6 +24,10 @@ struct CommonOptions {
 class CommandLine {
  public:
   CommandLine(std::string command, std::string usage);
+  // Prints an announcement still held back, unless an exception is unwinding.
+  ~CommandLine();
+  CommandLine(const CommandLine&) = delete;
+  CommandLine& operator=(const CommandLine&) = delete;
 
   po::options_description& options() { return specific_; }
   // A positional argument, e.g. inspect's MODEL.
@@ -44,9 +48,10 @@ class CommandLine {
     return vm_[name].as<T>();
   }
 
-  // Prints to stderr unless --quiet.
+  // Prints to stderr unless --quiet (after any announcement held back).
   void say(const std::string& line) const;
-  // The backend --device asks for, announcing the choice on stderr.
+  // The backend --device asks for. Its announcement (which device, why) is held back until the next say() or
+  // the command's end, so that a command refused after choosing its backend prints only its one-line error.
   std::unique_ptr<Backend> backend() const;
   // The command's outputs, checked against its inputs (the --config file is one already).
   Outputs& outputs() { return outputs_; }
@@ -60,6 +65,8 @@ class CommandLine {
   po::variables_map vm_;
   CommonOptions common_;
   Outputs outputs_;
+  mutable std::string held_back_;
+  int exceptions_at_start_;
 };
 
 }  // namespace modeconn::cli

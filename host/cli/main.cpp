@@ -1,12 +1,17 @@
 // The modeconn executable: dispatches subcommands and turns errors into one-line messages and exit codes.
+#include <unistd.h>
+
 #include <boost/program_options/errors.hpp>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <new>
 
 #include "cli/commands.hpp"
 #include "modeconn/error.hpp"
+#include "modeconn_version.hpp"
 
 namespace {
 
@@ -42,11 +47,23 @@ std::string one_line(std::string s) {
   return s;
 }
 
+// Threads that spin while they wait take the cores from everything else on a shared node, OpenBLAS's and this
+// process's own other threads included: training slowed tenfold beside two busy processes. libgomp and
+// OpenBLAS read how they wait from the environment when they load, before main, so main sets it and starts
+// the program once more (a few milliseconds). A user's own setting is kept.
+void wait_passively(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  if (std::getenv("OPENBLAS_THREAD_TIMEOUT") == nullptr) ::setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1);
+  ::execv("/proc/self/exe", argv);  // on failure, carry on as we are
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  wait_passively(argv);
   if (argc < 2) {
-    usage(std::cerr);
+    std::cerr << "modeconn: a command is needed (modeconn --help lists them)\n";
     return 2;
   }
   const std::string command = argv[1];
@@ -55,7 +72,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "--version") {
-    std::cout << "modeconn 0.1.0\n";
+    std::cout << MODECONN_VERSION_TEXT << "\n";
     return 0;
   }
   const auto it = kCommands.find(command);
@@ -69,6 +86,12 @@ int main(int argc, char** argv) {
     std::cerr << "modeconn " << command << ": " << one_line(e.what()) << "\n";
     const auto kind = e.kind();
     return kind == modeconn::ErrorKind::input || kind == modeconn::ErrorKind::usage ? 2 : 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path given that the system cannot follow: a loop of links, a name too long, a folder it may not
+    // enter.
+    std::cerr << "modeconn " << command << ": " << one_line(e.path1().string()) << ": " << e.code().message()
+              << "\n";
+    return 2;
   } catch (const std::bad_alloc&) {
     std::cerr << "modeconn " << command << ": out of memory\n";
     return 1;

@@ -79,17 +79,23 @@ void Outputs::check() const {
     input_paths.emplace(resolved(in), in);
   }
   std::map<std::string, const Planned*> seen;
+  std::map<std::pair<dev_t, ino_t>, const Planned*> seen_ids;
   std::set<std::string> folders_checked;
   std::error_code ec;
   for (const Planned& o : outputs_) {
     const fs::path parent = fs::path(o.path).parent_path();
-    if (folders_checked.insert(parent.string()).second && !parent.empty() && !fs::is_directory(parent, ec))
+    const bool new_folder = folders_checked.insert(parent.string()).second;
+    if (new_folder && !parent.empty() && !fs::is_directory(parent, ec))
       throw input_error(o.path, "the folder for " + o.option + " does not exist (" + parent.string() + ")");
     std::pair<dev_t, ino_t> id;
     const bool exists = identity(o.path, &id);
     if (exists && fs::is_directory(o.path, ec))
       throw input_error(o.path, o.option + " names a folder, not a file");
-    const std::string where = resolved(o.path);
+    // Probed once per folder for new files (a sweep plans many in one), always for existing ones: each may be
+    // read-only on its own.
+    if (new_folder || exists) AtomicFile::check_writable(o.path);
+    // Through its links: a dangling link names the file it would create.
+    const std::string where = resolved(resolve_links(o.path));
     const std::string* input = nullptr;
     if (const auto it = input_paths.find(where); it != input_paths.end()) input = &it->second;
     if (const auto it = exists ? input_ids.find(id) : input_ids.end(); it != input_ids.end())
@@ -97,8 +103,12 @@ void Outputs::check() const {
     if (input)
       throw usage_error(o.option + " " + o.path + " is " + (*input == o.path ? "" : *input + ", ") +
                         "a file this command reads; refusing to overwrite it");
-    if (const auto [it, fresh] = seen.emplace(where, &o); !fresh)
-      throw usage_error(o.option + " " + o.path + " and " + it->second->option + " " + it->second->path +
+    const Planned* twin = nullptr;
+    if (const auto [it, fresh] = seen.emplace(where, &o); !fresh) twin = it->second;
+    if (exists)
+      if (const auto [it, fresh] = seen_ids.emplace(id, &o); !fresh) twin = it->second;
+    if (twin)
+      throw usage_error(o.option + " " + o.path + " and " + twin->option + " " + twin->path +
                         " are the same file; give each output its own");
   }
 }

@@ -24,6 +24,14 @@ void check_finite(const std::vector<float>& v, const std::string& path) {
       throw input_error(path, "holds a NaN or Inf value at element " + std::to_string(i));
 }
 
+// A row's features (or targets) feed (or leave) a layer: at least one, at most the units a layer may have.
+void check_width(int64_t width, const std::string& path, const char* what) {
+  if (width < 1) throw input_error(path, std::string("rows have no ") + what);
+  if (width > kMaxWidth)
+    throw input_error(path, "rows have " + std::to_string(width) + " " + what +
+                                "; modeconn handles at most " + std::to_string(kMaxWidth));
+}
+
 Split load_npy_split(const std::string& folder, const std::string& name) {
   Split s;
   s.name = name;
@@ -43,6 +51,7 @@ Split load_npy_split(const std::string& folder, const std::string& name) {
   for (std::size_t i = 1; i < x.shape.size(); ++i)
     s.features *= x.shape[i];  // images flatten, as nn.Flatten does
   if (s.rows == 0) throw input_error(s.x_source, "holds no samples");
+  check_width(s.features, s.x_source, "features");
   s.x = x.to_float();
   check_finite(s.x, s.x_source);
   if (y.shape.empty() || y.shape[0] != s.rows)
@@ -66,6 +75,7 @@ Split load_npy_split(const std::string& folder, const std::string& name) {
     s.task = Task::regression;
     s.target_width = 1;
     for (std::size_t i = 1; i < y.shape.size(); ++i) s.target_width *= y.shape[i];
+    check_width(s.target_width, s.y_source, "targets");
     s.targets = y.to_float();
     check_finite(s.targets, s.y_source);
   }
@@ -87,6 +97,7 @@ Split load_idx_split(const std::string& folder, const std::string& prefix, const
   if (y.shape.size() != 1) throw input_error(s.y_source, "labels must be one-dimensional");
   s.rows = x.shape[0];
   s.features = static_cast<int64_t>(x.values.size()) / std::max<int64_t>(s.rows, 1);
+  if (s.rows > 0) check_width(s.features, s.x_source, "pixels");
   if (y.shape[0] != s.rows)
     throw input_error(s.y_source, "has " + std::to_string(y.shape[0]) + " labels but " + s.x_source +
                                       " has " + std::to_string(s.rows) + " images");

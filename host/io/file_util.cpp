@@ -1,4 +1,5 @@
-// Whole-file reads and atomic writes (temporary file + fsync + rename), committed alone or as a set.
+// Whole-file reads with size caps, and atomic writes (temporary file + fsync + rename) committed alone or as
+// a set.
 #include "modeconn/file_util.hpp"
 
 #include <fcntl.h>
@@ -6,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -21,21 +23,26 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr const char* kTemporaryTag = ".modeconn-tmp-";
+constexpr const char* kBackupTag = ".modeconn-old-";
+
 std::string host_tag() {
   char name[HOST_NAME_MAX + 1] = {};
   if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "host";
   std::string s = name;
   for (char& c : s)
-    if (c == '-' || c == '/' || c == '.') c = '_';  // the name is parsed back out of DEST.tmp-HOST-PID-N
+    if (c == '-' || c == '/' || c == '.')
+      c = '_';  // the name is parsed back out of DEST.modeconn-tmp-HOST-PID-N
   return s;
 }
 
-// "DEST.tmp-HOST-PID-N" or "DEST.old-HOST-PID-N": the host and pid that wrote it, or false.
-bool parse_temporary(const std::string& name, std::string* host, long* pid) {
-  for (const char* tag : {".tmp-", ".old-"}) {
+// "DEST.modeconn-tmp-HOST-PID-N" (or -old-): the destination's name and the host and pid that wrote it, or
+// false.
+bool parse_temporary(const std::string& name, std::string* dest, std::string* host, long* pid) {
+  for (const char* tag : {kTemporaryTag, kBackupTag}) {
     const std::size_t at = name.rfind(tag);
-    if (at == std::string::npos) continue;
-    const std::string rest = name.substr(at + 5);  // HOST-PID-N
+    if (at == std::string::npos || at == 0) continue;
+    const std::string rest = name.substr(at + std::strlen(tag));  // HOST-PID-N
     const std::size_t last = rest.rfind('-');
     if (last == std::string::npos || last == 0) continue;
     const std::size_t mid = rest.rfind('-', last - 1);
@@ -44,6 +51,7 @@ bool parse_temporary(const std::string& name, std::string* host, long* pid) {
     if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos ||
         pid_text.size() > 9)
       continue;
+    *dest = name.substr(0, at);
     *host = rest.substr(0, mid);
     *pid = std::stol(pid_text);
     return true;
@@ -66,60 +74,133 @@ std::string folder_of(const std::string& path) {
   return parent.empty() ? "." : parent.string();
 }
 
+std::vector<unsigned char> read_bytes(const std::string& path, uint64_t count) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw input_error(path, std::string("cannot open: ") + std::strerror(errno));
+  std::vector<unsigned char> bytes(static_cast<std::size_t>(count));
+  if (count > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(count)))
+    throw input_error(path, "read failed (did the file change while it was read?)");
+  return bytes;
+}
+
+}  // namespace
+
+// Through the links, as a shell redirection writes: replacing the file keeps the link.
+std::string resolve_links(const std::string& path) {
+  std::string p = path;
+  for (int hops = 0; hops < 40; ++hops) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return p;
+    std::error_code ec;
+    const fs::path to = fs::read_symlink(p, ec);
+    if (ec) throw input_error(path, "cannot read the link: " + ec.message());
+    p = to.is_absolute() ? to.string() : (fs::path(p).parent_path() / to).string();
+  }
+  throw input_error(path, "is a link in a loop of links");
+}
+
+namespace {
+
+// True for an existing target that is not a regular file: a device such as /dev/null or /dev/stdout, or a
+// pipe. Such an output is written as it is, not replaced.
+bool written_in_place(const std::string& target) {
+  struct stat st {};
+  if (::stat(target.c_str(), &st) != 0) return false;
+  if (S_ISDIR(st.st_mode)) throw input_error(target, "output is a folder, not a file");
+  return !S_ISREG(st.st_mode);
+}
+
 }  // namespace
 
 std::string temporary_host_tag() { return host_tag(); }
 
-void expect_regular_file(const std::string& path) {
+uint64_t file_size(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
     throw input_error(path, std::string("cannot open: ") + std::strerror(errno));
   if (S_ISDIR(st.st_mode)) throw input_error(path, "is a folder, not a file");
   if (!S_ISREG(st.st_mode))
     throw input_error(path, "is not a regular file (a pipe, socket or device cannot be read)");
+  return static_cast<uint64_t>(st.st_size);
 }
 
-std::vector<unsigned char> read_file(const std::string& path) {
-  expect_regular_file(path);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw input_error(path, std::string("cannot open: ") + std::strerror(errno));
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw input_error(path, "cannot determine the file size");
-  in.seekg(0, std::ios::beg);
-  std::vector<unsigned char> bytes(static_cast<std::size_t>(size));
-  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
-    throw input_error(path, "read failed");
-  return bytes;
+void expect_regular_file(const std::string& path) { (void)file_size(path); }
+
+std::vector<unsigned char> read_file(const std::string& path, uint64_t max_bytes) {
+  const uint64_t size = file_size(path);
+  if (size > max_bytes)
+    throw input_error(path, "is " + std::to_string(size) + " bytes, more than the " +
+                                std::to_string(max_bytes) + " modeconn reads from such a file");
+  return read_bytes(path, size);
 }
 
-int remove_stale_temporaries(const std::string& folder) {
+std::vector<unsigned char> read_file_prefix(const std::string& path, uint64_t bytes) {
+  return read_bytes(path, std::min(bytes, file_size(path)));
+}
+
+int remove_stale_temporaries(const std::string& folder, const std::function<bool(const std::string&)>& ours) {
   const std::string me = host_tag();
   int removed = 0;
   std::error_code ec;
   for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string host;
+    std::string dest, host;
     long pid = 0;
-    if (!parse_temporary(it->path().filename().string(), &host, &pid)) continue;
-    if (host != me || process_alive(pid)) continue;
+    if (!parse_temporary(it->path().filename().string(), &dest, &host, &pid)) continue;
+    if (host != me || process_alive(pid) || !ours(dest)) continue;
     std::error_code rm;
-    if (fs::remove(it->path(), rm)) ++removed;
+    if (it->is_regular_file(rm) && fs::remove(it->path(), rm)) ++removed;
   }
   return removed;
 }
 
-AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+void AtomicFile::check_writable(const std::string& path) {
+  const std::string target = resolve_links(path);
+  if (written_in_place(target)) {
+    if (::access(target.c_str(), W_OK) != 0)
+      throw input_error(path, std::string("cannot be written: ") + std::strerror(errno));
+    return;
+  }
+  const std::string parent = folder_of(target);
   std::error_code ec;
-  if (fs::is_directory(path_, ec)) throw input_error(path_, "output is a folder, not a file");
-  const std::string parent = folder_of(path_);
+  if (!fs::is_directory(parent, ec)) throw input_error(path, "output folder " + parent + " does not exist");
+  // A file of the temporary's name made and removed: the folder takes new files, the name is not too long.
+  const std::string probe = target + unique_suffix(kTemporaryTag);
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) throw input_error(path, std::string("cannot create output: ") + std::strerror(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
+  struct stat st {};
+  if (::lstat(target.c_str(), &st) != 0) return;  // a new file
+  if (::access(target.c_str(), W_OK) != 0) throw input_error(path, "is read-only; refusing to replace it");
+  // Linking an immutable file fails: the replacement would fail too, at the end of the work.
+  const std::string link = target + unique_suffix(kBackupTag);
+  if (::link(target.c_str(), link.c_str()) == 0) {
+    ::unlink(link.c_str());
+  } else if (errno == EPERM || errno == EACCES) {
+    throw input_error(path, std::string("cannot be replaced (") + std::strerror(errno) + ")");
+  }
+}
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), target_(resolve_links(path_)) {
+  if (written_in_place(target_)) {
+    in_place_ = true;  // collected in memory, written at commit
+    return;
+  }
+  const std::string parent = folder_of(target_);
+  std::error_code ec;
   if (!fs::is_directory(parent, ec)) throw input_error(path_, "output folder " + parent + " does not exist");
-  remove_stale_temporaries(parent);
+  const std::string name = fs::path(target_).filename().string();
+  remove_stale_temporaries(parent, [&](const std::string& dest) { return dest == name; });
   for (int attempt = 0; attempt < 16 && fd_ < 0; ++attempt) {
-    tmp_path_ = path_ + unique_suffix(".tmp-");
+    tmp_path_ = target_ + unique_suffix(kTemporaryTag);
     fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd_ < 0 && errno != EEXIST) break;
   }
-  if (fd_ < 0) throw input_error(path_, std::string("cannot create output: ") + std::strerror(errno));
+  if (fd_ < 0) {
+    const int e = errno;
+    tmp_path_.clear();
+    throw input_error(path_, std::string("cannot create output: ") + std::strerror(e));
+  }
 }
 
 AtomicFile::~AtomicFile() {
@@ -128,8 +209,12 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::write(const void* data, std::size_t size) {
-  MODECONN_EXPECTS(fd_ >= 0, "write after commit");
   const char* p = static_cast<const char*>(data);
+  if (in_place_) {
+    pending_.insert(pending_.end(), p, p + size);
+    return;
+  }
+  MODECONN_EXPECTS(fd_ >= 0, "write after commit");
   while (size > 0) {
     const ssize_t n = ::write(fd_, p, size);
     if (n < 0) {
@@ -142,12 +227,33 @@ void AtomicFile::write(const void* data, std::size_t size) {
 }
 
 void AtomicFile::flush_and_close() {
+  if (in_place_) return;
   MODECONN_EXPECTS(fd_ >= 0, "commit twice");
   const bool synced = ::fsync(fd_) == 0;
   const int err = errno;
   ::close(fd_);
   fd_ = -1;
   if (!synced) throw input_error(path_, std::string("cannot write output: ") + std::strerror(err));
+}
+
+void AtomicFile::write_in_place() {
+  const int fd = ::open(target_.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) throw input_error(path_, std::string("cannot write output: ") + std::strerror(errno));
+  const char* p = pending_.data();
+  std::size_t left = pending_.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      throw input_error(path_, std::string("write failed: ") + std::strerror(e));
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  pending_.clear();
 }
 
 void AtomicFile::commit() {
@@ -161,45 +267,61 @@ void AtomicFile::commit_together(std::span<AtomicFile* const> files) {
   // immutable file fails) and lets a failure midway put the old contents back.
   std::vector<std::string> backups(files.size());
   const auto drop_backups = [&] {
-    for (const auto& b : backups)
+    for (auto& b : backups)
       if (!b.empty()) ::unlink(b.c_str());
   };
   for (std::size_t i = 0; i < files.size(); ++i) {
-    const std::string& dest = files[i]->path_;
+    if (files[i]->in_place_) continue;
+    const std::string& dest = files[i]->target_;
     struct stat st {};
     if (::lstat(dest.c_str(), &st) != 0) continue;  // nothing there yet
-    if (!S_ISLNK(st.st_mode) && ::access(dest.c_str(), W_OK) != 0) {
+    if (::access(dest.c_str(), W_OK) != 0) {
       drop_backups();
-      throw input_error(dest, "is read-only; refusing to replace it (nothing was written)");
+      throw input_error(files[i]->path_, "is read-only; refusing to replace it (nothing was written)");
     }
-    const std::string backup = dest + unique_suffix(".old-");
+    const std::string backup = dest + unique_suffix(kBackupTag);
     if (::link(dest.c_str(), backup.c_str()) == 0) {
       backups[i] = backup;
     } else if (errno == EPERM || errno == EACCES) {
       const int e = errno;
       drop_backups();
-      throw input_error(dest,
+      throw input_error(files[i]->path_,
                         std::string("cannot be replaced (") + std::strerror(e) + "); nothing was written");
     }  // a file system without hard links: replaced without a way back
   }
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    AtomicFile& f = *files[i];
-    if (std::rename(f.tmp_path_.c_str(), f.path_.c_str()) == 0) {
-      f.tmp_path_.clear();
-      continue;
-    }
-    const int e = errno;
-    for (std::size_t j = 0; j < i; ++j) {  // put back what this set already replaced
+  std::size_t renamed = 0;
+  const auto roll_back = [&] {  // put back what this set already replaced
+    for (std::size_t j = 0; j < renamed; ++j) {
+      if (files[j]->in_place_) continue;
       if (!backups[j].empty())
-        std::rename(backups[j].c_str(), files[j]->path_.c_str());
+        std::rename(backups[j].c_str(), files[j]->target_.c_str());
       else
-        ::unlink(files[j]->path_.c_str());
+        ::unlink(files[j]->target_.c_str());
       backups[j].clear();
     }
     drop_backups();
-    throw input_error(f.path_,
-                      std::string("cannot write output: ") + std::strerror(e) + "; nothing was written");
+  };
+  for (; renamed < files.size(); ++renamed) {
+    AtomicFile& f = *files[renamed];
+    if (f.in_place_) continue;
+    if (std::rename(f.tmp_path_.c_str(), f.target_.c_str()) != 0) {
+      const int e = errno;
+      roll_back();
+      throw input_error(f.path_,
+                        std::string("cannot write output: ") + std::strerror(e) + "; nothing was written");
+    }
+    f.tmp_path_.clear();
   }
+  // Devices and pipes last: what they received cannot be taken back.
+  for (AtomicFile* f : files)
+    if (f->in_place_) {
+      try {
+        f->write_in_place();
+      } catch (...) {
+        roll_back();
+        throw;
+      }
+    }
   drop_backups();
 }
 

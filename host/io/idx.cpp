@@ -108,7 +108,7 @@ IdxArray parse_idx(const std::vector<unsigned char>& raw, const std::string& pat
   return a;
 }
 
-IdxArray read_idx(const std::string& path) { return parse_idx(read_file(path), path); }
+IdxArray read_idx(const std::string& path) { return parse_idx(read_file(path, kMaxDataFileBytes), path); }
 
 std::string find_idx_file(const std::string& folder, const std::string& stem) {
   for (const char* suffix : {"", ".gz"}) {

@@ -239,57 +239,89 @@ std::vector<int64_t> NpyArray::to_int64() const {
   return out;
 }
 
-NpyArray parse_npy(const std::vector<unsigned char>& bytes, const std::string& path) {
-  if (bytes.size() < 10 || std::memcmp(bytes.data(), kMagic, 6) != 0)
+namespace {
+
+// numpy writes headers of a few hundred bytes; a longer one is not a data file worth reading.
+constexpr std::size_t kMaxNpyHeader = std::size_t{1} << 20;
+
+struct NpyHeader {
+  NpyType type = NpyType::f32;
+  std::vector<int64_t> shape;
+  std::size_t data_start = 0;
+};
+
+// The header from the file's first bytes (`head`; at least the header), checked against the whole file's
+// size.
+NpyHeader parse_header(const std::vector<unsigned char>& head, uint64_t file_size, const std::string& path) {
+  if (head.size() < 10 || std::memcmp(head.data(), kMagic, 6) != 0)
     throw input_error(path, "not a .npy file (bad magic)");
-  const int major = bytes[6];
+  const int major = head[6];
   std::size_t header_len = 0, header_start = 0;
   if (major == 1) {
-    header_len = bytes[8] | (static_cast<std::size_t>(bytes[9]) << 8);
+    header_len = head[8] | (static_cast<std::size_t>(head[9]) << 8);
     header_start = 10;
   } else if (major == 2 || major == 3) {
-    if (bytes.size() < 12) throw input_error(path, "truncated .npy header");
-    header_len = bytes[8] | (static_cast<std::size_t>(bytes[9]) << 8) |
-                 (static_cast<std::size_t>(bytes[10]) << 16) | (static_cast<std::size_t>(bytes[11]) << 24);
+    if (head.size() < 12) throw input_error(path, "truncated .npy header");
+    header_len = head[8] | (static_cast<std::size_t>(head[9]) << 8) |
+                 (static_cast<std::size_t>(head[10]) << 16) | (static_cast<std::size_t>(head[11]) << 24);
     header_start = 12;
   } else {
     throw input_error(path, "unsupported .npy format version " + std::to_string(major));
   }
-  if (header_len > bytes.size() - header_start) throw input_error(path, "truncated .npy header");
+  if (header_len > kMaxNpyHeader) throw input_error(path, "a .npy header of more than 1 MB");
+  if (header_len > head.size() - header_start) throw input_error(path, "truncated .npy header");
 
   std::string descr;
   bool fortran = false;
-  NpyArray array;
-  HeaderParser(std::string(bytes.begin() + static_cast<std::ptrdiff_t>(header_start),
-                           bytes.begin() + static_cast<std::ptrdiff_t>(header_start + header_len)),
+  NpyHeader h;
+  HeaderParser(std::string(head.begin() + static_cast<std::ptrdiff_t>(header_start),
+                           head.begin() + static_cast<std::ptrdiff_t>(header_start + header_len)),
                path)
-      .parse(descr, fortran, array.shape);
-  array.type = parse_descr(descr, path);
+      .parse(descr, fortran, h.shape);
+  h.type = parse_descr(descr, path);
   if (fortran)
     throw input_error(path, "Fortran-order arrays are not supported; save with np.ascontiguousarray");
 
-  const std::size_t data_start = header_start + header_len;
-  const std::size_t available = bytes.size() - data_start;
-  const std::size_t isz = item_size(array.type);
+  h.data_start = header_start + header_len;
+  const uint64_t available = file_size - h.data_start;
+  const std::size_t isz = item_size(h.type);
   // The element count, and the product of the nonzero dimensions too: (0, 2^32, 2^32) holds nothing but would
   // still overflow the features a row has.
   uint64_t count = 1, nonzero = 1;
-  for (int64_t d : array.shape) {
+  for (int64_t d : h.shape) {
     const auto u = static_cast<uint64_t>(d);
     if (u != 0 && nonzero > (uint64_t{1} << 62) / u)
-      throw input_error(path, "shape " + shape_text(array.shape) + " is absurdly large");
+      throw input_error(path, "shape " + shape_text(h.shape) + " is absurdly large");
     nonzero *= u != 0 ? u : 1;
     count *= u;
   }
   if (count > available / isz || count * isz != available)
     throw input_error(
-        path, "data is " + std::to_string(available) + " bytes but the shape " + shape_text(array.shape) +
+        path, "data is " + std::to_string(available) + " bytes but the shape " + shape_text(h.shape) +
                   " needs " + (count > available / isz ? std::string("more") : std::to_string(count * isz)));
-  array.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(data_start), bytes.end());
+  return h;
+}
+
+}  // namespace
+
+NpyArray parse_npy(const std::vector<unsigned char>& bytes, const std::string& path) {
+  NpyHeader h = parse_header(bytes, bytes.size(), path);
+  NpyArray array;
+  array.type = h.type;
+  array.shape = std::move(h.shape);
+  array.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(h.data_start), bytes.end());
   return array;
 }
 
-NpyArray read_npy(const std::string& path) { return parse_npy(read_file(path), path); }
+NpyArray read_npy(const std::string& path) {
+  // The header against the file's size first: a file whose shape does not hold is refused unread.
+  const uint64_t size = file_size(path);
+  if (size > kMaxDataFileBytes)
+    throw input_error(path, "is " + std::to_string(size) + " bytes, more than the " +
+                                std::to_string(kMaxDataFileBytes) + " modeconn reads from a data file");
+  parse_header(read_file_prefix(path, 12 + kMaxNpyHeader), size, path);
+  return parse_npy(read_file(path, kMaxDataFileBytes), path);
+}
 
 std::vector<unsigned char> serialize_npy(const NpyArray& array) {
   std::string header =

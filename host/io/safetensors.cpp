@@ -4,11 +4,13 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "modeconn/error.hpp"
 #include "modeconn/file_util.hpp"
 #include "modeconn/json_read.hpp"
+#include "modeconn/model.hpp"
 #include "modeconn/tensor_file.hpp"
 
 namespace modeconn {
@@ -126,52 +128,99 @@ const NamedTensor* TensorFile::find(const std::string& name) const {
   return nullptr;
 }
 
-TensorFile parse_safetensors(const std::vector<unsigned char>& bytes, const std::string& path) {
-  if (bytes.size() < 8) throw input_error(path, "truncated: too short to be a safetensors file");
-  const uint64_t header_len = read_u64_le(bytes.data());
-  if (header_len > kMaxHeaderBytes)
-    throw input_error(path, "header length " + std::to_string(header_len) +
-                                " is absurd (limit 100 MB): not a safetensors file");
-  if (header_len > bytes.size() - 8)
-    throw input_error(path, "truncated: header of " + std::to_string(header_len) +
-                                " bytes but the file has " + std::to_string(bytes.size() - 8) +
-                                " after the length");
-  const char* hbegin = reinterpret_cast<const char*>(bytes.data() + 8);
-  // Duplicate keys would be tensors of one name, the last silently winning: parse_json_input refuses them.
-  const nlohmann::json header =
-      parse_json_input({hbegin, static_cast<std::size_t>(header_len)}, path, "header");
-  if (!header.is_object()) throw input_error(path, "header is not a JSON object");
+namespace {
 
-  const uint64_t data_size = bytes.size() - 8 - header_len;
-  const unsigned char* data = bytes.data() + 8 + header_len;
-  TensorFile file;
+// What the header says: every tensor's entry, sorted by offset and checked not to overlap, the metadata, and
+// the bytes the header's JSON takes. `file_size` is the whole file's.
+struct Header {
+  uint64_t length = 0;
   std::vector<Entry> entries;
+  std::map<std::string, std::string> metadata;
+};
+
+uint64_t header_length(const unsigned char* first8, uint64_t file_size, const std::string& path) {
+  if (file_size < 8) throw input_error(path, "truncated: too short to be a safetensors file");
+  const uint64_t n = read_u64_le(first8);
+  if (n > kMaxHeaderBytes)
+    throw input_error(path, "is not a safetensors file (its first 8 bytes give a header length of " +
+                                std::to_string(n) + ", absurd beside the format's 100 MB limit)");
+  if (n > file_size - 8)
+    throw input_error(path, "truncated: header of " + std::to_string(n) + " bytes but the file has " +
+                                std::to_string(file_size - 8) + " after the length");
+  return n;
+}
+
+Header parse_header(std::string_view text, uint64_t file_size, const std::string& path) {
+  if (text.empty() || text[0] != '{')
+    throw input_error(path, "is not a safetensors file (no JSON object after the 8-byte header length)");
+  // Duplicate keys would be tensors of one name, the last silently winning: parse_json_input refuses them.
+  const nlohmann::json header = parse_json_input(text, path, "header");
+  if (!header.is_object()) throw input_error(path, "header is not a JSON object");
+  Header h;
+  h.length = text.size();
+  const uint64_t data_size = file_size - 8 - h.length;
+  uint64_t elements = 0;
   for (const auto& [key, value] : header.items()) {
     if (key == "__metadata__") {
       if (!value.is_object()) throw input_error(path, "__metadata__ is not an object");
       for (const auto& [mk, mv] : value.items()) {
         if (!mv.is_string()) throw input_error(path, "__metadata__ value '" + mk + "' is not a string");
-        file.metadata[mk] = mv.get<std::string>();
+        h.metadata[mk] = mv.get<std::string>();
       }
       continue;
     }
-    entries.push_back(parse_entry(key, value, data_size, path));
+    h.entries.push_back(parse_entry(key, value, data_size, path));
+    elements += (h.entries.back().end - h.entries.back().begin) / h.entries.back().dtype->size;
+    if (elements > static_cast<uint64_t>(kMaxParams))
+      throw input_error(path, "holds more than the " + std::to_string(kMaxParams) + " values modeconn reads");
   }
-  std::sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) {
+  std::sort(h.entries.begin(), h.entries.end(), [](const Entry& x, const Entry& y) {
     return x.begin != y.begin ? x.begin < y.begin : x.end < y.end;
   });
   const Entry* furthest = nullptr;  // the non-empty tensor reaching furthest so far
-  for (const Entry& cur : entries) {
+  for (const Entry& cur : h.entries) {
     if (cur.end == cur.begin) continue;
     if (furthest && cur.begin < furthest->end)
       throw input_error(path, "tensors '" + furthest->name + "' and '" + cur.name + "' overlap in the file");
     if (!furthest || cur.end > furthest->end) furthest = &cur;
   }
-  for (const Entry& e : entries) file.tensors.push_back({e.name, e.shape, convert(e, data + e.begin)});
+  // As the format's reference reader: the data is exactly what the tensors cover, nothing after them.
+  const uint64_t covered = furthest ? furthest->end : 0;
+  if (covered != data_size)
+    throw input_error(path, std::to_string(data_size - covered) + " bytes follow the last tensor's data");
+  return h;
+}
+
+}  // namespace
+
+TensorFile parse_safetensors(const std::vector<unsigned char>& bytes, const std::string& path) {
+  const uint64_t length = header_length(bytes.data(), bytes.size(), path);
+  const Header h =
+      parse_header({reinterpret_cast<const char*>(bytes.data() + 8), static_cast<std::size_t>(length)},
+                   bytes.size(), path);
+  const unsigned char* data = bytes.data() + 8 + length;
+  TensorFile file;
+  file.metadata = h.metadata;
+  for (const Entry& e : h.entries) file.tensors.push_back({e.name, e.shape, convert(e, data + e.begin)});
   return file;
 }
 
-TensorFile read_safetensors(const std::string& path) { return parse_safetensors(read_file(path), path); }
+TensorFile read_safetensors(const std::string& path) {
+  // The header first: a file whose header does not hold, or that is too large for any model, is refused
+  // before its data is read (a sparse file of hundreds of gigabytes costs nothing to make).
+  const uint64_t size = file_size(path);
+  const uint64_t max = kMaxSafetensorsBytes;
+  static_assert(kMaxSafetensorsBytes == 8 + kMaxHeaderBytes + static_cast<uint64_t>(kMaxParams) * 8);
+  if (size > max)
+    throw input_error(path, "is " + std::to_string(size) + " bytes, more than any model modeconn reads (" +
+                                std::to_string(max) + ")");
+  const auto first8 = read_file_prefix(path, 8);
+  const uint64_t length = header_length(first8.data(), size, path);
+  const auto head = read_file_prefix(path, 8 + length);
+  parse_header({reinterpret_cast<const char*>(head.data() + 8), static_cast<std::size_t>(length)}, size,
+               path);
+  return parse_safetensors(read_file(path, max), path);
+}
 
 std::vector<unsigned char> serialize_safetensors(const TensorFile& file) {
   nlohmann::json header = nlohmann::json::object();

@@ -112,6 +112,10 @@ Model load_model(const std::string& path, const std::string& activation_override
 
 Model model_from_tensors(const TensorFile& file, const std::string& path,
                          const std::string& activation_override) {
+  if (const auto curve = file.metadata.find("modeconn.curve"); curve != file.metadata.end())
+    throw input_error(path, "is a curve file (a " + curve->second +
+                                " curve), not a model; evaluate it with modeconn path --kind " +
+                                curve->second + " --curve " + path);
   std::map<std::string, LayerTensors> by_prefix;
   for (const auto& t : file.tensors) {
     const auto dot = t.name.rfind('.');

@@ -59,6 +59,7 @@ Path curve_from_tensors(const TensorFile& tf, const std::string& file,
     if (k != expected) throw input_error(file, "control point " + std::to_string(expected) + " is missing");
     ++expected;
     point.metadata = tf.metadata;
+    point.metadata.erase("modeconn.curve");  // each control point is a model
     Model m =
         model_from_tensors(point, file + " (control point " + std::to_string(k) + ")", activation_override);
     if (path.points.empty())

@@ -24,7 +24,7 @@ constexpr const char* kMetrics[] = {"loss", "error"};
 constexpr const char* kDefinitions[] = {"gap", "mean", "midpoint"};
 
 Json read_json(const std::string& path) {
-  const auto bytes = read_file(path);
+  const auto bytes = read_file(path, kMaxTextFileBytes);
   return parse_json_input({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, path, "the file");
 }
 
@@ -87,8 +87,9 @@ bool current_result(const Json& r, const Manifest& m, const PairIndex& p, const 
                            "sweep.fingerprints", file);
   const std::string options =
       member(s, "options", &Json::is_string, "a string", "sweep", file).get<std::string>();
-  const int i = member(s, "i", &Json::is_number_integer, "an index", "sweep", file).get<int>();
-  const int j = member(s, "j", &Json::is_number_integer, "an index", "sweep", file).get<int>();
+  // As 64-bit numbers: an int would take 4294967296 for 0.
+  const int64_t i = member(s, "i", &Json::is_number_integer, "an index", "sweep", file).get<int64_t>();
+  const int64_t j = member(s, "j", &Json::is_number_integer, "an index", "sweep", file).get<int64_t>();
   if (i != p.i || j != p.j)
     throw input_error(file, "its sweep.i and sweep.j (" + std::to_string(i) + ", " + std::to_string(j) +
                                 ") are not the pair its name says");
@@ -110,7 +111,8 @@ bool pair_of(const std::string& name, PairIndex* p) {
 }  // namespace
 
 MergeResult merge_sweep(const std::string& in_dir) {
-  if (!fs::is_directory(in_dir)) throw input_error(in_dir, "sweep folder does not exist");
+  std::error_code dir_ec;
+  if (!fs::is_directory(in_dir, dir_ec)) throw input_error(in_dir, "sweep folder does not exist");
   Manifest manifest;
   std::string manifest_path;
   std::vector<std::string> manifest_files;
@@ -139,6 +141,8 @@ MergeResult merge_sweep(const std::string& in_dir) {
   std::map<std::pair<int, int>, std::string> found;
   const fs::path pairs_dir = fs::path(in_dir) / "pairs";
   std::error_code ec;
+  if (fs::exists(pairs_dir, ec) && !fs::is_directory(pairs_dir, ec))
+    throw input_error(pairs_dir.string(), "is a file, but a sweep keeps its results in a folder there");
   for (fs::directory_iterator it(pairs_dir, ec), end; !ec && it != end; it.increment(ec)) {
     PairIndex p;
     if (pair_of(it->path().filename().string(), &p) && p.i >= 0 && p.i < p.j && p.j < n)
@@ -171,9 +175,15 @@ MergeResult merge_sweep(const std::string& in_dir) {
     }
     const Json& paths = member(r, "paths", &Json::is_object, "an object", "", file);
     if (paths.empty()) throw input_error(file, "key 'paths' holds no path");
+    if (paths.size() > kMaxSweepPaths)
+      throw input_error(file, "key 'paths' holds " + std::to_string(paths.size()) +
+                                  " paths; a result has at most " + std::to_string(kMaxSweepPaths));
     for (const auto& [name, path] : paths.items()) {
       const std::string at = "paths." + name;
       const Json& splits = member(path, "splits", &Json::is_object, "an object", at, file);
+      if (!matrices.count(name) && matrices.size() == kMaxSweepPaths)
+        throw input_error(file, "names a path ('" + name + "') beyond the " + std::to_string(kMaxSweepPaths) +
+                                    " the sweep's other results hold");
       auto& m = matrices[name];
       if (m.is_null())
         for (const char* s : kSplits)

@@ -9,6 +9,7 @@
 #include "modeconn/error.hpp"
 #include "modeconn/file_util.hpp"
 #include "modeconn/json_read.hpp"
+#include "modeconn/tensor_file.hpp"
 
 namespace modeconn {
 namespace {
@@ -18,7 +19,7 @@ namespace fs = std::filesystem;
 // A result can be reused only if it is complete JSON for these very models, data and options.
 bool valid_result(const std::string& path, const SweepPlan& plan, const PairIndex& p) {
   try {
-    const auto bytes = read_file(path);
+    const auto bytes = read_file(path, kMaxTextFileBytes);
     const auto j =
         parse_json_input({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, path, "the file");
     const auto& s = j.at("sweep");
@@ -78,7 +79,7 @@ std::string pair_file_name(const PairIndex& p) {
 
 std::string file_fingerprint(const std::string& path) {
   // FNV-1a over the bytes and the size: enough to notice a model file that changed between runs.
-  const auto bytes = read_file(path);
+  const auto bytes = read_file(path, kMaxSafetensorsBytes);
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
   char buf[48];
@@ -116,8 +117,9 @@ SweepCounts run_sweep(Backend& backend, const std::vector<Model>& models, const 
   fs::create_directories(pairs_dir, ec);
   if (ec) throw input_error(pairs_dir.string(), "cannot create the sweep's folder: " + ec.message());
   // What runs of this host killed mid-write left behind.
-  remove_stale_temporaries(out_dir);
-  remove_stale_temporaries(pairs_dir.string());
+  remove_stale_temporaries(out_dir, [](const std::string& name) { return name.rfind("manifest-", 0) == 0; });
+  remove_stale_temporaries(pairs_dir.string(),
+                           [](const std::string& name) { return name.rfind("pair-", 0) == 0; });
   {
     // Each shard its own manifest: no two shards ever write the same file.
     const nlohmann::json manifest = {{"models", plan.model_paths},

@@ -12,7 +12,9 @@ namespace modeconn {
 
 // The most models a sweep takes (and merge reads): N(N−1)/2 pairs, each an analysis, and N×N matrices of each
 // barrier in the merged report.
-constexpr std::size_t kMaxSweepModels = 1000;
+constexpr std::size_t kMaxSweepModels = 300;
+// The most paths one pair's result (and so a merged report) holds: analyze writes three.
+constexpr std::size_t kMaxSweepPaths = 8;
 // The most shards a sweep is split into.
 constexpr int kMaxShards = 1000000;
 

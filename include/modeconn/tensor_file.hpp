@@ -8,6 +8,10 @@
 
 namespace modeconn {
 
+// The most a safetensors file modeconn reads may weigh: a 100 MB header and 2^28 values of eight bytes
+// (kMaxParams of model.hpp, in float64).
+constexpr uint64_t kMaxSafetensorsBytes = 8 + 100'000'000 + (uint64_t{1} << 28) * 8;
+
 struct NamedTensor {
   std::string name;
   std::vector<int64_t> shape;

@@ -58,13 +58,13 @@ class Cli : public ::testing::Test {
       return failure("the message does not say '" + problem + "'");
     if (std::filesystem::exists(out)) return failure("a failed run left an output file");
     for (const auto& e : std::filesystem::directory_iterator(dir_.path()))
-      if (e.path().string().find(".tmp-") != std::string::npos)
+      if (e.path().string().find(".modeconn-tmp-") != std::string::npos)
         return failure("temporary file left: " + e.path().string());
     return ::testing::AssertionSuccess();
   }
 
   std::string path_args(const std::string& a, const std::string& b) const {
-    return "path -q --a " + a + " --b " + b + " --data " + data_ + " --points 5";
+    return "path -q --align none --a " + a + " --b " + b + " --data " + data_ + " --points 5";
   }
 
   TempDir dir_;
@@ -96,7 +96,7 @@ TEST_F(Cli, TrainIsDeterministicAndReadsConfigFiles) {
   const std::string base = "train -q --data " + data_ + " --config " + dir_.file("train.cfg") + " --out ";
   ASSERT_EQ(run(dir_, base + dir_.file("m1.safetensors")).code, 0);
   ASSERT_EQ(run(dir_, base + dir_.file("m2.safetensors")).code, 0);
-  EXPECT_EQ(read_file(dir_.file("m1.safetensors")), read_file(dir_.file("m2.safetensors")));
+  EXPECT_EQ(test::read_all(dir_.file("m1.safetensors")), test::read_all(dir_.file("m2.safetensors")));
   const RunResult r = run(dir_, "inspect " + dir_.file("m1.safetensors"));
   EXPECT_NE(r.out.find("6-5-3"), std::string::npos) << r.out;  // hidden = 5 came from the config file
   // The command line wins over the config file.
@@ -145,7 +145,7 @@ TEST_F(Cli, RefusesBadModelFiles) {
       refused(path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --activation swish",
               "--activation", "unknown activation"));
 
-  auto bytes = read_file(dir_.file("b.safetensors"));
+  auto bytes = test::read_all(dir_.file("b.safetensors"));
   bytes.resize(bytes.size() - 10);
   write_file_atomic(dir_.file("cut.safetensors"), bytes.data(), bytes.size());
   EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("cut.safetensors")), "cut.safetensors",
@@ -163,15 +163,15 @@ TEST_F(Cli, RefusesBadUsageAndNeverOverwritesInputs) {
                           " --data " + data_ + " --points 1",
                       "--points", "must be 2"));
   EXPECT_TRUE(refused(path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) + " --bogus", "path",
-                      "unrecognised option"));
+                      "unknown option '--bogus'"));
   EXPECT_TRUE(refused("path -q --a " + dir_.file("a.safetensors"), "path", "'--b' is required"));
 
-  const auto before = read_file(dir_.file("a.safetensors"));
+  const auto before = test::read_all(dir_.file("a.safetensors"));
   const RunResult r = run(dir_, path_args(dir_.file("a.safetensors"), dir_.file("b.safetensors")) +
                                     " --csv " + dir_.file("a.safetensors"));
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("refusing to overwrite"), std::string::npos) << r.err;
-  EXPECT_EQ(read_file(dir_.file("a.safetensors")), before);
+  EXPECT_EQ(test::read_all(dir_.file("a.safetensors")), before);
 
   // A failed run leaves an earlier output untouched.
   std::ofstream(dir_.file("keep.json")) << "earlier result";
@@ -242,9 +242,10 @@ TEST_F(Cli, AlignUndoesAPermutationAndReportsIt) {
     for (const char* key : {"objective_before", "objective_after", "fraction_in_place", "sweeps", "seconds"})
       EXPECT_TRUE(j.contains(key)) << key;
   }
-  // path --align: the aligned barrier is zero, the naive one is kept beside it.
-  const RunResult p = run(dir_, path_args(dir_.file("a.safetensors"), dir_.file("perm.safetensors")) +
-                                    " --align weight --json " + dir_.file("pa.json"));
+  // path aligns by default (as analyze does): the aligned barrier is zero, the naive one is kept beside it.
+  const RunResult p =
+      run(dir_, "path -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("perm.safetensors") +
+                    " --data " + data_ + " --points 5 --json " + dir_.file("pa.json"));
   ASSERT_EQ(p.code, 0) << p.err;
   const auto j = nlohmann::json::parse(slurp(dir_.file("pa.json")));
   EXPECT_EQ(j["path"]["align"], "weight");
@@ -254,7 +255,7 @@ TEST_F(Cli, AlignUndoesAPermutationAndReportsIt) {
 
 TEST_F(Cli, SymmetryReportsCountsUnitsAndAlignment) {
   const RunResult r =
-      run(dir_, "symmetry -q --model " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") +
+      run(dir_, "symmetry -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") +
                     " --data " + data_ + " --points 5 --json " + dir_.file("sym.json"));
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(slurp(dir_.file("sym.json")));
@@ -266,9 +267,8 @@ TEST_F(Cli, SymmetryReportsCountsUnitsAndAlignment) {
             j["pair"]["align"]["distance_before"].get<double>());
   EXPECT_TRUE(j["pair"]["naive"]["train"]["barrier"]["loss"].contains("gap"));
   EXPECT_TRUE(j["pair"]["aligned"]["train"]["barrier"]["loss"].contains("gap"));
-  EXPECT_TRUE(
-      refused("symmetry -q --model " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors"),
-              "--b", "needs --data"));
+  EXPECT_TRUE(refused("symmetry -q --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors"),
+                      "--b", "needs --data"));
 }
 
 TEST_F(Cli, FitCurveAndAnalyzeWriteWhatPathAndPlotsRead) {

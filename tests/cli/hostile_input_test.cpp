@@ -11,6 +11,7 @@
 
 #include "modeconn/npy.hpp"
 #include "modeconn/path.hpp"
+#include "modeconn/sweep.hpp"
 #include "modeconn/tensor_file.hpp"
 #include "modeconn/train.hpp"
 #include "support/fixtures.hpp"
@@ -68,7 +69,7 @@ class HostileInput : public ::testing::Test {
       return failure("the message does not say '" + problem + "'");
     if (fs::exists(out)) return failure("a failed run left its output");
     for (const auto& e : fs::recursive_directory_iterator(dir_.path()))
-      if (e.path().string().find(".tmp-") != std::string::npos)
+      if (e.path().string().find(".modeconn-tmp-") != std::string::npos)
         return failure("temporary left: " + e.path().string());
     return ::testing::AssertionSuccess();
   }
@@ -155,6 +156,99 @@ TEST_F(HostileInput, DataThatWouldCostWithoutBoundIsRefused) {
   EXPECT_TRUE(refused("inspect " + dir_.file("deep.safetensors"), "deep.safetensors", "at most 1024", 5));
 }
 
+TEST_F(HostileInput, FilesTooLargeToReadAreRefusedFromTheirSizeAlone) {
+  // Sparse files: hundreds of gigabytes that cost nothing to make, refused before a byte is read.
+  const std::string huge = dir_.file("huge");
+  fs::create_directories(huge);
+  fs::copy(data_, huge, fs::copy_options::recursive);
+  fs::resize_file(huge + "/x_train.npy", uint64_t{200} << 30);
+  EXPECT_TRUE(refused(
+      "path --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors") + " --data " + huge,
+      "x_train.npy", "more than", 5));
+  fs::copy_file(dir_.file("a.safetensors"), dir_.file("huge.safetensors"));
+  fs::resize_file(dir_.file("huge.safetensors"), uint64_t{300} << 30);
+  EXPECT_TRUE(refused("inspect " + dir_.file("huge.safetensors"), "huge.safetensors", "bytes", 5));
+  std::ofstream(dir_.file("huge.cfg")) << "threads = 1\n";
+  fs::resize_file(dir_.file("huge.cfg"), uint64_t{100} << 30);
+  EXPECT_TRUE(refused("inspect " + dir_.file("a.safetensors") + " --config " + dir_.file("huge.cfg"),
+                      "huge.cfg", "more than", 5));
+}
+
+TEST_F(HostileInput, DataWithNoFeaturesOrTrailingModelBytesIsRefused) {
+  const std::string empty = dir_.file("no-features");
+  fs::create_directories(empty);
+  for (const char* split : {"train", "test"}) {
+    write_npy(make_npy(std::vector<float>{}, {30, 0}), empty + "/x_" + split + ".npy");
+    write_npy(make_npy(std::vector<int32_t>(30, 1), {30}), empty + "/y_" + split + ".npy");
+  }
+  EXPECT_TRUE(refused("train --hidden 4 --data " + empty + " --out " + dir_.file("m.safetensors"),
+                      "x_train.npy", "rows have no features"));
+  // Bytes after the last tensor are not part of any safetensors file this project or others write.
+  const std::string padded = dir_.file("padded.safetensors");
+  fs::copy_file(dir_.file("a.safetensors"), padded);
+  std::ofstream(padded, std::ios::app) << "trailing";
+  EXPECT_TRUE(refused("inspect " + padded, "padded.safetensors", "8 bytes follow the last tensor"));
+}
+
+TEST_F(HostileInput, OptionsThatContradictEachOtherAreRefusedInOneLine) {
+  // Without -q: the backend's announcement is not printed for a refused command.
+  const std::string pair = pair_args(dir_.file("a.safetensors"), dir_.file("b.safetensors"));
+  for (const int seed : {1, 2})
+    save_model(test::random_model({6, 8, 3}, Activation::tanh, Task::classification, seed),
+               dir_.file("tanh" + std::to_string(seed) + ".safetensors"));
+  struct Case {
+    std::string args, says;
+  };
+  const std::vector<Case> cases = {
+      {"analyze" + pair + " --no-curve --curve-out " + dir_.file("c.safetensors"), "--no-curve"},
+      {"analyze" + pair + " --align none --aligned-out " + dir_.file("b2.safetensors"), "--align none"},
+      {"symmetry --a " + dir_.file("a.safetensors") + " --b " + dir_.file("b.safetensors"),
+       "--b needs --data"},
+      {"symmetry --a " + dir_.file("a.safetensors") + " --method none", "--method"},
+      {"path" + pair_args(dir_.file("tanh1.safetensors"), dir_.file("tanh2.safetensors")) +
+           " --canonicalize-scale",
+       "--canonicalize-scale"},
+  };
+  for (const auto& c : cases) {
+    const auto r = test::run_modeconn(dir_, c.args, 60);
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << c.args << "\n" << r.err;
+  }
+}
+
+TEST_F(HostileInput, MergeRefusesIndicesBeyondIntAndOutputsInsideTheSweep) {
+  const std::string manifest =
+      R"({"models": ["a", "b"], "fingerprints": ["x", "y"], "data": "d", "options": "{}", "shards": 1})";
+  const std::string far =
+      R"({"sweep": {"i": 4294967296, "j": 1, "fingerprints": ["x", "y"], "options": "{}",)"
+      R"( "data": "d", "complete": true}, "paths": {}})";
+  EXPECT_TRUE(
+      refused("merge --in-dir " + sweep_folder("far", manifest, far), "pair-0000-0001.json", "sweep.i"));
+  const std::string folder = sweep_folder("inside", manifest);
+  for (const std::string& out : {folder + "/manifest-9-of-9.json", folder + "/pairs/report.json"}) {
+    const auto r = test::run_modeconn(dir_, "merge -q --in-dir " + folder + " --json " + out);
+    EXPECT_EQ(r.code, 2) << out << "\n" << r.err;
+    EXPECT_NE(r.err.find("keeps its own files"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out));
+  }
+}
+
+TEST_F(HostileInput, ARefusedSweepMakesNoFolder) {
+  const std::string out = dir_.file("new/sweep");
+  fs::create_directories(dir_.file("new"));
+  std::ofstream(dir_.file("broken.safetensors")) << "not a model";
+  const auto r = test::run_modeconn(dir_, "sweep -q --no-curve --points 3 --data " + data_ + " --out-dir " +
+                                              out + " --models " + dir_.file("a.safetensors") + " " +
+                                              dir_.file("broken.safetensors"));
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_FALSE(fs::exists(out)) << "a refused sweep made its folder";
+  const auto s = test::run_modeconn(dir_, "sweep -q --no-curve --points 3 --data " + data_ + " --out-dir " +
+                                              dir_.file("a.safetensors") + "/sub --models " +
+                                              dir_.file("a.safetensors") + " " + dir_.file("b.safetensors"));
+  EXPECT_EQ(s.code, 2) << s.err;
+}
+
 TEST_F(HostileInput, CurveFilesThatNameAPointTwiceOrDisagreeWithTheModelsAreRefused) {
   const Model a = test::random_model({6, 8, 3}, Activation::relu, Task::classification, 1);
   const Model b = test::random_model({6, 8, 3}, Activation::relu, Task::classification, 2);
@@ -205,7 +299,8 @@ TEST_F(HostileInput, MalformedSweepFoldersAreRefusedByFileAndKey) {
   nlohmann::json many = nlohmann::json::parse(ok_manifest);
   many["models"] = std::vector<std::string>(3000, "m");
   many["fingerprints"] = std::vector<std::string>(3000, "f");
-  EXPECT_TRUE(refused(merge(sweep_folder("s9", many.dump())), "manifest-0-of-1.json", "at most 1000", 5));
+  EXPECT_TRUE(refused(merge(sweep_folder("s9", many.dump())), "manifest-0-of-1.json",
+                      "at most " + std::to_string(kMaxSweepModels), 5));
 }
 
 TEST_F(HostileInput, ALossThatOverflowsIsReportedAsInfiniteOrNanAndMergesAndResumes) {
@@ -215,8 +310,8 @@ TEST_F(HostileInput, ALossThatOverflowsIsReportedAsInfiniteOrNanAndMergesAndResu
   save_model(huge, dir_.file("huge.safetensors"));
   const std::string json = dir_.file("p.json");
   const auto r = test::run_modeconn(
-      dir_, "path -q --points 5" + pair_args(dir_.file("a.safetensors"), dir_.file("huge.safetensors")) +
-                " --json " + json);
+      dir_, "path -q --points 5 --align none" +
+                pair_args(dir_.file("a.safetensors"), dir_.file("huge.safetensors")) + " --json " + json);
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(test::slurp(json));
   const auto& gap = j["splits"]["test"]["barrier"]["loss"]["gap"];

@@ -30,7 +30,7 @@ std::map<std::string, std::vector<unsigned char>> snapshot(const fs::path& root)
   for (const auto& e : fs::recursive_directory_iterator(root)) {
     const std::string name = e.path().filename().string();
     if (e.is_symlink() || !e.is_regular_file() || name == "stdout.txt" || name == "stderr.txt") continue;
-    files[e.path().string()] = read_file(e.path().string());
+    files[e.path().string()] = test::read_all(e.path().string());
   }
   return files;
 }
@@ -138,9 +138,8 @@ TEST_F(OutputSafety, AlignAnalyzeFitCurveSymmetryAndTrainNeverWriteOverAnInput) 
   expect_all_pairings_refused("analyze -q --no-curve --points 3" + pair,
                               {"--json", "--csv", "--curve-out", "--aligned-out"}, {}, inputs);
   expect_all_pairings_refused("fit-curve -q --epochs 1" + pair, {"--out"}, {"--out"}, inputs);
-  expect_all_pairings_refused(
-      "symmetry -q --model " + a + " --b " + b + " --data " + data_ + " --config " + cfg, {"--json"}, {},
-      inputs);
+  expect_all_pairings_refused("symmetry -q --a " + a + " --b " + b + " --data " + data_ + " --config " + cfg,
+                              {"--json"}, {}, inputs);
   expect_all_pairings_refused("train -q --hidden 4 --epochs 1 --data " + data_ + " --config " + cfg,
                               {"--out"}, {"--out"}, with(data_files(), {cfg}));
 }
@@ -178,6 +177,46 @@ TEST_F(OutputSafety, TwoOutputsThatAreOneFileAreRefused) {
   EXPECT_NE(r.err.find("are the same file"), std::string::npos) << r.err;
 }
 
+TEST_F(OutputSafety, OutputsThatAreOneFileThroughLinksAreRefused) {
+  const std::string pair = " --points 3 --a " + dir_.file("a.safetensors") + " --b " +
+                           dir_.file("b.safetensors") + " --data " + data_;
+  // A hard link to an existing output.
+  const std::string x = dir_.file("x.json"), twin = dir_.file("twin.json");
+  std::ofstream(x) << "old\n";
+  fs::create_hard_link(x, twin);
+  expect_refused("path -q" + pair + " --json " + x, "--csv", twin, {});
+  // A dangling link and the file it would create.
+  const std::string dangling = dir_.file("dangling.json"), target = dir_.file("not-yet.json");
+  fs::create_symlink(target, dangling);
+  expect_refused("path -q" + pair + " --json " + dangling, "--csv", target, {});
+}
+
+TEST_F(OutputSafety, LinksAreWrittenThroughAndDevicesInPlace) {
+  const std::string pair = " --points 3 --a " + dir_.file("a.safetensors") + " --b " +
+                           dir_.file("b.safetensors") + " --data " + data_;
+  const std::string link = dir_.file("report.json"), real = dir_.file("kept/real.json");
+  fs::create_directories(dir_.file("kept"));
+  fs::create_symlink("kept/real.json", link);  // relative, from the link's own folder
+  const auto r = test::run_modeconn(dir_, "path -q" + pair + " --json " + link + " --csv /dev/null");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::is_symlink(link)) << "the link was replaced by a file";
+  EXPECT_NE(test::slurp(real).find("\"splits\""), std::string::npos) << "the report did not reach the target";
+  EXPECT_TRUE(fs::is_character_file("/dev/null")) << "/dev/null was replaced";
+  // A pipe as output: the whole report arrives through it.
+  const auto s = test::run_modeconn(dir_, "path -q" + pair + " --json /dev/stdout");
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_NE(s.out.find("\"splits\""), std::string::npos) << s.out.substr(0, 200);
+}
+
+TEST_F(OutputSafety, AnOutputFolderThatTakesNoFilesIsRefusedBeforeAnyWork) {
+  if (geteuid() == 0) GTEST_SKIP() << "root writes into read-only folders";
+  const std::string locked = dir_.file("locked");
+  fs::create_directories(locked);
+  fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec);
+  expect_refused("train -q --hidden 4 --epochs 1 --data " + data_, "--out", locked + "/m.safetensors", {});
+  fs::permissions(locked, fs::perms::owner_all);
+}
+
 TEST_F(OutputSafety, OutputsAreWrittenAllOrNothing) {
   // The CSV's destination cannot be replaced: the JSON, complete and ready, must not appear either.
   const std::string target = dir_.file("locked.csv"), json = dir_.file("new.json");
@@ -196,16 +235,16 @@ TEST_F(OutputSafety, OutputsAreWrittenAllOrNothing) {
   EXPECT_FALSE(fs::exists(json)) << "one output of the set was written";
   EXPECT_EQ(test::slurp(target), "keep me\n");
   for (const auto& e : fs::directory_iterator(dir_.path()))
-    EXPECT_EQ(e.path().string().find(".tmp-"), std::string::npos) << e.path();
+    EXPECT_EQ(e.path().string().find(".modeconn-tmp-"), std::string::npos) << e.path();
 }
 
 TEST_F(OutputSafety, TemporariesOfKilledRunsAreRemovedByTheNextRun) {
   const std::string host = temporary_host_tag();
   const long dead = dead_pid();
   const std::string json = dir_.file("p.json");
-  const std::string stale = json + ".tmp-" + host + "-" + std::to_string(dead) + "-17";
-  const std::string live = json + ".tmp-" + host + "-" + std::to_string(getpid()) + "-18";
-  const std::string elsewhere = json + ".tmp-another_host-" + std::to_string(dead) + "-19";
+  const std::string stale = json + ".modeconn-tmp-" + host + "-" + std::to_string(dead) + "-17";
+  const std::string live = json + ".modeconn-tmp-" + host + "-" + std::to_string(getpid()) + "-18";
+  const std::string elsewhere = json + ".modeconn-tmp-another_host-" + std::to_string(dead) + "-19";
   for (const auto& f : {stale, live, elsewhere}) std::ofstream(f) << "partial";
   const auto r =
       test::run_modeconn(dir_, "path -q --points 3 --a " + dir_.file("a.safetensors") + " --b " +
@@ -216,8 +255,8 @@ TEST_F(OutputSafety, TemporariesOfKilledRunsAreRemovedByTheNextRun) {
   EXPECT_TRUE(fs::exists(elsewhere)) << "another host's temporary was removed";
 
   // A sweep resumed after a kill: its pairs folder is cleaned too.
-  const std::string pair_tmp =
-      dir_.file("sweep") + "/pairs/pair-0000-0001.json.tmp-" + host + "-" + std::to_string(dead) + "-3";
+  const std::string pair_tmp = dir_.file("sweep") + "/pairs/pair-0000-0001.json.modeconn-tmp-" + host + "-" +
+                               std::to_string(dead) + "-3";
   std::ofstream(pair_tmp) << "{\"trunc";
   const auto s = test::run_modeconn(dir_, "sweep -q --models " + dir_.file("a.safetensors") + " " +
                                               dir_.file("b.safetensors") + " --data " + data_ +

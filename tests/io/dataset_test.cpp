@@ -196,7 +196,7 @@ TEST(Dataset, RefusesMismatchedAndMissingFiles) {
   {
     TempDir dir;
     write_idx_folder(dir, true);
-    auto bytes = read_file(dir.file("train-images-idx3-ubyte.gz"));
+    auto bytes = test::read_all(dir.file("train-images-idx3-ubyte.gz"));
     bytes.resize(bytes.size() / 2);
     write_file_atomic(dir.file("train-images-idx3-ubyte.gz"), bytes.data(), bytes.size());
     EXPECT_NE(refusal(dir.path().string()).find("gzip"), std::string::npos);

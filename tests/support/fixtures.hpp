@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "modeconn/dataset.hpp"
+#include "modeconn/file_util.hpp"
 #include "modeconn/model.hpp"
 #include "modeconn/path.hpp"
 #include "modeconn/rng.hpp"
@@ -79,6 +80,11 @@ inline Split random_split(int64_t rows, int64_t features, Task task, int64_t out
 }
 
 inline std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+// The bytes of a file the test made, whatever its size.
+inline std::vector<unsigned char> read_all(const std::string& path) {
+  return read_file(path, uint64_t{1} << 40);
+}
 
 class TempDir {
  public:

@@ -81,7 +81,7 @@ TEST_F(Sweep, ThreeShardsMergeToWhatOneGives) {
   EXPECT_EQ(gap[1][2], gap[2][1]);
   EXPECT_EQ(gap[3][3], 0.0);
   // The matrix entry is the pair file's barrier.
-  const auto bytes = read_file(dir_.file("one/pairs/" + pair_file_name({1, 2})));
+  const auto bytes = test::read_all(dir_.file("one/pairs/" + pair_file_name({1, 2})));
   const auto pair = nlohmann::json::parse(bytes.begin(), bytes.end());
   EXPECT_EQ(gap[1][2], pair["paths"]["linear"]["splits"]["test"]["barrier"]["loss"]["gap"]);
 }
@@ -89,14 +89,14 @@ TEST_F(Sweep, ThreeShardsMergeToWhatOneGives) {
 TEST_F(Sweep, ReusesValidResultsAndRedoesBrokenOrStaleOnes) {
   sweep("out", {0, 1});
   const std::string file = dir_.file("out/pairs/" + pair_file_name({0, 3}));
-  const auto good = read_file(file);
+  const auto good = test::read_all(file);
   EXPECT_EQ(sweep("out", {0, 1}).skipped, 6);  // nothing to do
   // A partial file (as a crash might leave without atomic writes) is redone.
   write_file_atomic(file, good.data(), good.size() / 2);
   SweepCounts c = sweep("out", {0, 1});
   EXPECT_EQ(c.computed, 1);
   EXPECT_EQ(c.redone, 1);
-  const auto redone = read_file(file);
+  const auto redone = test::read_all(file);
   EXPECT_EQ(nlohmann::json::parse(redone.begin(), redone.end())["paths"],
             nlohmann::json::parse(good.begin(), good.end())["paths"]);
   // Other options make every result stale.
