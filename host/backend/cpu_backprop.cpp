@@ -28,8 +28,6 @@ double loss_and_grad(const Architecture& arch, std::span<const float> params, co
   const std::size_t num_layers = arch.layers.size();
   const int64_t n = static_cast<int64_t>(rows.size());
   const int64_t d = arch.input_width();
-  BlasThreadsGuard single_threaded_blas(1);
-
   // The minibatch's features, gathered once.
   std::vector<float> x(static_cast<std::size_t>(n * d));
 #pragma omp parallel for schedule(static)
@@ -43,8 +41,8 @@ double loss_and_grad(const Architecture& arch, std::span<const float> params, co
   for (std::size_t l = 0; l < num_layers; ++l) {
     const auto& layer = arch.layers[l];
     pre[l].resize(static_cast<std::size_t>(n * layer.out));
-    gemm(n, layer.out, layer.in, 1.f, input, false, params.data() + arch.weight_offset(l), true, 0.f,
-         pre[l].data());
+    parallel_gemm(n, layer.out, layer.in, 1.f, input, false, params.data() + arch.weight_offset(l), true, 0.f,
+                  pre[l].data());
     post[l] = pre[l];
     const float* bias = params.data() + arch.bias_offset(l);
     parallel_rows(n, [&](int64_t r0, int64_t count) {
@@ -100,8 +98,8 @@ double loss_and_grad(const Architecture& arch, std::span<const float> params, co
   for (std::size_t l = num_layers; l-- > 0;) {
     const auto& layer = arch.layers[l];
     const float* in = l == 0 ? x.data() : post[l - 1].data();
-    gemm(layer.out, layer.in, n, 1.f, delta.data(), true, in, false, 0.f,
-         grad.data() + arch.weight_offset(l));
+    parallel_gemm(layer.out, layer.in, n, 1.f, delta.data(), true, in, false, 0.f,
+                  grad.data() + arch.weight_offset(l));
     float* db = grad.data() + arch.bias_offset(l);
 #pragma omp parallel for schedule(static)
     for (int64_t j = 0; j < layer.out; ++j) {
@@ -111,8 +109,8 @@ double loss_and_grad(const Architecture& arch, std::span<const float> params, co
     }
     if (l == 0) break;
     std::vector<float> prev(static_cast<std::size_t>(n * layer.in));
-    gemm(n, layer.in, layer.out, 1.f, delta.data(), false, params.data() + arch.weight_offset(l), false, 0.f,
-         prev.data());
+    parallel_gemm(n, layer.in, layer.out, 1.f, delta.data(), false, params.data() + arch.weight_offset(l),
+                  false, 0.f, prev.data());
     const std::vector<float>& z = pre[l - 1];
     const std::vector<float>& h = post[l - 1];
 #pragma omp parallel for schedule(static)

@@ -2,6 +2,7 @@
 #include "backend/cpu_ops.hpp"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -48,15 +49,47 @@ BlasThreadsGuard::BlasThreadsGuard(int threads) : previous_(openblas_get_num_thr
 
 BlasThreadsGuard::~BlasThreadsGuard() { openblas_set_num_threads(previous_); }
 
-void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bool trans_a, const float* b,
-          bool trans_b, float beta, float* c) {
-  if (m == 0 || n == 0) return;
+namespace {
+
+// The SGEMM of rows [r0, r1) of C, with op(A)'s leading dimension that of the whole product (an A^T block is
+// columns of A, so its rows stay m apart).
+void gemm_rows(int64_t m, int64_t r0, int64_t r1, int64_t n, int64_t k, float alpha, const float* a,
+               bool trans_a, const float* b, bool trans_b, float beta, float* c) {
   const auto ld = [](int64_t columns) {
     return static_cast<blasint>(std::max<int64_t>(columns, 1));
   };  // k = 0 too
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
-              ld(trans_a ? m : k), b, ld(trans_b ? k : n), beta, c, static_cast<blasint>(n));
+              static_cast<blasint>(r1 - r0), static_cast<blasint>(n), static_cast<blasint>(k), alpha,
+              trans_a ? a + r0 : a + r0 * k, ld(trans_a ? m : k), b, ld(trans_b ? k : n), beta, c + r0 * n,
+              static_cast<blasint>(n));
+}
+
+}  // namespace
+
+void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bool trans_a, const float* b,
+          bool trans_b, float beta, float* c) {
+  if (m == 0 || n == 0) return;
+  gemm_rows(m, 0, m, n, k, alpha, a, trans_a, b, trans_b, beta, c);
+}
+
+void parallel_gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bool trans_a, const float* b,
+                   bool trans_b, float beta, float* c) {
+  if (m == 0 || n == 0) return;
+  const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  // Below a few hundred thousand multiply-adds a block, waking threads costs more than it saves.
+  const int64_t blocks = std::clamp<int64_t>(m * n * std::max<int64_t>(k, 1) / (int64_t{1} << 18), 1,
+                                             std::min<int64_t>(threads, (m + 7) / 8));
+  BlasThreadsGuard single_threaded_blas(1);
+  if (blocks == 1) {
+    gemm_rows(m, 0, m, n, k, alpha, a, trans_a, b, trans_b, beta, c);
+    return;
+  }
+  const int64_t per = (m + blocks - 1) / blocks;
+  const int team = static_cast<int>(blocks);
+#pragma omp parallel for schedule(static) num_threads(team)
+  for (int64_t t = 0; t < blocks; ++t)
+    if (t * per < m)
+      gemm_rows(m, t * per, std::min(m, (t + 1) * per), n, k, alpha, a, trans_a, b, trans_b, beta, c);
 }
 
 void bias_activation(float* z, int64_t rows, int64_t cols, const float* bias, Activation act, bool activate) {

@@ -27,6 +27,11 @@ class BlasThreadsGuard {
 // when trans_b, else [k×n]. With k = 0, C = beta · C.
 void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bool trans_a, const float* b,
           bool trans_b, float beta, float* c);
+// The same with the rows of C shared among the OpenMP threads, each block a single-threaded SGEMM: the
+// backend keeps one pool of threads (OpenMP's, waiting passively), never OpenBLAS's spinning beside it. Call
+// it outside parallel regions; inside one it runs on the calling thread.
+void parallel_gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bool trans_a, const float* b,
+                   bool trans_b, float beta, float* c);
 
 // h[r, j] = act(z[r, j] + bias[j]) in place; `activate` false leaves the affine output (the last layer).
 void bias_activation(float* z, int64_t rows, int64_t cols, const float* bias, Activation act, bool activate);

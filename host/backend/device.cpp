@@ -1,6 +1,10 @@
 // Picks the backend for --device and sets the CPU backend's threads.
 #include <cblas.h>
 #include <omp.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <cstdlib>
 
 #include "modeconn/backend.hpp"
 #include "modeconn/error.hpp"
@@ -60,9 +64,24 @@ std::unique_ptr<Backend> make_backend(DeviceChoice choice, bool tf32, std::strin
   return backend;
 }
 
+int default_cpu_threads() {
+  // The cores this process may run on (a cgroup or taskset narrows them), and no more than SLURM gave the
+  // task: with SLURM's task/none plugin the affinity mask is the whole node's.
+  int cores = 0;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
+  if (cores <= 0) cores = omp_get_num_procs();
+  if (const char* slurm = std::getenv("SLURM_CPUS_PER_TASK"); slurm && *slurm) {
+    const long n = std::strtol(slurm, nullptr, 10);
+    if (n > 0 && n < cores) cores = static_cast<int>(n);
+  }
+  return std::max(cores, 1);
+}
+
 void set_cpu_threads(int threads) {
   if (threads < 0) throw usage_error("--threads must be positive, not " + std::to_string(threads));
-  if (threads == 0) return;
+  if (threads == 0) threads = default_cpu_threads();
   omp_set_num_threads(threads);
   openblas_set_num_threads(threads);
 }

@@ -8,7 +8,7 @@ namespace modeconn {
 void Backend::product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                       const float* a, const float* b, float beta, float* c) {
   MODECONN_EXPECTS(m >= 0 && n >= 0 && k >= 0, "product shapes");
-  cpu::gemm(m, n, k, alpha, a, trans_a, b, trans_b, beta, c);
+  cpu::parallel_gemm(m, n, k, alpha, a, trans_a, b, trans_b, beta, c);
 }
 
 }  // namespace modeconn

@@ -106,8 +106,10 @@ DeviceChoice parse_device(std::string_view name);
 // Makes the backend for a device choice; `announce` receives a line saying which was chosen and why.
 std::unique_ptr<Backend> make_backend(DeviceChoice choice, bool tf32, std::string* announce);
 
-// Sets the threads of the CPU backend's OpenMP loops and of OpenBLAS; 0 keeps the default.
+// Sets the threads of the CPU backend's OpenMP loops and of OpenBLAS; 0 means default_cpu_threads().
 void set_cpu_threads(int threads);
+// The cores this process may use: its CPU affinity, and at most SLURM_CPUS_PER_TASK when SLURM set it.
+int default_cpu_threads();
 int cpu_threads();
 
 }  // namespace modeconn
