@@ -277,19 +277,21 @@ void CudaBackend::product(bool trans_a, bool trans_b, int64_t m, int64_t n, int6
   ctx_.synchronize();
 }
 
-double CudaBackend::loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
-                                  std::span<const int64_t> rows, std::span<float> grad) {
+PointMetrics CudaBackend::metrics_and_grad(const Architecture& arch, std::span<const float> params,
+                                           const Split& split, std::span<const int64_t> rows,
+                                           std::span<float> grad) {
   MODECONN_EXPECTS(params.size() == arch.num_params() && grad.size() == params.size(), "sizes");
   DeviceBuffer<float> d_theta = buffer<float>(params.size()), d_grad = buffer<float>(params.size());
   d_theta.upload(params.data(), params.size(), ctx_.stream());
-  const double loss = device_loss_and_grad(arch, d_theta.data(), split, rows, d_grad.data());
+  const PointMetrics metrics = device_metrics_and_grad(arch, d_theta.data(), split, rows, d_grad.data());
   d_grad.download(grad.data(), grad.size(), ctx_.stream());
   ctx_.synchronize();
-  return loss;
+  return metrics;
 }
 
-double CudaBackend::device_loss_and_grad(const Architecture& arch, const float* d_theta, const Split& split,
-                                         std::span<const int64_t> rows, float* d_grad) {
+PointMetrics CudaBackend::device_metrics_and_grad(const Architecture& arch, const float* d_theta,
+                                                  const Split& split, std::span<const int64_t> rows,
+                                                  float* d_grad) {
   MODECONN_EXPECTS(!rows.empty(), "a minibatch");
   MODECONN_EXPECTS(split.task == arch.task, "data of the model's task");
   const cudaStream_t s = ctx_.stream();
@@ -326,11 +328,12 @@ double CudaBackend::device_loss_and_grad(const Architecture& arch, const float* 
   }
   const int64_t c = arch.output_width();
   DeviceBuffer<float> d_delta = buffer<float>(static_cast<std::size_t>(n * c));
-  DeviceBuffer<double> d_row_loss = buffer<double>(static_cast<std::size_t>(n));
+  // Each row's loss, then each row's error: one buffer, summed as two segments.
+  DeviceBuffer<double> d_row_metrics = buffer<double>(static_cast<std::size_t>(2 * n));
   loss_gradient(post.back().data(), n, c, split.task, data.labels.data(), data.targets.data(), d_rows.data(),
-                d_delta.data(), d_row_loss.data(), s);
-  DeviceBuffer<double> d_loss = buffer<double>(1);
-  segmented_sum(d_row_loss.data(), 1, n, d_loss.data(), s);
+                d_delta.data(), d_row_metrics.data(), d_row_metrics.data() + n, s);
+  DeviceBuffer<double> d_sums = buffer<double>(2);
+  segmented_sum(d_row_metrics.data(), 2, n, d_sums.data(), s);
 
   std::vector<float> ones_host(static_cast<std::size_t>(n), 1.f);
   DeviceBuffer<float> d_ones = buffer<float>(ones_host.size());
@@ -350,10 +353,10 @@ double CudaBackend::device_loss_and_grad(const Architecture& arch, const float* 
                         s);
     d_delta = std::move(d_prev);
   }
-  double loss = 0;
-  d_loss.download(&loss, 1, s);
+  double sums[2] = {0, 0};
+  d_sums.download(sums, 2, s);
   ctx_.synchronize();
-  return loss / static_cast<double>(n);
+  return {sums[0] / static_cast<double>(n), sums[1] / static_cast<double>(n)};
 }
 
 }  // namespace cuda

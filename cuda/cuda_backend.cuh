@@ -32,8 +32,8 @@ class CudaBackend final : public Backend {
   }
   std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts,
                                      const Split& split) override;
-  double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
-                       std::span<const int64_t> rows, std::span<float> grad) override;
+  PointMetrics metrics_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
+                                std::span<const int64_t> rows, std::span<float> grad) override;
   ActivationStats activation_stats(const Model& a, const Model& b, const Split& split,
                                    std::size_t layer) override;
   std::vector<float> outputs(const Model& model, const Split& split, int64_t first, int64_t count) override;
@@ -42,10 +42,10 @@ class CudaBackend final : public Backend {
   std::unique_ptr<Trainer> make_trainer(const Path& path, std::size_t first, std::size_t last,
                                         const Split& split, const TrainOptions& options) override;
 
-  // The mean loss over `rows` at parameters already on the device, and its gradient into d_grad (device);
-  // waits for the loss, the one value that comes back.
-  double device_loss_and_grad(const Architecture& arch, const float* d_theta, const Split& split,
-                              std::span<const int64_t> rows, float* d_grad);
+  // The mean loss and error over `rows` at parameters already on the device, and the loss's gradient into
+  // d_grad (device); waits for the two values that come back.
+  PointMetrics device_metrics_and_grad(const Architecture& arch, const float* d_theta, const Split& split,
+                                       std::span<const int64_t> rows, float* d_grad);
   const Context& context() const { return ctx_; }
 
   // Tests set this: every intermediate buffer is filled with NaN before use, so an unwritten element shows.

@@ -42,10 +42,10 @@ void row_losses(const float* d_logits, int64_t batch, int64_t rows, int64_t cols
                 const int32_t* d_labels, const float* d_targets, int64_t row0, double* d_loss,
                 double* d_error, int64_t loss_stride, cudaStream_t stream);
 // The gradient of the mean loss over `rows` rows with respect to the logits, in place of d_grad, and each
-// row's loss.
+// row's loss and error.
 void loss_gradient(const float* d_logits, int64_t rows, int64_t cols, Task task, const int32_t* d_labels,
                    const float* d_targets, const int64_t* d_rows, float* d_grad, double* d_row_loss,
-                   cudaStream_t stream);
+                   double* d_row_error, cudaStream_t stream);
 // sums[s] = Σ_i values[s · n + i] for s < segments, in a fixed order (deterministic).
 void segmented_sum(const double* d_values, int64_t segments, int64_t n, double* d_sums, cudaStream_t stream);
 

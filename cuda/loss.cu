@@ -56,14 +56,14 @@ __global__ void row_losses_kernel(const float* __restrict__ d_logits, int64_t ba
 __global__ void loss_gradient_kernel(const float* __restrict__ d_logits, int64_t rows, int64_t cols,
                                      Task task, const int32_t* __restrict__ d_labels,
                                      const float* __restrict__ d_targets, const int64_t* __restrict__ d_rows,
-                                     float* __restrict__ d_grad, double* __restrict__ d_row_loss) {
+                                     float* __restrict__ d_grad, double* __restrict__ d_row_loss,
+                                     double* __restrict__ d_row_error) {
   for (int64_t r = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; r < rows;
        r += int64_t{gridDim.x} * blockDim.x) {
     const int64_t row = d_rows[r];
     const int32_t label = task == Task::classification ? d_labels[row] : 0;
     const float* y = task == Task::regression ? d_targets + row * cols : nullptr;
-    double error = 0;
-    one_row(d_logits + r * cols, cols, task, label, y, d_row_loss + r, &error, d_grad + r * cols,
+    one_row(d_logits + r * cols, cols, task, label, y, d_row_loss + r, d_row_error + r, d_grad + r * cols,
             1.0 / static_cast<double>(rows));
   }
 }
@@ -97,10 +97,10 @@ void row_losses(const float* d_logits, int64_t batch, int64_t rows, int64_t cols
 
 void loss_gradient(const float* d_logits, int64_t rows, int64_t cols, Task task, const int32_t* d_labels,
                    const float* d_targets, const int64_t* d_rows, float* d_grad, double* d_row_loss,
-                   cudaStream_t stream) {
+                   double* d_row_error, cudaStream_t stream) {
   MODECONN_EXPECTS(rows > 0 && cols > 0, "loss_gradient shapes");
   launch(loss_gradient_kernel, grid_for(rows), kBlock, 0, stream, d_logits, rows, cols, task, d_labels,
-         d_targets, d_rows, d_grad, d_row_loss);
+         d_targets, d_rows, d_grad, d_row_loss, d_row_error);
 }
 
 void segmented_sum(const double* d_values, int64_t segments, int64_t n, double* d_sums, cudaStream_t stream) {

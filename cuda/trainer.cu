@@ -34,7 +34,7 @@ class CudaTrainer final : public Trainer {
     m2_.fill_bytes(0, s);
   }
 
-  double step(std::span<const double> coef, std::span<const int64_t> rows) override {
+  PointMetrics step(std::span<const double> coef, std::span<const int64_t> rows) override {
     MODECONN_EXPECTS(coef.size() == num_cp_, "one coefficient per control point");
     const cudaStream_t s = backend_.context().stream();
     const float* phi = points_.data();  // a model: φ = θ
@@ -44,8 +44,8 @@ class CudaTrainer final : public Trainer {
                   0, static_cast<int64_t>(np_), phi_.data(), static_cast<int64_t>(np_), s);
       phi = phi_.data();
     }
-    const double loss =
-        backend_.device_loss_and_grad(arch_, phi, split_, rows, g_.data());  // waits for the loss
+    const PointMetrics metrics =
+        backend_.device_metrics_and_grad(arch_, phi, split_, rows, g_.data());  // waits for the loss
     const OptimizerStep o = optimizer_step_at(o_, ++t_);
     for (std::size_t k = first_; k < last_; ++k) {
       float* theta = points_.data() + k * np_;
@@ -55,7 +55,7 @@ class CudaTrainer final : public Trainer {
                      num_cp_ > 1 ? phi : theta, num_cp_ > 1 ? static_cast<float>(coef[k]) : 1.f,
                      static_cast<int64_t>(np_), o, s);
     }
-    return loss;
+    return metrics;
   }
 
   void read(Path& path) override {

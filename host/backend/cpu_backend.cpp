@@ -31,9 +31,9 @@ class CpuBackend final : public Backend {
   std::vector<float> outputs(const Model& model, const Split& split, int64_t first, int64_t count) override {
     return cpu::outputs(model, split, first, count);
   }
-  double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
-                       std::span<const int64_t> rows, std::span<float> grad) override {
-    return cpu::loss_and_grad(arch, params, split, rows, grad);
+  PointMetrics metrics_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
+                                std::span<const int64_t> rows, std::span<float> grad) override {
+    return cpu::metrics_and_grad(arch, params, split, rows, grad);
   }
 };
 

@@ -20,8 +20,8 @@ void parallel_rows(int64_t n, F&& fn) {
 
 }  // namespace
 
-double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
-                     std::span<const int64_t> rows, std::span<float> grad) {
+PointMetrics metrics_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
+                              std::span<const int64_t> rows, std::span<float> grad) {
   MODECONN_EXPECTS(params.size() == arch.num_params() && grad.size() == params.size(), "parameter sizes");
   MODECONN_EXPECTS(!rows.empty(), "a minibatch needs rows");
   MODECONN_EXPECTS(split.task == arch.task, "data of the model's task");
@@ -63,36 +63,45 @@ double loss_and_grad(const Architecture& arch, std::span<const float> params, co
   const int64_t c = arch.output_width();
   const std::vector<float>& logits = post.back();
   std::vector<float> delta(static_cast<std::size_t>(n * c));
-  std::vector<double> row_loss(static_cast<std::size_t>(n));
+  std::vector<double> row_loss(static_cast<std::size_t>(n)), row_error(static_cast<std::size_t>(n));
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     const int64_t row = rows[static_cast<std::size_t>(i)];
     const float* z = logits.data() + i * c;
     float* g = delta.data() + i * c;
     if (arch.task == Task::classification) {
-      double m = z[0];
-      for (int64_t j = 1; j < c; ++j) m = std::max(m, static_cast<double>(z[j]));
+      int64_t best = 0;
+      for (int64_t j = 1; j < c; ++j)
+        if (z[j] > z[best]) best = j;  // the first maximum, as evaluation takes it
+      const double m = z[best];
       double sum = 0;
       for (int64_t j = 0; j < c; ++j) sum += std::exp(z[j] - m);
       const int32_t label = split.labels[static_cast<std::size_t>(row)];
       row_loss[static_cast<std::size_t>(i)] = m + std::log(sum) - z[label];
+      row_error[static_cast<std::size_t>(i)] = best == label ? 0.0 : 1.0;
       for (int64_t j = 0; j < c; ++j)
         g[j] = static_cast<float>((std::exp(z[j] - m) / sum - (j == label ? 1.0 : 0.0)) /
                                   static_cast<double>(n));
     } else {
       const float* y = split.targets.data() + row * c;
-      double se = 0;
+      double se = 0, ae = 0;
       for (int64_t j = 0; j < c; ++j) {
         const double diff = static_cast<double>(z[j]) - y[j];
         se += diff * diff;
+        ae += std::fabs(diff);
         g[j] = static_cast<float>(2.0 * diff / static_cast<double>(n * c));
       }
       row_loss[static_cast<std::size_t>(i)] = se / static_cast<double>(c);
+      row_error[static_cast<std::size_t>(i)] = ae / static_cast<double>(c);
     }
   }
-  double loss = 0;
-  for (double v : row_loss) loss += v;
-  loss /= static_cast<double>(n);
+  PointMetrics metrics;
+  for (std::size_t i = 0; i < row_loss.size(); ++i) {
+    metrics.loss += row_loss[i];
+    metrics.error += row_error[i];
+  }
+  metrics.loss /= static_cast<double>(n);
+  metrics.error /= static_cast<double>(n);
 
   // Backward: dW = δᵀ · input, db = Σ_rows δ, δ_prev = (δ · W) ⊙ act'(pre).
   for (std::size_t l = num_layers; l-- > 0;) {
@@ -120,7 +129,7 @@ double loss_and_grad(const Architecture& arch, std::span<const float> params, co
     }
     delta.swap(prev);
   }
-  return loss;
+  return metrics;
 }
 
 }  // namespace modeconn::cpu

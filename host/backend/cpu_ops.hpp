@@ -45,9 +45,10 @@ void combine_bias_activation(std::span<const float* const> parts, std::span<cons
 void row_losses(const float* logits, int64_t rows, int64_t cols, const Split& split, int64_t row0,
                 double* loss, double* error);
 
-// Mean loss over split rows `rows` and its gradient by backpropagation (the CPU backend's loss_and_grad).
-double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
-                     std::span<const int64_t> rows, std::span<float> grad);
+// Mean loss and error over split rows `rows` and the loss's gradient by backpropagation (the CPU backend's
+// metrics_and_grad).
+PointMetrics metrics_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
+                              std::span<const int64_t> rows, std::span<float> grad);
 
 // The CPU backend's activation_stats and outputs.
 ActivationStats activation_stats(const Model& a, const Model& b, const Split& split, std::size_t layer);

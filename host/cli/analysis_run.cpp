@@ -54,15 +54,9 @@ AnalyzeReport run_analysis(CommandLine& cl, Backend& backend, const Model& a, co
                            const AnalysisOutputs& outputs) {
   const AnalyzeOptions o = read_analysis_options(cl, a.arch.activation);
 
-  ProgressLine line(!cl.common().quiet);
-  char text[200];
-  AnalyzeReport r = analyze_pair(backend, a, b, data, o, [&](const EpochReport& e) {
-    std::snprintf(text, sizeof text, "fitting the curve: epoch %d/%d  step %lld/%lld  running loss %.4f",
-                  e.epoch, e.epochs, static_cast<long long>(e.step), static_cast<long long>(e.steps),
-                  e.running_loss);
-    line.update(text, e.epoch_done);
-  });
-  line.finish();
+  EpochProgress progress(!cl.common().quiet, "fitting the curve");
+  AnalyzeReport r = analyze_pair(backend, a, b, data, o, [&](const EpochReport& e) { progress(e); });
+  progress.finish();
   r.a = a_name;
   r.b = b_name;
   r.data = data.source;

@@ -60,6 +60,8 @@ int run_align(const Args& args) {
   outputs.commit();
   std::cout << b_path << " aligned onto " << a_path << " -> " << out << "\n"
             << align_report_table(outcome, method);
+  cl.summary(std::string(align_method_name(method)) + " matching of " +
+             std::to_string(a.arch.layers.size() - 1) + " hidden layer(s)");
   return 0;
 }
 

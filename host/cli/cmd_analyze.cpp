@@ -44,6 +44,8 @@ int run_analyze(const Args& args) {
   const AnalyzeReport report = run_analysis(cl, *backend, a, b, data, a_path, b_path, outputs);
   cl.outputs().commit();
   std::cout << analyze_report_table(report);
+  cl.summary(std::to_string(report.paths.size()) + " paths of " + std::to_string(report.ts.size()) +
+             " points analysed");
   return 0;
 }
 

@@ -64,6 +64,7 @@ int run_demo(const Args& args) {
   std::cout << analyze_report_table(report) << "\nwrote " << model_files[0] << ", " << model_files[1] << ", "
             << outputs.aligned << ", " << outputs.curve << ", " << outputs.json << " and " << outputs.csv
             << "\n";
+  cl.summary("two models trained and analysed");
   return 0;
 }
 

@@ -48,19 +48,16 @@ int run_fit_curve(const Args& args) {
   cl.say("fitting a " + std::string(path_kind_name(curve.kind)) + " curve with " +
          std::to_string(curve.points.size() - 2) + " bend(s) between " + a_path + " and " + b_path + " on " +
          std::to_string(data.train.rows) + " samples");
-  ProgressLine line(!cl.common().quiet);
-  char text[200];
-  fit_curve(*backend, curve, data.train, o, [&](const EpochReport& r) {
-    std::snprintf(text, sizeof text, "epoch %d/%d  step %lld/%lld  running loss %.4f", r.epoch, r.epochs,
-                  static_cast<long long>(r.step), static_cast<long long>(r.steps), r.running_loss);
-    line.update(text, r.epoch_done);
-  });
-  line.finish();
+  EpochProgress progress(!cl.common().quiet, "fitting the curve");
+  fit_curve(*backend, curve, data.train, o, [&](const EpochReport& r) { progress(r); });
+  progress.finish();
   const auto bytes = serialize_safetensors(curve_to_tensors(curve));
   outputs.stage(out, bytes);
   outputs.commit();
   std::cout << "wrote " << out << " (evaluate it with modeconn path --kind " << path_kind_name(curve.kind)
             << " --curve " << out << ")\n";
+  cl.summary(std::string(path_kind_name(curve.kind)) + " curve fitted for " + std::to_string(o.epochs) +
+             " epochs");
   return 0;
 }
 

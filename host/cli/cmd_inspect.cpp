@@ -6,6 +6,8 @@
 #include "cli/command_line.hpp"
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
+#include "modeconn/path.hpp"
+#include "modeconn/tensor_file.hpp"
 
 namespace modeconn::cli {
 namespace {
@@ -28,8 +30,21 @@ int run_inspect(const Args& args) {
   if (!cl.parse(args)) return 0;
 
   const auto path = cl.get<std::string>("model");
-  Model model = load_model(path, cl.get<std::string>("activation"));
+  const TensorFile file = read_safetensors(path);
   char line[256];
+  if (const auto curve = file.metadata.find("modeconn.curve"); curve != file.metadata.end()) {
+    // A curve file: say so, and what it holds, instead of refusing it as a model.
+    const Path p = curve_from_tensors(file, path, cl.get<std::string>("activation"));
+    std::cout << path << "\n";
+    std::cout << "  curve file    a " << curve->second << " curve of " << p.points.size()
+              << " control points (endpoints included)\n";
+    std::cout << "  architecture  " << p.arch.widths() << "\n";
+    std::cout << "  activation    " << activation_name(p.arch.activation) << "\n";
+    std::cout << "  evaluate it   modeconn path --kind " << curve->second << " --curve " << path
+              << " --a A --b B --data D\n";
+    return 0;
+  }
+  Model model = model_from_tensors(file, path, cl.get<std::string>("activation"));
   std::cout << path << "\n";
   std::cout << "  architecture  " << model.arch.widths() << "\n";
   std::cout << "  activation    " << activation_name(model.arch.activation) << "\n";
@@ -54,11 +69,12 @@ int run_inspect(const Args& args) {
     std::cout << "\n";
     for (const Split* s : {&data.test, &data.train}) {
       const PointMetrics m = evaluate_model(*backend, model, *s);
-      std::snprintf(line, sizeof line, "  %-5s  loss %.5f  error %.2f%%  (%lld samples)\n", s->name.c_str(),
-                    m.loss, 100 * m.error, static_cast<long long>(s->rows));
+      std::snprintf(line, sizeof line, "  %-5s  loss %.5f  error %.4f  (%lld samples)\n", s->name.c_str(),
+                    m.loss, m.error, static_cast<long long>(s->rows));
       std::cout << line;
     }
   }
+  cl.summary(cl.has("data") ? "evaluated on the test and train splits" : "model read");
   return 0;
 }
 

@@ -53,6 +53,8 @@ int run_merge(const Args& args) {
   const int pairs = r.num_models * (r.num_models - 1) / 2;
   std::cout << r.num_models << " models, " << pairs - static_cast<int>(r.missing.size()) << " of " << pairs
             << " pairs merged\n";
+  cl.summary(std::to_string(pairs - static_cast<int>(r.missing.size())) + " of " + std::to_string(pairs) +
+             " pairs merged");
   if (r.missing.empty()) return 0;
   std::cerr << "modeconn merge: " << r.missing.size() << " pair(s) missing:";
   for (const auto& p : r.missing) std::cerr << " (" << p.i << "," << p.j << ")";

@@ -27,9 +27,10 @@ int run_path(const Args& args) {
       "activation for files without modeconn metadata (default relu)")(
       "json", po::value<std::string>(), "write the profile and barriers as JSON")(
       "csv", po::value<std::string>(), "write the profile as CSV")(
-      "align", po::value<std::string>()->default_value("none"),
-      "align B onto A first: none, weight or activation; "
-      "the naive path is reported beside the aligned one");
+      "align", po::value<std::string>()->default_value("weight"),
+      "linear paths: align B onto A first (weight or activation, as analyze and sweep do) and report the "
+      "naive "
+      "path beside the aligned one; none evaluates the line from A to B as given");
   add_align_options(cl);
   if (!cl.parse(args)) return 0;
 
@@ -41,9 +42,12 @@ int run_path(const Args& args) {
     throw usage_error("--kind " + cl.get<std::string>("kind") + " needs --curve");
   if (kind == PathKind::linear && !curve_path.empty())
     throw usage_error("--curve goes with --kind bezier or polychain");
-  const AlignMethod align = parse_align_method(cl.get<std::string>("align"));
-  if (align != AlignMethod::none && kind != PathKind::linear)
+  // A curve file fixes its own endpoints: alignment is for the line only, and asking for it with a curve is a
+  // mistake.
+  if (cl.has("align") && kind != PathKind::linear && cl.get<std::string>("align") != "none")
     throw usage_error("--align goes with --kind linear (a curve file fixes its own endpoints)");
+  const AlignMethod align =
+      kind == PathKind::linear ? parse_align_method(cl.get<std::string>("align")) : AlignMethod::none;
   const std::vector<double> ts = path_grid(cl.get<int>("points"));
   Outputs& outputs = cl.outputs();
   for (const auto& in : {a_path, b_path, curve_path}) outputs.input(in);
@@ -64,7 +68,7 @@ int run_path(const Args& args) {
   if (kind != PathKind::linear) {
     path = load_curve(curve_path, activation);
     if (path.kind != kind)
-      throw input_error(curve_path, "holds a " + std::string(path_kind_name(path.kind)) + " curve, not " +
+      throw input_error(curve_path, "holds a " + std::string(path_kind_name(kind)) + " curve, not " +
                                         std::string(path_kind_name(kind)));
     if (!path.arch.same_shape(a.arch))
       throw input_error(curve_path, "architecture " + path.arch.widths() + " differs from " + a_path + " (" +
@@ -109,6 +113,8 @@ int run_path(const Args& args) {
   if (!csv.empty()) outputs.stage(csv, path_report_csv(report));
   outputs.commit();
   std::cout << path_report_table(report);
+  cl.summary(std::to_string(ts.size()) + " points of the " + std::string(path_kind_name(kind)) + " path on " +
+             std::to_string(splits.size()) + " split(s)" + (report.alignment ? ", aligned and naive" : ""));
   return 0;
 }
 

@@ -103,6 +103,8 @@ int run_sweep(const Args& args) {
   std::cout << "shard " << shard.index << "/" << shard.count << ": " << counts.computed << " computed ("
             << counts.redone << " of them redone), " << counts.skipped << " skipped; results in " << out_dir
             << "/pairs\n";
+  cl.summary(std::to_string(counts.computed) + " pair(s) computed, " + std::to_string(counts.skipped) +
+             " skipped; results in " + out_dir + "/pairs");
   return 0;
 }
 

@@ -95,6 +95,8 @@ int run_symmetry(const Args& args) {
                   pair->naive.error_barrier.gap, pair->aligned.error_barrier.gap);
     std::cout << line;
   }
+  cl.summary(std::string("symmetry diagnostics") + (data ? " on " + split->name : "") +
+             (pair ? ", " + b_path + " aligned and compared" : ""));
   return 0;
 }
 

@@ -88,7 +88,7 @@ int run_train(const Args& args) {
   const auto bytes = serialize_safetensors(model_to_tensors(model));
   cl.outputs().stage(out, bytes);
   cl.outputs().commit();
-  cl.say("wrote " + out);
+  cl.summary("trained " + describe(model.arch) + " for " + std::to_string(o.epochs) + " epochs");
   return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "cli/command_line.hpp"
 
 #include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -119,6 +120,16 @@ void CommandLine::say(const std::string& line) const {
   if (common_.quiet) return;
   if (!held_back_.empty()) std::cerr << std::exchange(held_back_, "") << "\n";
   if (!line.empty()) std::cerr << line << "\n";
+}
+
+void CommandLine::summary(const std::string& what) const {
+  char seconds[64];
+  std::snprintf(seconds, sizeof seconds, " in %.1f s",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  std::string text = command_ + ": " + what + seconds;
+  const auto& files = outputs_.written();
+  for (std::size_t i = 0; i < files.size(); ++i) text += (i == 0 ? "; wrote " : ", ") + files[i];
+  say(text);
 }
 
 std::unique_ptr<Backend> CommandLine::backend() const {

@@ -13,8 +13,8 @@ void add_optimizer_options(CommandLine& cl, int default_epochs, const std::strin
                                                             "passes over the training data, 1 to 100000")(
       n("lr").c_str(), po::value<double>(),
       "learning rate in (0, 1000] (default 0.05 for sgd, 0.001 for adam)")(
-      n("momentum").c_str(), po::value<double>()->default_value(0.9), "SGD momentum, in [0, 1)")(
-      n("weight-decay").c_str(), po::value<double>()->default_value(0.0), "L2 weight decay, 0 to 1000")(
+      n("momentum").c_str(), po::value<double>()->default_value(0.9, "0.9"), "SGD momentum, in [0, 1)")(
+      n("weight-decay").c_str(), po::value<double>()->default_value(0.0, "0"), "L2 weight decay, 0 to 1000")(
       n("batch").c_str(), po::value<int64_t>()->default_value(128), "minibatch size, 1 to 1048576")(
       n("seed").c_str(), po::value<std::string>()->default_value("0"),
       "seed for initialisation, shuffling and t: 0 to 2^63 - 1");

@@ -125,6 +125,7 @@ void Outputs::commit() {
   std::vector<AtomicFile*> files;
   for (auto& f : staged_) files.push_back(f.get());
   AtomicFile::commit_together(files);
+  for (const auto* f : files) written_.push_back(f->path());
   staged_.clear();
 }
 

@@ -35,6 +35,8 @@ class Outputs {
   }
   // Puts every staged output in place, all or none.
   void commit();
+  // The outputs committed so far, as given.
+  const std::vector<std::string>& written() const { return written_; }
 
  private:
   struct Planned {
@@ -43,6 +45,7 @@ class Outputs {
   std::vector<std::string> inputs_;
   std::vector<Planned> outputs_;
   std::vector<std::unique_ptr<AtomicFile>> staged_;
+  std::vector<std::string> written_;
 };
 
 }  // namespace modeconn::cli

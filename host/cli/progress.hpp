@@ -4,6 +4,8 @@
 #include <chrono>
 #include <string>
 
+#include "modeconn/train.hpp"
+
 namespace modeconn::cli {
 
 class ProgressLine {
@@ -18,6 +20,22 @@ class ProgressLine {
   bool enabled_;
   bool drawn_ = false;
   std::chrono::steady_clock::time_point last_{};
+};
+
+// The progress of an epoch loop (training, curve fitting): on a terminal the live line; anywhere else (a log
+// under nohup or SLURM) one line per finished epoch with its loss, error and time. Nothing when disabled
+// (--quiet).
+class EpochProgress {
+ public:
+  // `what` starts each line: "training", "fitting the curve".
+  EpochProgress(bool enabled, std::string what);
+  void operator()(const EpochReport& r);
+  void finish() { line_.finish(); }
+
+ private:
+  bool enabled_, live_;
+  std::string what_;
+  ProgressLine line_;
 };
 
 }  // namespace modeconn::cli

@@ -70,13 +70,14 @@ std::string analyze_report_table(const AnalyzeReport& r) {
     const auto& test = naive.splits[0];
     const auto& train = naive.splits[1];
     const std::size_t i = e == 0 ? 0 : r.ts.size() - 1;
-    std::snprintf(line, sizeof line, "%-10s %10.4f %9.2f%% %10.4f %9.2f%%\n", e == 0 ? "A" : "B",
-                  test.loss[i], 100 * test.error[i], train.loss[i], 100 * train.error[i]);
+    std::snprintf(line, sizeof line, "%-10s %10.4f %10.4f %10.4f %10.4f\n", e == 0 ? "A" : "B", test.loss[i],
+                  test.error[i], train.loss[i], train.error[i]);
     out << line;
   }
   if (r.align != AlignMethod::none) out << "\n" << align_report_table(r.alignment, r.align);
   out << "\nbarriers  gap: max above the line joining the endpoints; mean: max above their mean; midpoint: "
-         "at t = 0.5\n";
+         "at t = 0.5\n          errors are fractions (0.1: 10% misclassified; mean absolute error for "
+         "regression)\n";
   std::snprintf(line, sizeof line, "%-20s %-6s %9s %9s %9s %9s %9s %9s\n", "path", "split", "loss gap",
                 "mean", "midpoint", "err gap", "mean", "midpoint");
   out << line;

@@ -111,10 +111,10 @@ void profile_table(std::ostringstream& out, const PathReport& r) {
       const auto& s = r.splits[k];
       if (aligned) {
         const auto& n = r.naive_splits[k];
-        std::snprintf(line, sizeof line, "  %11.5f %11.5f  %8.2f%% %8.2f%%", s.loss[i], n.loss[i],
-                      100.0 * s.error[i], 100.0 * n.error[i]);
+        std::snprintf(line, sizeof line, "  %11.5f %11.5f  %9.5f %9.5f", s.loss[i], n.loss[i], s.error[i],
+                      n.error[i]);
       } else {
-        std::snprintf(line, sizeof line, "  %11.5f  %9.2f%%", s.loss[i], 100.0 * s.error[i]);
+        std::snprintf(line, sizeof line, "  %11.5f  %10.5f", s.loss[i], s.error[i]);
       }
       out << line;
     }
@@ -125,7 +125,8 @@ void profile_table(std::ostringstream& out, const PathReport& r) {
 void barrier_table(std::ostringstream& out, const PathReport& r) {
   char line[256];
   out << "\nbarriers  gap: max above the line joining the endpoints; mean: max above their mean; midpoint: "
-         "at t = 0.5\n";
+         "at t = 0.5\n          errors are fractions (0.1: 10% misclassified; mean absolute error for "
+         "regression)\n";
   if (!r.alignment) {
     std::snprintf(line, sizeof line, "%-6s %-6s %10s %10s %10s %10s %10s %7s\n", "split", "metric", "f(0)",
                   "f(1)", "gap", "mean", "midpoint", "t_peak");

@@ -33,15 +33,15 @@ class HostTrainer final : public Trainer {
                 flat_.begin() + static_cast<std::ptrdiff_t>((k - first) * np_));
   }
 
-  double step(std::span<const double> coef, std::span<const int64_t> rows) override {
+  PointMetrics step(std::span<const double> coef, std::span<const int64_t> rows) override {
     MODECONN_EXPECTS(coef.size() == path_.points.size(), "one coefficient per control point");
     if (path_.points.size() == 1) {  // a model: the gradient is the step's, weight decay at the parameters
-      const double loss = backend_.loss_and_grad(path_.arch, flat_, split_, rows, grad_);
+      const PointMetrics m = backend_.metrics_and_grad(path_.arch, flat_, split_, rows, grad_);
       optimizer_.step(flat_, grad_, flat_);
-      return loss;
+      return m;
     }
     path_.interpolate(coef, 0, np_, phi_.data());
-    const double loss = backend_.loss_and_grad(path_.arch, phi_, split_, rows, g_);
+    const PointMetrics m = backend_.metrics_and_grad(path_.arch, phi_, split_, rows, g_);
     // ∂L(φ(t))/∂θ_k = c_k(t) ∇L(φ(t)); the decay term c_k(t) φ(t) is the gradient of ½‖φ(t)‖² with respect to
     // θ_k.
     const auto n = static_cast<int64_t>(np_);
@@ -57,7 +57,7 @@ class HostTrainer final : public Trainer {
     }
     optimizer_.step(flat_, grad_, decay_at_);
     copy_out(path_);  // φ at the next step is made from the updated points
-    return loss;
+    return m;
   }
 
   void read(Path& path) override { copy_out(path); }

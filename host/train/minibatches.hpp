@@ -1,6 +1,7 @@
 // Epochs of shuffled minibatches, the loop training and curve fitting share: private to host/train.
 #pragma once
 
+#include <chrono>
 #include <cmath>
 #include <numeric>
 #include <span>
@@ -13,8 +14,8 @@
 
 namespace modeconn {
 
-// Calls step(rows) for each minibatch of each epoch; step returns the minibatch's mean loss. Reports
-// progress.
+// Calls step(rows) for each minibatch of each epoch; step returns the minibatch's mean loss and error.
+// Reports progress.
 template <typename Step>
 void run_minibatches(int64_t num_rows, const TrainOptions& o,
                      const std::function<void(const EpochReport&)>& progress, Step&& step) {
@@ -28,20 +29,26 @@ void run_minibatches(int64_t num_rows, const TrainOptions& o,
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
     for (std::size_t i = order.size(); i > 1; --i)
       std::swap(order[i - 1], order[rng.below(i)]);  // Fisher–Yates
-    double loss_sum = 0;
+    const auto start = std::chrono::steady_clock::now();
+    double loss_sum = 0, error_sum = 0;
     int64_t seen = 0;
     for (int64_t s = 0; s < steps; ++s) {
       const int64_t begin = s * o.batch;
       const int64_t count = std::min(o.batch, num_rows - begin);
-      const double loss =
+      const PointMetrics m =
           step(std::span<const int64_t>(order.data() + begin, static_cast<std::size_t>(count)));
+      const double loss = m.loss;
       if (!std::isfinite(loss))
         throw Error(ErrorKind::input, "training diverged (loss is " + std::to_string(loss) + " at epoch " +
                                           std::to_string(epoch) + "); lower --lr");
       loss_sum += loss * static_cast<double>(count);
+      error_sum += m.error * static_cast<double>(count);
       seen += count;
       if (progress)
-        progress({epoch, o.epochs, s + 1, steps, loss_sum / static_cast<double>(seen), s + 1 == steps});
+        progress({epoch, o.epochs, s + 1, steps, loss_sum / static_cast<double>(seen),
+                  error_sum / static_cast<double>(seen),
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                  s + 1 == steps});
     }
   }
 }

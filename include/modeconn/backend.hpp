@@ -44,8 +44,8 @@ class Trainer {
   virtual ~Trainer() = default;
   // One step on minibatch `rows` at φ = Σ_k coef[k]·θ_k: the mean loss and its gradient g at φ; each trained
   // θ_k gets the gradient c_k·g, with weight decay measured at c_k·φ; then the optimizer's update. Returns
-  // the minibatch's mean loss (before the update).
-  virtual double step(std::span<const double> coef, std::span<const int64_t> rows) = 0;
+  // the minibatch's mean loss and error (before the update).
+  virtual PointMetrics step(std::span<const double> coef, std::span<const int64_t> rows) = 0;
   // Copies the trained control points back into `path`.
   virtual void read(Path& path) = 0;
 };
@@ -67,9 +67,16 @@ class Backend {
   virtual std::vector<float> outputs(const Model& model, const Split& split, int64_t first,
                                      int64_t count) = 0;
 
-  // Mean loss over split rows `rows` at `params`, and its gradient (written to `grad`, num_params values).
-  virtual double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
-                               std::span<const int64_t> rows, std::span<float> grad) = 0;
+  // Mean loss and error over split rows `rows` at `params`, and the loss's gradient (written to `grad`,
+  // num_params values).
+  virtual PointMetrics metrics_and_grad(const Architecture& arch, std::span<const float> params,
+                                        const Split& split, std::span<const int64_t> rows,
+                                        std::span<float> grad) = 0;
+  // The mean loss alone.
+  double loss_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
+                       std::span<const int64_t> rows, std::span<float> grad) {
+    return metrics_and_grad(arch, params, split, rows, grad).loss;
+  }
 
   // c = alpha·op(a)·op(b) + beta·c for row-major float32 matrices in host memory (op(a) is m×k, op(b) k×n,
   // c m×n, all contiguous): the products host algorithms need, such as weight matching's similarities. This

@@ -31,7 +31,9 @@ struct EpochReport {
   int epochs = 0;
   int64_t step = 0;  // minibatches done in this epoch
   int64_t steps = 0;
-  double running_loss = 0;
+  double running_loss = 0;   // the mean over this epoch's minibatches so far, each at the parameters it met
+  double running_error = 0;  // the same for the error (fraction misclassified, or mean absolute error)
+  double seconds = 0;        // since this epoch began
   bool epoch_done = false;
 };
 

@@ -19,7 +19,8 @@ struct Shape {
 // C = alpha op(A) op(B) + beta C in float64, row-major, A stored [m×k] (or [k×m] when trans_a) and B [k×n]
 // (or [n×k] when trans_b).
 std::vector<double> reference(const Shape& s, double alpha, const std::vector<float>& a, bool trans_a,
-                              const std::vector<float>& b, bool trans_b, double beta, const std::vector<float>& c) {
+                              const std::vector<float>& b, bool trans_b, double beta,
+                              const std::vector<float>& c) {
   std::vector<double> out(static_cast<std::size_t>(s.m * s.n));
   for (int64_t i = 0; i < s.m; ++i)
     for (int64_t j = 0; j < s.n; ++j) {
@@ -37,8 +38,8 @@ std::vector<double> reference(const Shape& s, double alpha, const std::vector<fl
 TEST(ParallelGemm, MatchesAFloat64ProductForEveryTransposeAndThreadCount) {
   std::mt19937 rng(7);
   std::normal_distribution<float> normal;
-  const std::vector<Shape> shapes = {{1, 1, 1}, {3, 5, 0}, {1000, 37, 129}, {999, 64, 256}, {13, 500, 700},
-                                     {257, 3, 1}, {64, 64, 4096}};
+  const std::vector<Shape> shapes = {{1, 1, 1},      {3, 5, 0},   {1000, 37, 129}, {999, 64, 256},
+                                     {13, 500, 700}, {257, 3, 1}, {64, 64, 4096}};
   const int saved = omp_get_max_threads();
   for (const Shape& s : shapes)
     for (const int threads : {1, 2, 3, 4})
@@ -58,9 +59,9 @@ TEST(ParallelGemm, MatchesAFloat64ProductForEveryTransposeAndThreadCount) {
             // Float32 accumulation over k terms of unit size: error grows like sqrt(k) ulps of the terms.
             const double tol = 1e-5 * (1 + std::sqrt(static_cast<double>(s.k))) * 8;
             for (std::size_t i = 0; i < c.size(); ++i)
-              ASSERT_NEAR(c[i], want[i], tol) << "m=" << s.m << " n=" << s.n << " k=" << s.k << " threads="
-                                              << threads << " trans_a=" << ta << " trans_b=" << tb
-                                              << " beta=" << beta << " at " << i;
+              ASSERT_NEAR(c[i], want[i], tol)
+                  << "m=" << s.m << " n=" << s.n << " k=" << s.k << " threads=" << threads
+                  << " trans_a=" << ta << " trans_b=" << tb << " beta=" << beta << " at " << i;
           }
   omp_set_num_threads(saved);
 }
@@ -71,7 +72,8 @@ TEST(ParallelGemm, InsideAParallelRegionRunsOnTheCallingThread) {
   std::vector<float> a(m * k, 1.f), b(k * n, 2.f);
   std::vector<std::vector<float>> c(4, std::vector<float>(m * n, -1.f));
 #pragma omp parallel for num_threads(4)
-  for (int t = 0; t < 4; ++t) cpu::parallel_gemm(m, n, k, 1.f, a.data(), false, b.data(), false, 0.f, c[t].data());
+  for (int t = 0; t < 4; ++t)
+    cpu::parallel_gemm(m, n, k, 1.f, a.data(), false, b.data(), false, 0.f, c[t].data());
   for (const auto& ct : c)
     for (const float v : ct) ASSERT_EQ(v, 2.f * k);
 }

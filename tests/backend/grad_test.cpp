@@ -27,10 +27,15 @@ TEST_P(GradientAgainstFiniteDifferences, EveryParameter) {
   const std::vector<int64_t> rows{3, 17, 0, 39, 22, 8, 8, 31, 12};  // a minibatch, one row twice
   std::vector<float> grad(m.params.size(), NAN);
   auto backend = make_cpu_backend();
-  const double loss = backend->loss_and_grad(m.arch, m.params, s, rows, grad);
+  const PointMetrics got = backend->metrics_and_grad(m.arch, m.params, s, rows, grad);
+  const double loss = got.loss;
 
   std::vector<double> theta = test::to_double(m.params);
-  EXPECT_TRUE(test::close(loss, test::ref_metrics(m.arch, theta, s, rows).loss, 1e-5));
+  const auto want = test::ref_metrics(m.arch, theta, s, rows);
+  EXPECT_TRUE(test::close(loss, want.loss, 1e-5));
+  // The minibatch's error, which training reports per epoch: the fraction misclassified (exact), or the
+  // mean absolute error.
+  EXPECT_TRUE(test::close(got.error, want.error, 1e-5)) << got.error << " vs " << want.error;
   const double h = 1e-6;
   for (std::size_t i = 0; i < theta.size(); ++i) {
     const double keep = theta[i];

@@ -41,9 +41,10 @@ TEST_P(CudaParity, LossAndGradientMatchTheCpuBackend) {
   auto cpu = make_cpu_backend();
   auto gpu = make_cuda_backend(false);
   set_cuda_poison(*gpu, true);
-  const double l_cpu = cpu->loss_and_grad(m.arch, m.params, split, rows, g_cpu);
-  const double l_gpu = gpu->loss_and_grad(m.arch, m.params, split, rows, g_gpu);
-  EXPECT_TRUE(test::close(l_gpu, l_cpu, 1e-5));
+  const PointMetrics cpu_metrics = cpu->metrics_and_grad(m.arch, m.params, split, rows, g_cpu);
+  const PointMetrics gpu_metrics = gpu->metrics_and_grad(m.arch, m.params, split, rows, g_gpu);
+  EXPECT_TRUE(test::close(gpu_metrics.loss, cpu_metrics.loss, 1e-5));
+  EXPECT_TRUE(test::close(gpu_metrics.error, cpu_metrics.error, 1e-5));
   double scale = 0;
   for (float v : g_cpu) scale = std::max(scale, static_cast<double>(std::abs(v)));
   for (std::size_t i = 0; i < g_cpu.size(); ++i)
