@@ -23,7 +23,7 @@ echo "modeconn path, whole process (load, evaluate, report), 3 runs:"
 for run in 1 2 3; do
   start=$(date +%s.%N)
   build/host/modeconn path -q --threads "$threads" --a "$work/m1.safetensors" --b "$work/m2.safetensors" \
-    --data builtin:fashion-mnist --split test --points 25 --json "$work/p.json" >/dev/null
+    --data builtin:fashion-mnist --split test --points 25 --align none --json "$work/p.json" >/dev/null
   end=$(date +%s.%N)
   echo "  run $run: $(echo "$end - $start" | bc) s"
 done

@@ -100,7 +100,7 @@ def main():
         for i, f in enumerate(files):
             common.write_safetensors(f"{work}/m{i}.safetensors", f)
         cmd = [a.modeconn, "path", "-q", "--threads", str(a.threads), "--a", f"{work}/m0.safetensors", "--b",
-               f"{work}/m1.safetensors", "--data", folder, "--split", "test", "--points", str(points),
+               f"{work}/m1.safetensors", "--data", folder, "--split", "test", "--points", str(points), "--align", "none",
                "--device", a.device, "--precision", a.precision, "--json", f"{work}/p.json"]
         tm, tt = common.alternate(a.runs, lambda: common.time_process(cmd),
                                   lambda: torch_loop_seconds(widths, files, folder, a.threads, points, a.device,

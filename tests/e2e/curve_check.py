@@ -40,7 +40,7 @@ def main():
     reports = {}
     for kind in ("linear", "bezier"):
         out = os.path.join(a.work, f"{kind}.json")
-        extra = ["--kind", "bezier", "--curve", curve] if kind == "bezier" else []
+        extra = ["--kind", "bezier", "--curve", curve] if kind == "bezier" else ["--align", "none"]
         run(m, "path", "-q", "--a", files[0], "--b", files[1], "--data", data, "--split", "test", "--json", out, *extra)
         with open(out) as f:
             reports[kind] = json.load(f)["splits"]["test"]

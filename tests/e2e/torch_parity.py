@@ -120,7 +120,8 @@ def main():
 
         report = os.path.join(a.work, f"{style}.json")
         subprocess.run([a.modeconn, "path", "-q", "--a", files[0], "--b", files[1], "--data", folder,
-                        "--points", str(POINTS), "--json", report], check=True, stdout=subprocess.DEVNULL)
+                        "--points", str(POINTS), "--align", "none", "--json", report], check=True,
+                       stdout=subprocess.DEVNULL)
         with open(report) as f:
             got = json.load(f)
         ts = [i / (POINTS - 1) for i in range(POINTS)]
