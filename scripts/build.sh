@@ -2,6 +2,17 @@
 # Configures and builds modeconn into build/ (or $BUILD_DIR); extra arguments go to cmake.
 # BUILD_TARGET=modeconn builds only the executable.
 set -euo pipefail
+for arg in "$@"; do
+  case "$arg" in
+    -h|--help)
+      cat <<HELP
+usage: build.sh [CMAKE_ARGUMENT...]
+Configures and builds modeconn into build/ (or \$BUILD_DIR); the CMAKE_ARGUMENTs (e.g. -DMODECONN_CUDA=ON) go
+to cmake's configure step. BUILD_TARGET=modeconn builds only the executable.
+HELP
+      exit 0 ;;
+  esac
+done
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build}
 generator=()

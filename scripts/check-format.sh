@@ -2,6 +2,15 @@
 # Checks that every C++ and CUDA source follows the checked-in .clang-format (Debian's clang-format 14); lists
 # the files that do not. `scripts/check-format.sh --fix` formats them in place.
 set -euo pipefail
+case "${1:-}" in
+  -h|--help)
+    cat <<HELP
+usage: check-format.sh [--fix]
+Checks that every C++ and CUDA source follows the checked-in .clang-format and lists those that do not;
+--fix formats them in place.
+HELP
+    exit 0 ;;
+esac
 cd "$(dirname "$0")/.."
 format=clang-format-14
 command -v "$format" >/dev/null || format=clang-format

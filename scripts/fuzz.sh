@@ -7,6 +7,16 @@
 #   scripts/fuzz.sh [SECONDS]           # every target
 #   TARGETS="npy idx" scripts/fuzz.sh 600
 set -euo pipefail
+case "${1:-}" in
+  -h|--help)
+    cat <<HELP
+usage: fuzz.sh [SECONDS]
+Builds the libFuzzer targets (build-fuzz/) and runs each for SECONDS (default 60) from tests/fuzz/corpus/;
+fails on any finding, kept in build-fuzz/findings/<target>/. \$TARGETS picks targets (default: all), e.g.
+  TARGETS="npy idx" scripts/fuzz.sh 600
+HELP
+    exit 0 ;;
+esac
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 targets=${TARGETS:-safetensors curve npy idx config sweep}

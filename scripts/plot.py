@@ -1,15 +1,34 @@
 #!/usr/bin/env python3
 """Draws loss and error along every path of a modeconn report: train and test, endpoints marked, barriers
-annotated. Reads the JSON of `modeconn analyze` (every path) or of `modeconn path` (one path, and the naive
-one beside it when it was aligned); for the JSON of `modeconn merge` it draws the N x N barrier matrices as
+drawn. Reads the JSON of `modeconn analyze` (every path) or of `modeconn path` (one path, and the naive one
+beside it when it was aligned); for the JSON of `modeconn merge` it draws the N x N barrier matrices as
 heatmaps; for the JSON of bench/compare/path_vs_torch.py it draws how time grows with the work, and the ratio.
+
+Errors are drawn as modeconn reports them, unscaled: the fraction misclassified (0.1 is 10 %) for
+classification, the mean absolute error for regression. A barrier's gap is the largest height of the curve
+above the straight line joining its endpoints; each path panel draws that line (dashed) and the gap (a double
+arrow at t_peak), and names the gap's value in the legend.
+
+Needs matplotlib (Debian: /usr/bin/python3 with python3-matplotlib).
 
 usage: plot.py REPORT.json -o FIG.png
 """
 import argparse
 import json
+import math
 import os
 import sys
+
+USAGE = "plot.py REPORT.json -o FIG.png"
+
+GAP_DEFINITION = ("gap: the largest height of the curve above the straight line joining its endpoints "
+                  "(dashed), reached at t_peak; drawn as a double arrow")
+
+NON_FINITE = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
+
+
+class ReportError(Exception):
+    """A report plot.py cannot draw; main() prints it as one line and exits 2."""
 
 
 def fail(message):
@@ -17,63 +36,290 @@ def fail(message):
     sys.exit(2)
 
 
-def load_paths(report, path):
-    """[(label, splits)] from either kind of report."""
+def numbers(value):
+    """modeconn writes a value that is not finite as the string "nan", "inf" or "-inf": read those back as floats."""
+    if isinstance(value, dict):
+        return {k: numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [numbers(v) for v in value]
+    if isinstance(value, str) and value in NON_FINITE:
+        return NON_FINITE[value]
+    return value
+
+
+def load_report(path):
+    """The report at `path`, non-finite strings read back as floats; ReportError when it cannot be read."""
+    try:
+        with open(path) as f:
+            return numbers(json.load(f))
+    except OSError as e:
+        raise ReportError(f"{path}: {e.strerror or e}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ReportError(f"{path}: not JSON ({e})")
+
+
+def finite(x):
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def fmt(x):
+    """A value for a legend or a title: four significant digits, 'nan' and 'inf' spelled as modeconn does."""
+    if not isinstance(x, (int, float)):
+        return "?"
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:.4g}"
+
+
+def base_name(path):
+    return os.path.basename(str(path).rstrip("/")) if path else ""
+
+
+def endpoint_names(report):
+    """(basename of A, basename of B): from an analyze report's 'a'/'b' or a path report's 'path'."""
+    a, b = report.get("a"), report.get("b")
+    path = report.get("path")
+    if isinstance(path, dict):
+        a, b = a or path.get("a"), b or path.get("b")
+    return base_name(a), base_name(b)
+
+
+def task_of(report):
+    """'classification', 'regression' or None when the report does not say. An analyze or path report's
+    'model' ends with the task ("784-100-10 relu classification"); a 'task' key, where present, wins."""
+    for key in ("task", "model"):
+        value = report.get(key)
+        if isinstance(value, str):
+            words = value.lower().split()
+            for task in ("regression", "classification"):
+                if task in words:
+                    return task
+    return None
+
+
+def axis_label(metric, task):
+    if metric == "loss":
+        return {"classification": "cross-entropy", "regression": "mean squared error"}.get(task, "loss")
+    return {"classification": "error (fraction misclassified)",
+            "regression": "error (mean absolute)"}.get(task, "error (fraction misclassified; mean absolute error "
+                                                               "for regression)")
+
+
+def load_paths(report, name="report"):
+    """[(label, splits)] from an analyze or a path report, the naive line first."""
     if "paths" in report:
+        if not isinstance(report["paths"], dict) or not report["paths"]:
+            raise ReportError(f"{name}: 'paths' holds no path")
         # JSON objects carry no order: naive line first, then the aligned line, then the curves.
         rank = {"linear": 0, "linear_aligned": 1}
         items = sorted(report["paths"].items(), key=lambda kv: (rank.get(kv[0], 2), kv[0]))
-        return [(p.get("label", name), p["splits"]) for name, p in items]
+        return [(p.get("label", key), p["splits"]) for key, p in items]
     if "splits" in report:
         kind = report.get("path", {}).get("kind", "path")
-        paths = []
         if "naive" in report:
-            paths.append((f"{kind} (naive)", report["naive"]["splits"]))
-            paths.append((f"{kind} (aligned)", report["splits"]))
-        else:
-            paths.append((kind, report["splits"]))
-        return paths
-    fail(f"{path}: neither an analyze, a path nor a merge report (no 'paths', 'splits' or 'matrices' key)")
+            return [(f"{kind} (naive)", report["naive"]["splits"]), (f"{kind} (aligned)", report["splits"])]
+        return [(kind, report["splits"])]
+    raise ReportError(f"{name}: neither an analyze, a path nor a merge report (no 'paths', 'splits' or "
+                      "'matrices' key)")
 
 
-def plot_matrices(report, out, plt):
-    """Heatmaps: one row per path, columns for the test and train loss gaps and the test error gap."""
+def _plotted(values):
+    """Values to draw: infinite ones become gaps in the line (NaN), as NaN ones already are."""
+    return [v if finite(v) else float("nan") for v in values]
+
+
+def _title(report):
+    a, b = endpoint_names(report)
+    path = report.get("path") if isinstance(report.get("path"), dict) else {}
+    if "paths" in report:
+        what = "paths"
+    else:
+        what = f"{path.get('kind', '')} path".strip()
+    line = f"{what} from A = {a or '?'} (t = 0) to B = {b or '?'} (t = 1)"
+    align = path.get("align") or (report.get("align") or {}).get("method")
+    if align:
+        line += f", B aligned to A by {align} matching"
+    details = ", ".join(str(report[k]) for k in ("model", "data") if report.get(k))
+    return line + ("\n" + details if details else "")
+
+
+def plot_paths(report, name, plt):
+    """Loss (top row) and error (bottom row) against t, one column per split, every path of an analyze or
+    path report. Returns the Figure."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import FancyArrowPatch
+
+    paths = load_paths(report, name)
+    ts = report.get("t")
+    if not ts:
+        raise ReportError(f"{name}: no 't' values")
+    if ts[0] != 0 or ts[-1] != 1:
+        raise ReportError(f"{name}: 't' must run from 0 to 1")
+    splits = [s for s in ("train", "test") if any(s in sp for _, sp in paths)]
+    if not splits:
+        raise ReportError(f"{name}: no train or test profile")
+    task = task_of(report)
+    a_name, b_name = endpoint_names(report)
+
+    # Two rows of panels (loss, error), one column per split, and a strip below for the key: constrained
+    # layout makes room for each panel's legend above it and for the footnote.
+    fig = plt.figure(figsize=(6.6 * len(splits), 10.2), layout="constrained")
+    grid = fig.add_gridspec(3, len(splits), height_ratios=[1, 1, 0.1])
+    axes = [[None] * len(splits) for _ in range(2)]
+    for row in range(2):
+        for col in range(len(splits)):
+            axes[row][col] = fig.add_subplot(grid[row, col], sharex=axes[0][0])
+            if row == 0:
+                axes[row][col].tick_params(labelbottom=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for col, split in enumerate(splits):
+        for row, metric in enumerate(("loss", "error")):
+            ax = axes[row][col]
+            first = None
+            for k, (label, sp) in enumerate(paths):
+                if split not in sp:
+                    continue
+                values = sp[split][metric]
+                if len(values) != len(ts):
+                    raise ReportError(f"{name}: {label} {split} {metric} holds {len(values)} values for "
+                                      f"{len(ts)} t")
+                if first is None:
+                    first = values
+                barrier = sp[split].get("barrier", {}).get(metric, {})
+                gap, t_peak = barrier.get("gap", float("nan")), barrier.get("t_peak", float("nan"))
+                color = colors[k % len(colors)]
+                entry = f"{label}: gap {fmt(gap)}"
+                if isinstance(gap, (int, float)) and not math.isnan(gap) and finite(t_peak):
+                    entry += f" at t = {t_peak:.3g}"
+                left_out = sum(1 for v in values if not finite(v))
+                if left_out:
+                    entry += f"; {left_out} value{'s' if left_out > 1 else ''} not finite, left out"
+                ax.plot(ts, _plotted(values), color=color, marker=".", ms=4, lw=1.6, label=entry, zorder=3,
+                        gid=f"curve:{label}")
+                y0, y1 = values[0], values[-1]
+                if finite(y0) and finite(y1):
+                    # The line the gap is measured from: the endpoints' values joined straight.
+                    ax.plot([0, 1], [y0, y1], ls="--", lw=1.1, color=color, alpha=0.9, zorder=2,
+                            label="_endpoint line", gid=f"endpoint-line:{label}")
+                    if finite(gap) and gap > 0 and finite(t_peak):
+                        base = (1 - t_peak) * y0 + t_peak * y1
+                        ax.add_patch(FancyArrowPatch((t_peak, base), (t_peak, base + gap), arrowstyle="<->",
+                                                     mutation_scale=10, color=color, lw=1.3, zorder=4,
+                                                     shrinkA=0, shrinkB=0, gid=f"gap-arrow:{label}"))
+            if first is not None:
+                if finite(first[0]):
+                    ax.plot([0], [first[0]], "o", color="black", ms=7, zorder=5, label="_A", gid="endpoint:A")
+                if finite(first[-1]):
+                    ax.plot([1], [first[-1]], "s", color="black", ms=7, zorder=5, label="_B", gid="endpoint:B")
+            ax.set_ylabel(axis_label(metric, task))
+            ax.grid(alpha=0.3)
+            # Above the panel, naming it: off the curves.
+            ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), fontsize=8, title=f"{split} {metric}",
+                      title_fontproperties={"weight": "bold", "size": 9}, frameon=False, borderaxespad=0)
+            if row == 1:
+                ax.set_xlabel("t along the path")
+        axes[1][col].set_xticks([0, 0.25, 0.5, 0.75, 1], ["0\nA", "0.25", "0.5", "0.75", "1\nB"])
+    key = [Line2D([], [], ls="none", marker="o", color="black", ms=7,
+                  label=f"A: {a_name or 'first model'} (t = 0)"),
+           Line2D([], [], ls="none", marker="s", color="black", ms=7,
+                  label=f"B: {b_name or 'second model'} (t = 1)"),
+           Line2D([], [], ls="--", color="grey", lw=1.1,
+                  label="line joining the endpoints (gap measured from it), in each path's colour"),
+           Line2D([], [], ls="none", marker=r"$\updownarrow$", color="grey", ms=13,
+                  label="gap, at t_peak (value in each panel's legend)")]
+    key_ax = fig.add_subplot(grid[2, :], gid="key")
+    key_ax.axis("off")
+    key_ax.legend(handles=key, loc="center", ncol=2, fontsize=8, frameon=False)
+    fig.supxlabel(GAP_DEFINITION, fontsize=8, style="italic")
+    fig.suptitle(_title(report), fontsize=11)
+    return fig
+
+
+MATRIX_COLUMNS = [("test", "loss"), ("train", "loss"), ("test", "error")]
+
+
+def _shared_scale(report, paths, split, metric):
+    """(vmin, vmax): one colour scale for every path's matrix of one split and metric."""
+    seen = [v for p in paths for row in report["matrices"][p][split][metric]["gap"] for v in row if finite(v)]
+    top = max(seen, default=0.0)
+    low = min(min(seen, default=0.0), 0.0)
+    # All zero, or nothing finite: 0 to 1, not matplotlib's default of -0.1 to 0.1 around a constant.
+    return low, top if top > low else low + 1.0
+
+
+def plot_matrices(report, plt):
+    """Heatmaps: one row per path, columns for the test and train loss gaps and the test error gap; the panels
+    of one column share one colour scale. Returns the Figure."""
+    import matplotlib
+
     rank = {"linear": 0, "linear_aligned": 1}
-    paths = sorted(report["matrices"], key=lambda name: (rank.get(name, 2), name))
+    paths = sorted(report["matrices"], key=lambda p: (rank.get(p, 2), p))
     if not paths:
-        fail("the merge report holds no finished pair to draw")
-    columns = [("test", "loss"), ("train", "loss"), ("test", "error")]
+        raise ReportError("the merge report holds no finished pair to draw")
     n = len(report["models"])
-    names = [os.path.basename(m).rsplit(".", 1)[0] for m in report["models"]]
-    size = max(3.2, 0.45 * n + 1.5)
-    fig, axes = plt.subplots(len(paths), len(columns), figsize=(size * len(columns), size * len(paths)), squeeze=False)
-    for r, path in enumerate(paths):
-        for c, (split, metric) in enumerate(columns):
+    names = [base_name(m).rsplit(".", 1)[0] for m in report["models"]]
+    size = max(3.4, 0.45 * n + 1.8)
+    height = size * len(paths) + 1.2
+    fig, axes = plt.subplots(len(paths), len(MATRIX_COLUMNS), figsize=(size * len(MATRIX_COLUMNS) + 1.2, height),
+                             squeeze=False, layout="constrained")
+    cmap = matplotlib.colormaps["viridis"].copy()
+    cmap.set_bad("lightgrey")
+    cmap.set_over("tab:red")
+    for c, (split, metric) in enumerate(MATRIX_COLUMNS):
+        vmin, vmax = _shared_scale(report, paths, split, metric)
+        im = None
+        for r, path in enumerate(paths):
             ax = axes[r][c]
             m = report["matrices"][path][split][metric]["gap"]
             values = [[float("nan") if v is None else v for v in row] for row in m]
-            im = ax.imshow(values, cmap="viridis", vmin=0)
-            ax.set_title(f"{path}: {split} {metric} gap", fontsize=9)
+            present = [v for row in values for v in row if not math.isnan(v)]
+            # imshow hides what is not finite, as it does a missing pair (NaN): draw infinity above the scale.
+            above = vmax + (vmax - vmin)
+            shown = [[above if v == float("inf") else v if finite(v) else float("nan") for v in row] for row in values]
+            im = ax.imshow(shown, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+            note = ""
+            if not present:
+                note = " (no value)"
+            elif all(v == 0 for v in present):
+                note = " (all zero)"
+            ax.set_title(f"{path}: {split} {metric} gap{note}", fontsize=9)
             ax.set_xticks(range(n), names, rotation=90, fontsize=7)
             ax.set_yticks(range(n), names, fontsize=7)
             if n <= 12:
                 for i in range(n):
                     for j in range(n):
-                        if values[i][j] == values[i][j]:
-                            ax.text(j, i, f"{values[i][j]:.2f}", ha="center", va="center", fontsize=6, color="w")
-            fig.colorbar(im, ax=ax, fraction=0.046)
+                        v = values[i][j]
+                        if m[i][j] is None:
+                            continue  # a pair not finished: grey, no text
+                        light = math.isnan(v) or (finite(v) and (v - vmin) / (vmax - vmin) > 0.6)
+                        ax.text(j, i, fmt(v) if not finite(v) else f"{v:.2g}", ha="center", va="center",
+                                fontsize=7, color="black" if light else "white")
+        unit = " (fraction)" if metric == "error" else ""
+        fig.colorbar(im, ax=list(axes[:, c]), shrink=0.9, label=f"{split} {metric} gap{unit}", extend="neither")
     missing = report.get("missing", [])
-    fig.suptitle(f"{n} models, {len(missing)} pairs missing" if missing else f"{n} models")
-    fig.tight_layout()
+    title = f"barrier gaps between {n} models; each column one colour scale"
+    if missing:
+        title += f"; grey: {len(missing)} pair{'s' if len(missing) != 1 else ''} not finished"
+    fig.suptitle(title, fontsize=11)
+    notes = [GAP_DEFINITION.split(" (dashed)")[0]]
+    if any(v == float("inf") for p in paths for s, k in MATRIX_COLUMNS
+           for row in report["matrices"][p][s][k]["gap"] for v in row):
+        notes.append("red: infinite")
+    if any(isinstance(v, float) and math.isnan(v) for p in paths for s, k in MATRIX_COLUMNS
+           for row in report["matrices"][p][s][k]["gap"] for v in row):
+        notes.append("grey with 'nan': no gap (a value on the path not finite)")
+    fig.supxlabel("; ".join(notes), fontsize=8, style="italic")
     return fig
 
 
 def plot_benchmark(report, plt):
     """Left: seconds against the FLOPs a per-point loop does (log-log), modeconn and the peer. Right: the ratio
-    per case."""
+    per case. Returns the Figure."""
     rows = report.get("rows")
     if not rows:
-        fail("benchmark report without rows")
+        raise ReportError("benchmark report without rows")
     peer = report.get("peer", "peer")
 
     def loop_gflop(r):
@@ -105,93 +351,59 @@ def plot_benchmark(report, plt):
     return fig
 
 
-NON_FINITE = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
-
-
-def numbers(value):
-    """modeconn writes a value that is not finite as the string "nan", "inf" or "-inf": read those back as floats."""
-    if isinstance(value, dict):
-        return {k: numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [numbers(v) for v in value]
-    if isinstance(value, str) and value in NON_FINITE:
-        return NON_FINITE[value]
-    return value
-
-
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("report")
-    p.add_argument("-o", "--out", required=True)
-    a = p.parse_args()
-    try:
-        with open(a.report) as f:
-            report = numbers(json.load(f))
-    except OSError as e:
-        fail(f"{a.report}: {e.strerror}")
-    except json.JSONDecodeError as e:
-        fail(f"{a.report}: not JSON ({e})")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def build_figure(report, name, plt):
+    """The Figure for any report plot.py knows."""
     if "matrices" in report:
-        save(plot_matrices(report, a.out, plt), a.out)
-        return
+        return plot_matrices(report, plt)
     if "benchmark" in report:
-        save(plot_benchmark(report, plt), a.out)
-        return
-    paths = load_paths(report, a.report)
-    ts = report.get("t")
-    if not ts:
-        fail(f"{a.report}: no 't' values")
+        return plot_benchmark(report, plt)
+    return plot_paths(report, name, plt)
 
-    splits = [s for s in ("train", "test") if any(s in sp for _, sp in paths)]
-    fig, axes = plt.subplots(2, len(splits), figsize=(6.2 * len(splits), 7.5), squeeze=False, sharex=True)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for col, split in enumerate(splits):
-        for row, metric in enumerate(("loss", "error")):
-            ax = axes[row][col]
-            for k, (label, sp) in enumerate(paths):
-                if split not in sp:
-                    continue
-                values = sp[split][metric]
-                scale = 100.0 if metric == "error" else 1.0
-                y = [v * scale for v in values]
-                gap = sp[split]["barrier"][metric]["gap"] * scale
-                t_peak = sp[split]["barrier"][metric]["t_peak"]
-                unit = " pp" if metric == "error" else ""
-                color = colors[k % len(colors)]
-                ax.plot(ts, y, color=color, marker=".", label=f"{label}: gap {gap:.3f}{unit}")
-                if gap > 0:
-                    # The barrier: from the line joining the endpoints up to the peak.
-                    base = (1 - t_peak) * y[0] + t_peak * y[-1]
-                    ax.annotate("", xy=(t_peak, base + gap), xytext=(t_peak, base),
-                                arrowprops=dict(arrowstyle="<->", color=color, lw=1))
-            first = paths[0][1][split][metric]
-            scale = 100.0 if metric == "error" else 1.0
-            ax.plot([0, 1], [first[0] * scale, first[-1] * scale], "o", color="black", zorder=5)
-            ax.annotate("A", (0, first[0] * scale), textcoords="offset points", xytext=(6, -12))
-            ax.annotate("B", (1, first[-1] * scale), textcoords="offset points", xytext=(-14, -12))
-            ax.set_title(f"{split} {metric}")
-            ax.set_ylabel("cross-entropy" if metric == "loss" else "error (%)")
-            if row == 1:
-                ax.set_xlabel("t along the path")
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
-    title = report.get("model", "")
-    if report.get("a") and report.get("b"):
-        title = f"{os.path.basename(report['a'])} -> {os.path.basename(report['b'])}   {title}"
-    fig.suptitle(title)
-    fig.tight_layout()
-    save(fig, a.out)
+
+def import_pyplot():
+    """matplotlib.pyplot on the Agg backend; ReportError (one line) when matplotlib cannot be imported."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as e:
+        detail = (str(e).strip().splitlines() or [""])[0]
+        raise ReportError(f"matplotlib is missing ({detail}); run it with Debian's /usr/bin/python3 "
+                          "(apt-get install python3-matplotlib) or pip install matplotlib")
+    return plt
 
 
 def save(fig, out):
     tmp = out + ".tmp.png"  # written whole, then renamed: no partial picture
-    fig.savefig(tmp, dpi=110)
-    os.replace(tmp, out)
+    try:
+        fig.savefig(tmp, dpi=110)
+        os.replace(tmp, out)
+    except OSError as e:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise ReportError(f"{out}: {e.strerror or e}")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(usage=USAGE, description=__doc__.split("\n\n")[0])
+    p.add_argument("report", metavar="REPORT.json")
+    p.add_argument("-o", "--out", metavar="FIG.png", required=True)
+    a = p.parse_args(argv)
+    try:
+        report = load_report(a.report)
+        if not isinstance(report, dict):
+            raise ReportError(f"{a.report}: not a modeconn report (a JSON object)")
+        plt = import_pyplot()
+        try:
+            fig = build_figure(report, a.report, plt)
+        except (KeyError, TypeError, IndexError, AttributeError) as e:
+            raise ReportError(f"{a.report}: malformed report ({type(e).__name__}: {e})")
+        save(fig, a.out)
+    except ReportError as e:
+        fail(str(e))
 
 
 if __name__ == "__main__":
