@@ -98,7 +98,7 @@ refusal_ok() {
 }
 
 # --help and -h: usage on stdout, exit 0, nothing run, nothing made.
-for rel in slurm/merge.sbatch slurm/submit_sweep.sh slurm/sweep.sbatch slurm/train_seeds.sbatch demo.sh build.sh \
+for rel in slurm/merge.sbatch slurm/submit_sweep.sh slurm/sweep.sbatch slurm/train_seeds.sbatch demo.sh build.sh refresh-docs.sh \
   check-format.sh fuzz.sh; do
   name=$(basename "$rel")
   for flag in --help -h; do
@@ -131,6 +131,7 @@ refused() {  # refused REL ARG...
 }
 refused slurm/merge.sbatch
 refused slurm/merge.sbatch --bogus
+refused refresh-docs.sh --bogus
 refused slurm/merge.sbatch "$fixtures/sweep" extra
 refused slurm/merge.sbatch "$fixtures/no-such-sweep"
 refused slurm/sweep.sbatch
