@@ -53,7 +53,8 @@ class Consistency : public ::testing::Test {
   }
 
   // The command's last stderr line is its summary: "COMMAND: ... in S s[; wrote F, G]" naming every file.
-  void expect_summary(const std::string& command, const std::string& err, const std::vector<std::string>& files) {
+  void expect_summary(const std::string& command, const std::string& err,
+                      const std::vector<std::string>& files) {
     const auto lines = lines_of(err);
     ASSERT_FALSE(lines.empty()) << command << " printed nothing on stderr";
     const std::string& last = lines.back();
@@ -103,7 +104,8 @@ TEST_F(Consistency, TheSameThingHasTheSameNameInEveryCommand) {
 }
 
 TEST_F(Consistency, AbbreviatedOptionsAreRefusedWithTheNameMeant) {
-  const auto r = test::run_modeconn(dir_, "path --a " + a_ + " --b " + b_ + " --data " + data_ + " --point 5");
+  const auto r =
+      test::run_modeconn(dir_, "path --a " + a_ + " --b " + b_ + " --data " + data_ + " --point 5");
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(lines_of(r.err).size(), 1u) << r.err;
   EXPECT_NE(r.err.find("'--point'"), std::string::npos) << r.err;
@@ -123,7 +125,8 @@ TEST_F(Consistency, VersionNamesTheCommitAndTheCudaBackend) {
 TEST_F(Consistency, LogsShowEveryEpochAndQuietSilencesThem) {
   // stderr is a file here, as under nohup or SLURM: one line per epoch, not a redrawn terminal line.
   const std::string m = dir_.file("m.safetensors");
-  const auto r = test::run_modeconn(dir_, "train --hidden 4 --epochs 3 --batch 16 --data " + data_ + " --out " + m);
+  const auto r =
+      test::run_modeconn(dir_, "train --hidden 4 --epochs 3 --batch 16 --data " + data_ + " --out " + m);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err.find('\r'), std::string::npos) << "a terminal's redraw in a log";
   const std::regex epoch_line("training: epoch ([0-9])/3  loss ([0-9.]+)  error ([0-9.]+)  [0-9.]+ s");
@@ -168,7 +171,8 @@ TEST_F(Consistency, EveryCommandClosesWithASummaryOfWhatItWrote) {
   run("analyze", pair + " --points 3 --no-curve --json " + dir_.file("r.json"), {dir_.file("r.json")});
   run("inspect", a_ + " --data " + data_, {});
   const std::string sweep = dir_.file("sweep");
-  run("sweep", "--models " + a_ + " " + b_ + " --data " + data_ + " --out-dir " + sweep + " --no-curve --points 3",
+  run("sweep",
+      "--models " + a_ + " " + b_ + " --data " + data_ + " --out-dir " + sweep + " --no-curve --points 3",
       {});
   run("merge", "--in-dir " + sweep + " --json " + dir_.file("m.json"), {dir_.file("m.json")});
 }
@@ -176,17 +180,16 @@ TEST_F(Consistency, EveryCommandClosesWithASummaryOfWhatItWrote) {
 TEST_F(Consistency, ErrorIsOneUnitInTablesAndJson) {
   // The table prints the JSON's value (a fraction), not a percentage of it.
   const std::string j = dir_.file("p.json");
-  const auto r = test::run_modeconn(dir_, "path -q --align none --points 2 --a " + a_ + " --b " + b_ +
-                                              " --data " + data_ + " --json " + j);
+  const auto r = test::run_modeconn(
+      dir_, "path -q --align none --points 2 --a " + a_ + " --b " + b_ + " --data " + data_ + " --json " + j);
   ASSERT_EQ(r.code, 0) << r.err;
   const auto report = nlohmann::json::parse(test::slurp(j));
   const double error_at_a = report["splits"]["test"]["error"][0];
   char want[64];
   std::snprintf(want, sizeof want, "%.5f", error_at_a);
   const auto lines = lines_of(r.out);
-  const auto row = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
-    return l.rfind("  0.0000", 0) == 0;
-  });
+  const auto row = std::find_if(lines.begin(), lines.end(),
+                                [](const std::string& l) { return l.rfind("  0.0000", 0) == 0; });
   ASSERT_NE(row, lines.end()) << r.out;
   EXPECT_NE(row->find(want), std::string::npos) << *row << " lacks " << want;
   EXPECT_EQ(r.out.find('%'), r.out.find("10% misclassified") + 2) << "a percentage in the table:\n" << r.out;
