@@ -77,8 +77,8 @@ Path linear_path(const Model& a, const Model& b) {
 
 std::vector<double> path_grid(int n) {
   if (n < 2 || n > kMaxPathPoints)
-    throw usage_error("--points must be 2 (the endpoints) to " + std::to_string(kMaxPathPoints) + ", not " +
-                      std::to_string(n));
+    throw usage_error("a path grid takes 2 (the endpoints) to " + std::to_string(kMaxPathPoints) +
+                      " points, not " + std::to_string(n));
   std::vector<double> ts;
   for (int i = 0; i < n; ++i) ts.push_back(static_cast<double>(i) / (n - 1));
   if (n % 2 == 0) ts.insert(std::upper_bound(ts.begin(), ts.end(), 0.5), 0.5);
