@@ -1,5 +1,7 @@
 // Curve files: a path's control points in one safetensors file, prefixed points.0., points.1., ...
 #include <map>
+#include <set>
+#include <string>
 
 #include "modeconn/error.hpp"
 #include "modeconn/path.hpp"
@@ -54,9 +56,23 @@ Path curve_from_tensors(const TensorFile& tf, const std::string& file,
     by_point[k].tensors.push_back({t.name.substr(dot + 1), t.shape, t.values});
   }
   if (by_point.size() < 2) throw input_error(file, "a curve needs at least two control points");
+  // Every control point names the same tensors: a bias present in one point and absent in another is a
+  // damaged file, not a Linear(bias=False) (which would read as zeros).
+  std::set<std::string> first_names;
+  for (const auto& t : by_point.begin()->second.tensors) first_names.insert(t.name);
   int expected = 0;
   for (auto& [k, point] : by_point) {
     if (k != expected) throw input_error(file, "control point " + std::to_string(expected) + " is missing");
+    std::set<std::string> names;
+    for (const auto& t : point.tensors) names.insert(t.name);
+    for (const auto& name : first_names)
+      if (!names.count(name))
+        throw input_error(
+            file, "control point " + std::to_string(k) + " has no '" + name + "' (control point 0 has)");
+    for (const auto& name : names)
+      if (!first_names.count(name))
+        throw input_error(file, "control point " + std::to_string(k) + " has '" + name +
+                                    "', which control point 0 has not");
     ++expected;
     point.metadata = tf.metadata;
     point.metadata.erase("modeconn.curve");  // each control point is a model

@@ -67,6 +67,17 @@ TEST(CurveFile, RoundTripsAndRefusesBrokenFiles) {
   std::erase_if(missing.tensors, [](const NamedTensor& t) { return t.name.rfind("points.2.", 0) == 0; });
   write_safetensors(missing, dir.file("missing.safetensors"));
   EXPECT_THROW(load_curve(dir.file("missing.safetensors")), Error);
+  // One control point without a bias the others have is damage, not a bias-free layer.
+  TensorFile partial = read_safetensors(dir.file("c.safetensors"));
+  std::erase_if(partial.tensors, [](const NamedTensor& t) { return t.name == "points.1.layers.2.bias"; });
+  write_safetensors(partial, dir.file("partial.safetensors"));
+  try {
+    load_curve(dir.file("partial.safetensors"));
+    ADD_FAILURE() << "a control point without a bias was read";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("control point 1 has no 'layers.2.bias'"), std::string::npos)
+        << e.what();
+  }
   save_model(test::random_model({3, 2}, Activation::relu, Task::classification, 1),
              dir.file("model.safetensors"));
   try {
