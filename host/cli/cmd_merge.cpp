@@ -43,10 +43,13 @@ int run_merge(const Args& args) {
   Outputs& outputs = cl.outputs();
   outputs.folder_inputs(in_dir);  // the manifests
   outputs.folder_inputs((std::filesystem::path(in_dir) / "pairs").string());
+  // Read first (it writes nothing): the models the manifests name are the user's too, and no output may
+  // replace one.
+  const MergeResult r = merge_sweep(in_dir);
+  for (const auto& m : r.models) outputs.input(m);
   outputs.output("--json", json);
   outputs.output("--csv", csv);
   outputs.check();
-  const MergeResult r = merge_sweep(in_dir);
   if (!json.empty()) outputs.stage(json, r.json);
   if (!csv.empty()) outputs.stage(csv, r.csv);
   outputs.commit();

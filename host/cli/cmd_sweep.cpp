@@ -25,9 +25,14 @@ void plan_sweep_outputs(Outputs& outputs, const std::vector<std::string>& models
   if (out_dir.empty()) throw usage_error("--out-dir: empty");
   const fs::path pairs = fs::path(out_dir) / "pairs";
   std::error_code ec;
-  for (const fs::path& folder : {fs::path(out_dir), pairs})
-    if (fs::exists(folder, ec) && !fs::is_directory(folder, ec))
+  for (const fs::path& folder : {fs::path(out_dir), pairs}) {
+    // A link in a loop or a name too long fails only here, not "does not exist yet".
+    const fs::file_status st = fs::status(folder, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory)
+      throw input_error(folder.string(), "cannot be the sweep's folder: " + ec.message());
+    if (fs::exists(st) && !fs::is_directory(st))
       throw input_error(folder.string(), "is a file, but the sweep needs a folder there");
+  }
   fs::path existing = fs::absolute(out_dir, ec);
   while (!fs::exists(existing, ec) && existing.has_relative_path()) existing = existing.parent_path();
   if (!fs::is_directory(existing, ec))
@@ -39,8 +44,13 @@ void plan_sweep_outputs(Outputs& outputs, const std::vector<std::string>& models
   if (fs::is_directory(out_dir, ec))
     outputs.output("--out-dir", (fs::path(out_dir) / manifest_file_name(shard)).string());
   if (fs::is_directory(pairs, ec))
-    for (const PairIndex& p : shard_pairs(static_cast<int>(models.size()), shard))
-      outputs.output("--out-dir", (pairs / pair_file_name(p)).string());
+    for (const PairIndex& p : shard_pairs(static_cast<int>(models.size()), shard)) {
+      const fs::path file = pairs / pair_file_name(p);
+      // A pipe or device where a result belongs would be written in place and block or vanish.
+      if (fs::exists(file, ec) && !fs::is_regular_file(file, ec))
+        throw input_error(file.string(), "is not a regular file; a sweep's results are files (remove it)");
+      outputs.output("--out-dir", file.string());
+    }
   outputs.check();
 }
 

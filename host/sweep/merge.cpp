@@ -216,6 +216,7 @@ MergeResult merge_sweep(const std::string& in_dir) {
   }
   Json out;
   out["models"] = manifest.models;
+  result.models = manifest.models;
   out["data"] = manifest.data;
   out["options"] = parse_json_input(manifest.options, manifest_path, "key 'options'");
   out["pairs"] = n * (n - 1) / 2;

@@ -68,6 +68,7 @@ SweepCounts run_sweep(Backend& backend, const std::vector<Model>& models, const 
 struct MergeResult {
   int num_models = 0;
   std::vector<PairIndex> missing;
+  std::vector<std::string> models;  // as the manifests name them
   std::string json, csv;
 };
 // Reads the manifests and pair results under in_dir into N×N matrices for every path, split, metric and

@@ -232,6 +232,17 @@ TEST_F(HostileInput, MergeRefusesIndicesBeyondIntAndOutputsInsideTheSweep) {
     EXPECT_NE(r.err.find("keeps its own files"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(out));
   }
+  // The models a sweep's manifest names are the user's: merge does not write its report over one.
+  const std::string a = dir_.file("a.safetensors");
+  const std::string before = test::slurp(a);
+  const std::string named =
+      sweep_folder("named", R"({"models": [")" + a +
+                                R"(", "b"], "fingerprints": ["x", "y"], "data": "d", "options": "{}",)"
+                                R"( "shards": 1})");
+  const auto r = test::run_modeconn(dir_, "merge -q --in-dir " + named + " --json " + a);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("a file this command reads"), std::string::npos) << r.err;
+  EXPECT_EQ(test::slurp(a), before) << "merge wrote over a model its sweep names";
 }
 
 TEST_F(HostileInput, ARefusedSweepMakesNoFolder) {
@@ -247,6 +258,19 @@ TEST_F(HostileInput, ARefusedSweepMakesNoFolder) {
                                               dir_.file("a.safetensors") + "/sub --models " +
                                               dir_.file("a.safetensors") + " " + dir_.file("b.safetensors"));
   EXPECT_EQ(s.code, 2) << s.err;
+
+  // A folder that is a link in a loop, and a pipe where a result belongs (it would block the sweep forever).
+  const std::string models = " --models " + dir_.file("a.safetensors") + " " + dir_.file("b.safetensors");
+  fs::create_symlink("loop", dir_.file("loop"));
+  EXPECT_TRUE(
+      refused("sweep --no-curve --points 3 --data " + data_ + " --out-dir " + dir_.file("loop") + models,
+              "loop", "cannot be the sweep's folder"));
+  EXPECT_TRUE(fs::is_symlink(dir_.file("loop")));
+  fs::create_directories(dir_.file("fifo/pairs"));
+  ASSERT_EQ(::mkfifo(dir_.file("fifo/pairs/pair-0000-0001.json").c_str(), 0644), 0);
+  EXPECT_TRUE(
+      refused("sweep --no-curve --points 3 --data " + data_ + " --out-dir " + dir_.file("fifo") + models,
+              "pair-0000-0001.json", "is not a regular file", 10));
 }
 
 TEST_F(HostileInput, CurveFilesThatNameAPointTwiceOrDisagreeWithTheModelsAreRefused) {
