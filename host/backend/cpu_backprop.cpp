@@ -1,4 +1,13 @@
 // Backpropagation through an MLP on a minibatch: forward keeps every layer, backward is two SGEMMs a layer.
+//
+// One parallel region per minibatch. Each thread carries its own rows through every layer and the loss with
+// single-threaded GEMMs, so the forward pass needs no synchronisation at all; backward meets once per layer,
+// where a weight gradient needs every row's δ. A minibatch is small (128 rows of 256 units is a few
+// milliseconds of work), so waking threads for each GEMM and elementwise pass, about twenty times a step,
+// cost more than the second core gave back; waiting threads sleep (OMP_WAIT_POLICY=PASSIVE), so fewer
+// meetings is what makes N threads pay on an idle machine and never hurt on a busy one.
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -10,12 +19,46 @@
 namespace modeconn::cpu {
 namespace {
 
-// Runs fn(first_row, rows) over blocks of rows on the OpenMP threads.
-template <typename F>
-void parallel_rows(int64_t n, F&& fn) {
-  constexpr int64_t kBlock = 64;
-#pragma omp parallel for schedule(static)
-  for (int64_t r0 = 0; r0 < n; r0 += kBlock) fn(r0, std::min(kBlock, n - r0));
+// This thread's share [begin, end) of `total` items, in contiguous blocks.
+struct Share {
+  int64_t begin = 0, end = 0;
+  Share(int64_t total, int thread, int threads) {
+    const int64_t per = (total + threads - 1) / threads;
+    begin = std::min(total, per * thread);
+    end = std::min(total, begin + per);
+  }
+  int64_t size() const { return end - begin; }
+};
+
+// Loss and error of one row's logits `z`, and the loss's gradient with respect to them (scaled by 1/n, the
+// minibatch mean) into `g`.
+void row_loss_and_delta(Task task, const float* z, int64_t c, const Split& split, int64_t row, int64_t n,
+                        float* g, double* loss, double* error) {
+  if (task == Task::classification) {
+    int64_t best = 0;
+    for (int64_t j = 1; j < c; ++j)
+      if (z[j] > z[best]) best = j;  // the first maximum, as evaluation takes it
+    const double m = z[best];
+    double sum = 0;
+    for (int64_t j = 0; j < c; ++j) sum += std::exp(z[j] - m);
+    const int32_t label = split.labels[static_cast<std::size_t>(row)];
+    *loss = m + std::log(sum) - z[label];
+    *error = best == label ? 0.0 : 1.0;
+    for (int64_t j = 0; j < c; ++j)
+      g[j] =
+          static_cast<float>((std::exp(z[j] - m) / sum - (j == label ? 1.0 : 0.0)) / static_cast<double>(n));
+  } else {
+    const float* y = split.targets.data() + row * c;
+    double se = 0, ae = 0;
+    for (int64_t j = 0; j < c; ++j) {
+      const double diff = static_cast<double>(z[j]) - y[j];
+      se += diff * diff;
+      ae += std::fabs(diff);
+      g[j] = static_cast<float>(2.0 * diff / static_cast<double>(n * c));
+    }
+    *loss = se / static_cast<double>(c);
+    *error = ae / static_cast<double>(c);
+  }
 }
 
 }  // namespace
@@ -28,73 +71,89 @@ PointMetrics metrics_and_grad(const Architecture& arch, std::span<const float> p
   const std::size_t num_layers = arch.layers.size();
   const int64_t n = static_cast<int64_t>(rows.size());
   const int64_t d = arch.input_width();
-  // The minibatch's features, gathered once.
-  std::vector<float> x(static_cast<std::size_t>(n * d));
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i)
-    std::memcpy(x.data() + i * d, split.x.data() + rows[static_cast<std::size_t>(i)] * d,
-                sizeof(float) * static_cast<std::size_t>(d));
-
-  // pre[l]: the affine output of layer l; post[l]: its activation (the logits for the last layer).
-  std::vector<std::vector<float>> pre(num_layers), post(num_layers);
-  const float* input = x.data();
-  for (std::size_t l = 0; l < num_layers; ++l) {
-    const auto& layer = arch.layers[l];
-    pre[l].resize(static_cast<std::size_t>(n * layer.out));
-    parallel_gemm(n, layer.out, layer.in, 1.f, input, false, params.data() + arch.weight_offset(l), true, 0.f,
-                  pre[l].data());
-    post[l] = pre[l];
-    const float* bias = params.data() + arch.bias_offset(l);
-    parallel_rows(n, [&](int64_t r0, int64_t count) {
-      bias_activation(post[l].data() + r0 * layer.out, count, layer.out, bias, arch.activation,
-                      l + 1 < num_layers);
-    });
-    if (l + 1 < num_layers) {
-      // pre must hold z + b too, for the activation's derivative.
-      const float* b = params.data() + arch.bias_offset(l);
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < n; ++i)
-        for (int64_t j = 0; j < layer.out; ++j) pre[l][static_cast<std::size_t>(i * layer.out + j)] += b[j];
-    }
-    input = post[l].data();
-  }
-
-  // Loss and its gradient with respect to the logits.
   const int64_t c = arch.output_width();
-  const std::vector<float>& logits = post.back();
-  std::vector<float> delta(static_cast<std::size_t>(n * c));
+  const float* w = params.data();
+
+  std::vector<float> x(static_cast<std::size_t>(n * d));
+  // pre[l]: layer l's affine output plus bias (for the activation's derivative); post[l]: its activation,
+  // the logits for the last layer.
+  std::vector<std::vector<float>> pre(num_layers), post(num_layers);
+  for (std::size_t l = 0; l < num_layers; ++l) {
+    const auto size = static_cast<std::size_t>(n * arch.layers[l].out);
+    post[l].resize(size);
+    if (l + 1 < num_layers) pre[l].resize(size);
+  }
+  // δ of the layer being differentiated and of the one below it, alternating.
+  std::vector<float> delta_a(static_cast<std::size_t>(n * arch.max_width()));
+  std::vector<float> delta_b(delta_a.size());
   std::vector<double> row_loss(static_cast<std::size_t>(n)), row_error(static_cast<std::size_t>(n));
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t row = rows[static_cast<std::size_t>(i)];
-    const float* z = logits.data() + i * c;
-    float* g = delta.data() + i * c;
-    if (arch.task == Task::classification) {
-      int64_t best = 0;
-      for (int64_t j = 1; j < c; ++j)
-        if (z[j] > z[best]) best = j;  // the first maximum, as evaluation takes it
-      const double m = z[best];
-      double sum = 0;
-      for (int64_t j = 0; j < c; ++j) sum += std::exp(z[j] - m);
-      const int32_t label = split.labels[static_cast<std::size_t>(row)];
-      row_loss[static_cast<std::size_t>(i)] = m + std::log(sum) - z[label];
-      row_error[static_cast<std::size_t>(i)] = best == label ? 0.0 : 1.0;
-      for (int64_t j = 0; j < c; ++j)
-        g[j] = static_cast<float>((std::exp(z[j] - m) / sum - (j == label ? 1.0 : 0.0)) /
-                                  static_cast<double>(n));
-    } else {
-      const float* y = split.targets.data() + row * c;
-      double se = 0, ae = 0;
-      for (int64_t j = 0; j < c; ++j) {
-        const double diff = static_cast<double>(z[j]) - y[j];
-        se += diff * diff;
-        ae += std::fabs(diff);
-        g[j] = static_cast<float>(2.0 * diff / static_cast<double>(n * c));
+
+  // Below eight rows a thread, splitting costs more than it saves.
+  const int team = static_cast<int>(std::clamp<int64_t>((n + 7) / 8, 1, omp_get_max_threads()));
+  BlasThreadsGuard single_threaded_blas(1);
+#pragma omp parallel num_threads(team)
+  {
+    const int thread = omp_get_thread_num(), threads = omp_get_num_threads();
+    const Share mine(n, thread, threads);
+    for (int64_t i = mine.begin; i < mine.end; ++i)
+      std::memcpy(x.data() + i * d, split.x.data() + rows[static_cast<std::size_t>(i)] * d,
+                  sizeof(float) * static_cast<std::size_t>(d));
+
+    // Forward, this thread's rows only.
+    const float* input = x.data();
+    for (std::size_t l = 0; l < num_layers; ++l) {
+      const auto& layer = arch.layers[l];
+      const bool hidden = l + 1 < num_layers;
+      float* out = post[l].data() + mine.begin * layer.out;
+      gemm(mine.size(), layer.out, layer.in, 1.f, input + mine.begin * layer.in, false,
+           w + arch.weight_offset(l), true, 0.f, out);
+      const float* bias = w + arch.bias_offset(l);
+      if (hidden) {
+        float* z = pre[l].data() + mine.begin * layer.out;
+        for (int64_t i = 0; i < mine.size(); ++i)
+          for (int64_t j = 0; j < layer.out; ++j) z[i * layer.out + j] = out[i * layer.out + j] + bias[j];
       }
-      row_loss[static_cast<std::size_t>(i)] = se / static_cast<double>(c);
-      row_error[static_cast<std::size_t>(i)] = ae / static_cast<double>(c);
+      bias_activation(out, mine.size(), layer.out, bias, arch.activation, hidden);
+      input = post[l].data();
+    }
+
+    // The loss and its gradient with respect to the logits, this thread's rows.
+    for (int64_t i = mine.begin; i < mine.end; ++i) {
+      const auto u = static_cast<std::size_t>(i);
+      row_loss_and_delta(arch.task, post.back().data() + i * c, c, split, rows[u], n, delta_a.data() + i * c,
+                         &row_loss[u], &row_error[u]);
+    }
+
+    // Backward: dW = δᵀ · input and db = Σ_rows δ need every row's δ, shared over output units; δ_prev =
+    // (δ · W) ⊙ act'(pre) needs only this thread's rows.
+    float* delta = delta_a.data();
+    float* below = delta_b.data();
+    for (std::size_t l = num_layers; l-- > 0;) {
+      const auto& layer = arch.layers[l];
+      // Every row's δ is written, and every thread is done reading the buffer `below` is about to overwrite.
+#pragma omp barrier
+      const float* in = l == 0 ? x.data() : post[l - 1].data();
+      const Share units(layer.out, thread, threads);
+      gemm_row_block(layer.out, units.begin, units.end, layer.in, n, 1.f, delta, true, in, false, 0.f,
+                     grad.data() + arch.weight_offset(l));
+      float* db = grad.data() + arch.bias_offset(l);
+      for (int64_t j = units.begin; j < units.end; ++j) {
+        double s = 0;
+        for (int64_t i = 0; i < n; ++i) s += delta[i * layer.out + j];
+        db[j] = static_cast<float>(s);
+      }
+      if (l == 0) break;
+      float* prev = below + mine.begin * layer.in;
+      gemm(mine.size(), layer.in, layer.out, 1.f, delta + mine.begin * layer.out, false,
+           w + arch.weight_offset(l), false, 0.f, prev);
+      const float* z = pre[l - 1].data() + mine.begin * layer.in;
+      const float* h = post[l - 1].data() + mine.begin * layer.in;
+      for (int64_t k = 0; k < mine.size() * layer.in; ++k)
+        prev[k] *= activate_grad(arch.activation, z[k], h[k]);
+      std::swap(delta, below);
     }
   }
+
   PointMetrics metrics;
   for (std::size_t i = 0; i < row_loss.size(); ++i) {
     metrics.loss += row_loss[i];
@@ -102,33 +161,6 @@ PointMetrics metrics_and_grad(const Architecture& arch, std::span<const float> p
   }
   metrics.loss /= static_cast<double>(n);
   metrics.error /= static_cast<double>(n);
-
-  // Backward: dW = δᵀ · input, db = Σ_rows δ, δ_prev = (δ · W) ⊙ act'(pre).
-  for (std::size_t l = num_layers; l-- > 0;) {
-    const auto& layer = arch.layers[l];
-    const float* in = l == 0 ? x.data() : post[l - 1].data();
-    parallel_gemm(layer.out, layer.in, n, 1.f, delta.data(), true, in, false, 0.f,
-                  grad.data() + arch.weight_offset(l));
-    float* db = grad.data() + arch.bias_offset(l);
-#pragma omp parallel for schedule(static)
-    for (int64_t j = 0; j < layer.out; ++j) {
-      double s = 0;
-      for (int64_t i = 0; i < n; ++i) s += delta[static_cast<std::size_t>(i * layer.out + j)];
-      db[j] = static_cast<float>(s);
-    }
-    if (l == 0) break;
-    std::vector<float> prev(static_cast<std::size_t>(n * layer.in));
-    parallel_gemm(n, layer.in, layer.out, 1.f, delta.data(), false, params.data() + arch.weight_offset(l),
-                  false, 0.f, prev.data());
-    const std::vector<float>& z = pre[l - 1];
-    const std::vector<float>& h = post[l - 1];
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n * layer.in; ++i) {
-      const auto k = static_cast<std::size_t>(i);
-      prev[k] *= activate_grad(arch.activation, z[k], h[k]);
-    }
-    delta.swap(prev);
-  }
   return metrics;
 }
 

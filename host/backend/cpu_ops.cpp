@@ -66,6 +66,12 @@ void gemm_rows(int64_t m, int64_t r0, int64_t r1, int64_t n, int64_t k, float al
 
 }  // namespace
 
+void gemm_row_block(int64_t m, int64_t r0, int64_t r1, int64_t n, int64_t k, float alpha, const float* a,
+                    bool trans_a, const float* b, bool trans_b, float beta, float* c) {
+  if (r1 <= r0 || n == 0) return;
+  gemm_rows(m, r0, r1, n, k, alpha, a, trans_a, b, trans_b, beta, c);
+}
+
 void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bool trans_a, const float* b,
           bool trans_b, float beta, float* c) {
   if (m == 0 || n == 0) return;

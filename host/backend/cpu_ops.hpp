@@ -27,6 +27,10 @@ class BlasThreadsGuard {
 // when trans_b, else [k×n]. With k = 0, C = beta · C.
 void gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a, bool trans_a, const float* b,
           bool trans_b, float beta, float* c);
+// Rows [r0, r1) of that product: op(A)'s block of rows (columns of A when trans_a, so still m apart) times
+// op(B) into C's rows r0..r1. The building block of splitting a product over threads.
+void gemm_row_block(int64_t m, int64_t r0, int64_t r1, int64_t n, int64_t k, float alpha, const float* a,
+                    bool trans_a, const float* b, bool trans_b, float beta, float* c);
 // The same with the rows of C shared among the OpenMP threads, each block a single-threaded SGEMM: the
 // backend keeps one pool of threads (OpenMP's, waiting passively), never OpenBLAS's spinning beside it. Call
 // it outside parallel regions; inside one it runs on the calling thread.
