@@ -42,10 +42,8 @@ int run_demo(const Args& args) {
 
   TrainOptions o;
   o.epochs = cl.get<int>("epochs");
-  int64_t classes = 0;
-  for (int32_t l : data.train.labels) classes = std::max<int64_t>(classes, l + 1);
-  const Architecture arch =
-      make_architecture({data.train.features, 256, 256, classes}, Activation::relu, data.train.task);
+  const Architecture arch = make_architecture({data.train.features, 256, 256, output_width(data)},
+                                              Activation::relu, data.train.task);
   std::vector<Model> models;
   for (uint64_t seed : {1, 2}) {
     o.seed = seed;

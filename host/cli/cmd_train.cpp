@@ -65,14 +65,7 @@ int run_train(const Args& args) {
   const Dataset data = load_dataset(cl.get<std::string>("data"));
   std::vector<int64_t> widths{data.train.features};
   widths.insert(widths.end(), hidden.begin(), hidden.end());
-  int64_t outputs = data.train.target_width;
-  if (data.train.task == Task::classification) {
-    int32_t max_label = 0;
-    for (const Split* s : {&data.train, &data.test})
-      for (int32_t l : s->labels) max_label = std::max(max_label, l);
-    outputs = max_label + 1;
-  }
-  widths.push_back(outputs);
+  widths.push_back(output_width(data));
   const Architecture arch = make_architecture(widths, activation, data.train.task);
   if (arch.num_params() > static_cast<std::size_t>(kMaxParams))
     throw usage_error("--hidden " + cl.get<std::string>("hidden") + " makes " +

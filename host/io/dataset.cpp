@@ -2,6 +2,7 @@
 // models.
 #include "modeconn/dataset.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -157,6 +158,14 @@ Dataset load_dataset(const std::string& spec) {
                                            d.train.y_source + " holds " +
                                            std::string(task_name(d.train.task)) + " ones");
   return d;
+}
+
+int64_t output_width(const Dataset& data) {
+  if (data.train.task != Task::classification) return data.train.target_width;
+  int32_t max_label = 0;
+  for (const Split* s : {&data.train, &data.test})
+    for (int32_t l : s->labels) max_label = std::max(max_label, l);
+  return int64_t{max_label} + 1;
 }
 
 void check_compatible(const Split& s, const Architecture& arch, const std::string& model_path) {

@@ -41,6 +41,11 @@ std::string resolve_data_folder(const std::string& spec);
 // (plain or .gz), or builtin:fashion-mnist. Throws an input error naming the offending file.
 Dataset load_dataset(const std::string& spec);
 
+// The outputs a model trained on `data` needs: for classification one per class, the classes being 0 to the
+// largest label in either split (a class seen only in the test split still gets its output); for regression
+// the targets' width.
+int64_t output_width(const Dataset& data);
+
 // Checks that the data fits the model: features = input width, labels in [0, classes), target width.
 void check_compatible(const Split& split, const Architecture& arch, const std::string& model_path);
 
