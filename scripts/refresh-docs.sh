@@ -31,7 +31,14 @@ scripts/demo.sh >"$log" 2>&1 || {
 seconds=$((($(date +%s%N) - start) / 1000000000))
 cpu=$(LC_ALL=C lscpu | sed -n 's/^Model name: *//p' | head -n 1)
 cores=$(nproc)
-blas=$(dpkg-query -W -f '${Package} ${Version}' 'libopenblas0-*' 2>/dev/null | head -n 1 || true)
+# The OpenBLAS the binary loads, as "OpenBLAS 0.3.21, pthread build" (from the library's real file name).
+blas=$(ldd build/host/modeconn 2>/dev/null | awk '/libopenblas/ {print $3; exit}')
+blas=$(readlink -f "${blas:-/nonexistent}" 2>/dev/null || true)
+if [[ "$blas" =~ openblas-([a-z]+)/libopenblas[a-z]*-r([0-9.]+)\.so ]]; then
+  blas="OpenBLAS ${BASH_REMATCH[2]}, ${BASH_REMATCH[1]} build"
+else
+  blas=""
+fi
 cp demo-out/analysis.png docs/demo-analysis.png
 /usr/bin/python3 - "$log" "$seconds" "$cpu" "$cores" "${blas:-OpenBLAS}" <<'PY'
 import json
@@ -70,6 +77,20 @@ numbers = (
     f"symmetry of the hidden units. The fitted curve between A and the aligned B has a train-loss gap of "
     f"{gap(curve, 'train'):.3f}.\n")
 readme = between(readme, "demo-numbers", numbers)
+
+# "Scale on paper" starts from the demo's analyze time: its row and the task count that follows from it.
+analyze = re.search(r"^784-256-256-10 .*, ([0-9.]+) s$", output, re.M)
+if not analyze:
+    sys.exit("refresh-docs.sh: the demo's output has no analysis line ending in its seconds")
+s = float(analyze.group(1))
+per_hour = 3600 / s
+row = (f"| 784-256-256-10 | 1.9 TFLOP | {s:.1f} s (the demo's `analyze`, measured) | {per_hour:.0f} | "
+       "≈ 0.1 s + data loading | ≈ 20 000 |")
+readme, rows = re.subn(r"^\| 784-256-256-10 \| .*$", row, readme, flags=re.M)
+readme, tasks = re.subn(r"for 784-256-256-10, [0-9]+ two-core CPU tasks",
+                        f"for 784-256-256-10, {-(-4950 // int(per_hour))} two-core CPU tasks", readme)
+if rows != 1 or tasks != 1:
+    sys.exit("refresh-docs.sh: README.md's Scale on paper has lost its 784-256-256-10 row or task count")
 open("README.md", "w", encoding="utf-8").write(readme)
 PY
 echo "refresh-docs.sh: README.md and docs/demo-analysis.png now show this commit's demo (${seconds} s)"
