@@ -31,7 +31,7 @@ AlignOutcome align_models(Backend& backend, const Model& a, const Model& b, cons
                           const AlignOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   if (options.method == AlignMethod::activation && !data)
-    throw usage_error("activation matching needs --data");
+    throw usage_error("activation matching needs a data set to measure the activations on");
   const Activation act = a.arch.activation;
   if (options.canonicalize_scale && act != Activation::relu && act != Activation::leaky_relu)
     throw usage_error(

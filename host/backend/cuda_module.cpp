@@ -99,7 +99,7 @@ std::string cuda_unusable_reason() {
 
 std::unique_ptr<Backend> make_cuda_backend(bool tf32) {
   const CudaModule& m = module();
-  if (!m.error.empty()) throw usage_error("--device cuda: the CUDA backend could not be loaded: " + m.error);
+  if (!m.error.empty()) throw usage_error("the CUDA backend could not be loaded: " + m.error);
   return std::unique_ptr<Backend>(m.make_backend(tf32));
 }
 
@@ -113,7 +113,7 @@ void set_cuda_poison(Backend& backend, bool on) {
 int cuda_device_count() { return 0; }
 std::string cuda_unusable_reason() { return "this build of modeconn has no CUDA backend"; }
 std::unique_ptr<Backend> make_cuda_backend(bool) {
-  throw usage_error("--device cuda: this build of modeconn has no CUDA backend; use --device cpu or auto");
+  throw usage_error("this build of modeconn has no CUDA backend (the CPU backend is the one there is)");
 }
 void set_cuda_poison(Backend&, bool) {}
 

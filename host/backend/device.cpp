@@ -20,7 +20,7 @@ DeviceChoice parse_device(std::string_view name) {
   if (name == "auto") return DeviceChoice::automatic;
   if (name == "cpu") return DeviceChoice::cpu;
   if (name == "cuda") return DeviceChoice::cuda;
-  throw usage_error("--device: unknown device '" + std::string(name) + "' (auto, cpu, cuda)");
+  throw usage_error("unknown device '" + std::string(name) + "' (auto, cpu, cuda)");
 }
 
 bool built_with_cuda() {
@@ -55,7 +55,7 @@ std::unique_ptr<Backend> make_backend(DeviceChoice choice, bool tf32, std::strin
   }
   if (cuda_device_count() == 0) {  // also a build without CUDA; the reason says which
     const std::string why = cuda_unusable_reason();
-    if (choice == DeviceChoice::cuda) throw usage_error("--device cuda: no usable CUDA device (" + why + ")");
+    if (choice == DeviceChoice::cuda) throw usage_error("no usable CUDA device (" + why + ")");
     if (announce) *announce = "device: " + cpu + " (" + why + ")";
     return make_cpu_backend();
   }
@@ -80,7 +80,9 @@ int default_cpu_threads() {
 }
 
 void set_cpu_threads(int threads) {
-  if (threads < 0) throw usage_error("--threads must be positive, not " + std::to_string(threads));
+  if (threads < 0)
+    throw usage_error("a thread count is 0 (every core this process may use) or more, not " +
+                      std::to_string(threads));
   if (threads == 0) threads = default_cpu_threads();
   omp_set_num_threads(threads);
   openblas_set_num_threads(threads);

@@ -27,9 +27,16 @@ void add_analysis_options(CommandLine& cl, const char* default_align) {
 AnalyzeOptions read_analysis_options(const CommandLine& cl, Activation activation) {
   AnalyzeOptions o;
   o.points = cl.get<int>("points");
-  o.align = read_align_options(cl, parse_align_method(cl.get<std::string>("align")), activation);
+  o.align = read_align_options(
+      cl, with_option("--align", [&] { return parse_align_method(cl.get<std::string>("align")); }),
+      activation);
   o.fit_curve = !cl.get<bool>("no-curve");
-  o.curve_kind = parse_path_kind(cl.get<std::string>("curve-kind"));
+  o.curve_kind = with_option("--curve-kind", [&] {
+    const PathKind kind = parse_path_kind(cl.get<std::string>("curve-kind"));
+    if (kind == PathKind::linear && o.fit_curve)
+      throw usage_error("a fitted curve is bezier or polychain, not linear");
+    return kind;
+  });
   o.bends = cl.get<int>("bends");
   o.curve_training = read_optimizer_options(cl, "curve-");
   if (o.fit_curve && o.curve_kind == PathKind::linear) throw usage_error("--curve-kind: bezier or polychain");
@@ -40,7 +47,9 @@ AnalyzeOptions read_analysis_options(const CommandLine& cl, Activation activatio
 void plan_analysis_outputs(CommandLine& cl, const AnalysisOutputs& files) {
   if (!files.curve.empty() && cl.get<bool>("no-curve"))
     throw usage_error("--curve-out with --no-curve: no curve is fitted to write");
-  if (!files.aligned.empty() && parse_align_method(cl.get<std::string>("align")) == AlignMethod::none)
+  if (!files.aligned.empty() && with_option("--align", [&] {
+                                  return parse_align_method(cl.get<std::string>("align"));
+                                }) == AlignMethod::none)
     throw usage_error("--aligned-out with --align none: nothing is aligned to write");
   Outputs& outputs = cl.outputs();
   outputs.output("--json", files.json);

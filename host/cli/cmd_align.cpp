@@ -30,8 +30,11 @@ int run_align(const Args& args) {
 
   const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b"),
              out = cl.get<std::string>("out");
-  const AlignMethod method = parse_align_method(cl.get<std::string>("method"));
+  const AlignMethod method =
+      with_option("--method", [&] { return parse_align_method(cl.get<std::string>("method")); });
   if (method == AlignMethod::none) throw usage_error("--method must be weight or activation");
+  if (method == AlignMethod::activation && !cl.has("data"))
+    throw usage_error("--method activation: activation matching needs --data");
   const std::string json = cl.has("json") ? cl.get<std::string>("json") : "";
   Outputs& outputs = cl.outputs();
   outputs.input(a_path);

@@ -28,6 +28,11 @@ int run_fit_curve(const Args& args) {
       "activation for files without modeconn metadata (default relu)");
   add_optimizer_options(cl, 10);
   if (!cl.parse(args)) return 0;
+  const PathKind kind = with_option("--kind", [&] {
+    const PathKind k = parse_path_kind(cl.get<std::string>("kind"));
+    if (k == PathKind::linear) throw usage_error("a fitted curve is bezier or polychain, not linear");
+    return k;
+  });
 
   const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b"),
              out = cl.get<std::string>("out");
@@ -42,7 +47,7 @@ int run_fit_curve(const Args& args) {
   const Model& a = pair.a;
   const Model& b = pair.b;
   const Dataset& data = pair.data;
-  Path curve = init_curve(a, b, parse_path_kind(cl.get<std::string>("kind")), cl.get<int>("bends"));
+  Path curve = init_curve(a, b, kind, cl.get<int>("bends"));
 
   auto backend = cl.backend();
   cl.say("fitting a " + std::string(path_kind_name(curve.kind)) + " curve with " +

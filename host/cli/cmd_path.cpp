@@ -36,7 +36,7 @@ int run_path(const Args& args) {
 
   const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b");
   const auto activation = cl.get<std::string>("activation");
-  const PathKind kind = parse_path_kind(cl.get<std::string>("kind"));
+  const PathKind kind = with_option("--kind", [&] { return parse_path_kind(cl.get<std::string>("kind")); });
   const std::string curve_path = cl.has("curve") ? cl.get<std::string>("curve") : "";
   if (kind != PathKind::linear && curve_path.empty())
     throw usage_error("--kind " + cl.get<std::string>("kind") + " needs --curve");
@@ -47,7 +47,9 @@ int run_path(const Args& args) {
   if (cl.has("align") && kind != PathKind::linear && cl.get<std::string>("align") != "none")
     throw usage_error("--align goes with --kind linear (a curve file fixes its own endpoints)");
   const AlignMethod align =
-      kind == PathKind::linear ? parse_align_method(cl.get<std::string>("align")) : AlignMethod::none;
+      kind == PathKind::linear
+          ? with_option("--align", [&] { return parse_align_method(cl.get<std::string>("align")); })
+          : AlignMethod::none;
   const std::vector<double> ts = path_grid(cl.get<int>("points"));
   Outputs& outputs = cl.outputs();
   for (const auto& in : {a_path, b_path, curve_path}) outputs.input(in);

@@ -73,7 +73,7 @@ int run_sweep(const Args& args) {
 
   const auto paths = cl.get<std::vector<std::string>>("models");
   if (paths.size() < 2) throw usage_error("--models needs at least two models");
-  const Shard shard = parse_shard(cl.get<std::string>("shard"));
+  const Shard shard = with_option("--shard", [&] { return parse_shard(cl.get<std::string>("shard")); });
   const std::string out_dir = cl.get<std::string>("out-dir");
   if (paths.size() > kMaxSweepModels)
     throw usage_error("--models: " + std::to_string(paths.size()) + " models; a sweep takes at most " +

@@ -45,7 +45,8 @@ int run_symmetry(const Args& args) {
   const std::string which = cl.get<std::string>("split");
   if (which != "train" && which != "test") throw usage_error("--split must be train or test");
   // Checked before the work: a refusal after the diagnostics would waste them.
-  const AlignMethod method = parse_align_method(cl.get<std::string>("method"));
+  const AlignMethod method =
+      with_option("--method", [&] { return parse_align_method(cl.get<std::string>("method")); });
   if (method == AlignMethod::none) throw usage_error("--method: weight or activation (--b is aligned)");
   if (!b_path.empty() && !cl.has("data")) throw usage_error("--b needs --data for the barriers");
   Model model = load_model(path, cl.get<std::string>("activation"));

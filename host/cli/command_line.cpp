@@ -108,7 +108,7 @@ bool CommandLine::parse(const std::vector<std::string>& args, const std::string&
   } catch (const po::error& e) {
     throw usage_error(std::string(e.what()) + " (see modeconn " + command_ + " --help)");
   }
-  set_cpu_threads(common_.threads);
+  with_option("--threads", [&] { set_cpu_threads(common_.threads); });
   return true;
 }
 
@@ -136,7 +136,9 @@ std::unique_ptr<Backend> CommandLine::backend() const {
   std::string announce;
   if (common_.precision != "fp32" && common_.precision != "tf32")
     throw usage_error("--precision: fp32 or tf32, not '" + common_.precision + "'");
-  auto b = make_backend(parse_device(common_.device), common_.precision == "tf32", &announce);
+  const DeviceChoice choice = with_option("--device", [&] { return parse_device(common_.device); });
+  auto b = with_option("--device " + common_.device,
+                       [&] { return make_backend(choice, common_.precision == "tf32", &announce); });
   held_back_ = announce;
   return b;
 }

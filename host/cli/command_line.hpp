@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/outputs.hpp"
+#include "cli/with_option.hpp"
 #include "modeconn/backend.hpp"
 
 namespace modeconn::cli {

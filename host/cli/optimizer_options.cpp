@@ -23,7 +23,8 @@ void add_optimizer_options(CommandLine& cl, int default_epochs, const std::strin
 TrainOptions read_optimizer_options(const CommandLine& cl, const std::string& prefix) {
   const auto key = [&](const char* n) { return prefix + n; };
   TrainOptions o;
-  o.optimizer = parse_optimizer(cl.get<std::string>(key("optimizer").c_str()));
+  o.optimizer = with_option("--" + key("optimizer"),
+                            [&] { return parse_optimizer(cl.get<std::string>(key("optimizer").c_str())); });
   o.epochs = cl.get<int>(key("epochs").c_str());
   o.lr = cl.vm().count(key("lr")) ? cl.get<double>(key("lr").c_str())
                                   : (o.optimizer == Optimizer::sgd ? 0.05 : 0.001);

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "cli/with_option.hpp"
 #include "modeconn/dataset.hpp"
 #include "modeconn/error.hpp"
 
@@ -54,7 +55,9 @@ void Outputs::input(const std::string& path) {
   if (!path.empty()) inputs_.push_back(path);
 }
 
-void Outputs::data_inputs(const std::string& spec) { folder_inputs(resolve_data_folder(spec)); }
+void Outputs::data_inputs(const std::string& spec) {
+  folder_inputs(with_option("--data", [&] { return resolve_data_folder(spec); }));
+}
 
 void Outputs::folder_inputs(const std::string& folder) {
   std::error_code ec;

@@ -118,7 +118,8 @@ uint64_t next_split_uid() {
 }
 
 std::string resolve_data_folder(const std::string& spec) {
-  if (spec.empty()) throw usage_error("--data: empty (a data folder or builtin:fashion-mnist)");
+  if (spec.empty())
+    throw usage_error("an empty name where a data set belongs (a data folder or builtin:fashion-mnist)");
   if (spec.rfind("builtin:", 0) != 0) return spec;
   if (spec != "builtin:fashion-mnist")
     throw input_error(spec, "unknown builtin data set (there is builtin:fashion-mnist)");

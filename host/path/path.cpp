@@ -12,7 +12,7 @@ PathKind parse_path_kind(std::string_view name) {
   if (name == "linear") return PathKind::linear;
   if (name == "bezier") return PathKind::bezier;
   if (name == "polychain") return PathKind::polychain;
-  throw usage_error("--kind: unknown path kind '" + std::string(name) + "' (linear, bezier, polychain)");
+  throw usage_error("unknown path kind '" + std::string(name) + "' (linear, bezier, polychain)");
 }
 
 std::string_view path_kind_name(PathKind k) {

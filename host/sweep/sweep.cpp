@@ -47,8 +47,8 @@ Shard parse_shard(const std::string& text) {
   Shard s;
   if (slash == std::string::npos || !number(text.substr(0, slash), &s.index) ||
       !number(text.substr(slash + 1), &s.count) || s.count < 1 || s.count > kMaxShards || s.index >= s.count)
-    throw usage_error("--shard: expected I/N with 0 <= I < N <= " + std::to_string(kMaxShards) + ", not '" +
-                      text + "'");
+    throw usage_error("expected I/N with 0 <= I < N <= " + std::to_string(kMaxShards) + ", not '" + text +
+                      "'");
   return s;
 }
 

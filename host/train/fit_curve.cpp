@@ -8,8 +8,8 @@
 namespace modeconn {
 
 Path init_curve(const Model& a, const Model& b, PathKind kind, int bends) {
-  if (kind == PathKind::linear) throw usage_error("--kind: a fitted curve is bezier or polychain");
-  if (bends < 1) throw usage_error("--bends must be at least 1");
+  if (kind == PathKind::linear) throw usage_error("a fitted curve is bezier or polychain, not linear");
+  if (bends < 1) throw usage_error("a curve needs at least 1 bend, not " + std::to_string(bends));
   MODECONN_EXPECTS(a.arch.same_shape(b.arch), "curve endpoints of one shape");
   Path path{kind, a.arch, {a.params}};
   const int k = bends + 1;

@@ -12,7 +12,7 @@ namespace modeconn {
 Optimizer parse_optimizer(std::string_view name) {
   if (name == "sgd") return Optimizer::sgd;
   if (name == "adam") return Optimizer::adam;
-  throw usage_error("--optimizer: unknown optimizer '" + std::string(name) + "' (sgd, adam)");
+  throw usage_error("unknown optimizer '" + std::string(name) + "' (sgd, adam)");
 }
 
 Model init_model(const Architecture& arch, uint64_t seed) {

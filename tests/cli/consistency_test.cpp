@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 // GCC 12 warns inside libstdc++'s <regex> (std::function moved in _StateT) under -fsanitize=address; the
 // warning is about the library's code, not ours.
@@ -13,9 +14,14 @@
 #include <regex>
 #include <sstream>
 
+#include "modeconn/align.hpp"
 #include "modeconn/backend.hpp"
+#include "modeconn/error.hpp"
 #include "modeconn/npy.hpp"
+#include "modeconn/path.hpp"
+#include "modeconn/sweep.hpp"
 #include "modeconn/tensor_file.hpp"
+#include "modeconn/train.hpp"
 #include "support/fixtures.hpp"
 #include "support/run_cli.hpp"
 
@@ -198,6 +204,53 @@ TEST_F(Consistency, ErrorIsOneUnitInTablesAndJson) {
   ASSERT_NE(row, lines.end()) << r.out;
   EXPECT_NE(row->find(want), std::string::npos) << *row << " lacks " << want;
   EXPECT_EQ(r.out.find('%'), r.out.find("10% misclassified") + 2) << "a percentage in the table:\n" << r.out;
+}
+
+// The library's errors speak of values; the command line names the option the value came from, so analyze's
+// --curve-kind is not called --kind and a library caller never reads of flags it has not got.
+TEST_F(Consistency, LibraryErrorsSpeakOfValuesAndTheCommandLineNamesTheOption) {
+  const Model a = test::random_model({6, 8, 3}, Activation::relu, Task::classification, 1);
+  const std::vector<std::function<void()>> library = {
+      [] { (void)parse_path_kind("spline"); },
+      [] { (void)parse_optimizer("lbfgs"); },
+      [] { (void)parse_shard("3/2"); },
+      [] { (void)parse_device("gpu"); },
+      [] { (void)parse_align_method("magic"); },
+      [&] { (void)init_curve(a, a, PathKind::linear, 1); },
+      [&] { (void)init_curve(a, a, PathKind::bezier, 0); },
+      [] { (void)path_grid(1); },
+  };
+  for (std::size_t i = 0; i < library.size(); ++i) {
+    try {
+      library[i]();
+      ADD_FAILURE() << "library call " << i << " accepted a bad value";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::usage) << e.what();
+      EXPECT_EQ(std::string(e.what()).find("--"), std::string::npos) << "names a flag: " << e.what();
+    }
+  }
+  const std::string pair = " --a " + a_ + " --b " + b_ + " --data " + data_;
+  const std::vector<std::pair<std::string, std::string>> cli = {
+      {"path" + pair + " --kind spline", "--kind: unknown path kind 'spline'"},
+      {"analyze" + pair + " --curve-kind linear", "--curve-kind: a fitted curve is bezier or polychain"},
+      {"fit-curve" + pair + " --kind linear --out " + dir_.file("c.safetensors"),
+       "--kind: a fitted curve is bezier or polychain"},
+      {"train --data " + data_ + " --optimizer lbfgs --out " + dir_.file("t.safetensors"),
+       "--optimizer: unknown optimizer 'lbfgs'"},
+      {"analyze" + pair + " --curve-optimizer lbfgs", "--curve-optimizer: unknown optimizer 'lbfgs'"},
+      {"path" + pair + " --device gpu", "--device: unknown device 'gpu'"},
+      {"path" + pair + " --align magic", "--align: unknown alignment method 'magic'"},
+      {"sweep --models " + a_ + " " + b_ + " --data " + data_ + " --out-dir " + dir_.file("s") +
+           " --shard 3/2",
+       "--shard: expected I/N"},
+      {"align --a " + a_ + " --b " + b_ + " --method activation --out " + dir_.file("x.safetensors"),
+       "--method activation: activation matching needs --data"},
+  };
+  for (const auto& [args, message] : cli) {
+    const auto r = test::run_modeconn(dir_, args + " -q");
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << args << "\n" << r.err;
+  }
 }
 
 }  // namespace
