@@ -8,7 +8,8 @@
 namespace modeconn::cli {
 
 // Runs `parse` on an option's value. The library speaks of values ("unknown path kind 'x'"); a usage error it
-// throws gains the option's name here ("--kind: unknown path kind 'x'"), since only the command line knows it.
+// throws gains the option's name here ("--kind: unknown path kind 'x'"), since only the command line knows
+// it.
 template <typename F>
 auto with_option(const std::string& option, F&& parse) -> decltype(parse()) {
   try {
