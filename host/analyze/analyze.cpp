@@ -10,10 +10,8 @@ namespace {
 
 PathProfile profile(Backend& backend, const Path& path, const std::vector<double>& ts, const Dataset& data,
                     std::string name, std::string label) {
-  PathProfile p{std::move(name), std::move(label), path.kind, {}};
-  for (const Split* s : {&data.test, &data.train})
-    p.splits.push_back(make_profile(s->name, ts, backend.evaluate(path, ts, *s)));
-  return p;
+  const Split* const splits[] = {&data.test, &data.train};
+  return {std::move(name), std::move(label), path.kind, profile_path(backend, path, ts, splits)};
 }
 
 }  // namespace

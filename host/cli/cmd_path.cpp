@@ -104,11 +104,8 @@ int run_path(const Args& args) {
   }
   const auto start = std::chrono::steady_clock::now();
   const Path aligned_path = report.alignment ? linear_path(outcome.a, outcome.aligned) : path;
-  for (const Split* split : splits) {
-    report.splits.push_back(make_profile(split->name, ts, backend->evaluate(aligned_path, ts, *split)));
-    if (report.alignment)
-      report.naive_splits.push_back(make_profile(split->name, ts, backend->evaluate(path, ts, *split)));
-  }
+  report.splits = profile_path(*backend, aligned_path, ts, splits);
+  if (report.alignment) report.naive_splits = profile_path(*backend, path, ts, splits);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   if (!json.empty()) outputs.stage(json, path_report_json(report));

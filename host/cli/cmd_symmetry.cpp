@@ -77,9 +77,9 @@ int run_symmetry(const Args& args) {
     pair->method = method;
     pair->alignment = &outcome;
     const std::vector<double> ts = path_grid(options.saddle_points);
-    pair->naive = make_profile(split->name, ts, backend->evaluate(linear_path(model, b), ts, *split));
-    pair->aligned =
-        make_profile(split->name, ts, backend->evaluate(linear_path(outcome.a, outcome.aligned), ts, *split));
+    const Split* const one[] = {split};
+    pair->naive = profile_path(*backend, linear_path(model, b), ts, one).front();
+    pair->aligned = profile_path(*backend, linear_path(outcome.a, outcome.aligned), ts, one).front();
   }
 
   if (!json.empty()) {

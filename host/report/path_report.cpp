@@ -42,19 +42,6 @@ nlohmann::json splits_json(const std::vector<SplitProfile>& splits) {
   return j;
 }
 
-SplitProfile make_profile(const std::string& split, const std::vector<double>& ts,
-                          const std::vector<PointMetrics>& metrics) {
-  SplitProfile p;
-  p.split = split;
-  for (const auto& m : metrics) {
-    p.loss.push_back(m.loss);
-    p.error.push_back(m.error);
-  }
-  p.loss_barrier = compute_barrier(ts, p.loss);
-  p.error_barrier = compute_barrier(ts, p.error);
-  return p;
-}
-
 std::string path_report_json(const PathReport& r) {
   nlohmann::json j;
   j["path"] = {

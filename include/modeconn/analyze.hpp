@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "modeconn/align.hpp"
-#include "modeconn/report.hpp"
+#include "modeconn/profile.hpp"
 #include "modeconn/train.hpp"
 
 namespace modeconn {

@@ -7,16 +7,9 @@
 #include "modeconn/align.hpp"
 #include "modeconn/backend.hpp"
 #include "modeconn/barrier.hpp"
+#include "modeconn/profile.hpp"
 
 namespace modeconn {
-
-struct SplitProfile {
-  std::string split;  // "test" or "train"
-  std::vector<double> loss;
-  std::vector<double> error;
-  Barrier loss_barrier;
-  Barrier error_barrier;
-};
 
 struct PathReport {
   PathKind kind = PathKind::linear;
@@ -32,10 +25,6 @@ struct PathReport {
   const AlignOutcome* alignment = nullptr;
   std::vector<SplitProfile> naive_splits;
 };
-
-// Builds a split's profile and barriers from per-point metrics.
-SplitProfile make_profile(const std::string& split, const std::vector<double>& ts,
-                          const std::vector<PointMetrics>& metrics);
 
 std::string path_report_json(const PathReport& report);
 std::string path_report_csv(const PathReport& report);
