@@ -19,7 +19,7 @@ HELP
 esac
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
-targets=${TARGETS:-safetensors curve npy idx config sweep}
+targets=${TARGETS:-safetensors curve npy idx config sweep graph}
 jobs=$(nproc)
 
 scripts/setup.sh >/dev/null

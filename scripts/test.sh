@@ -18,7 +18,7 @@ echo "== tests (ASan + UBSan, CUDA backend on the emulation): host labels and th
 BUILD_DIR=build-asan scripts/build.sh -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMODECONN_SANITIZE=ON -DMODECONN_BENCH=OFF \
   -DMODECONN_CUDA=EMULATE
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$jobs" -L 'io|model|backend|path|train|cli|align|symmetry|sweep|emulated'
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" -L 'io|model|graph|backend|path|train|cli|align|symmetry|sweep|emulated'
 
 echo "== mutations: each known way to break the CUDA backend must fail the emulated suite"
 /usr/bin/python3 tests/emulation/mutants.py --build build-asan

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Makes the fuzzers' seed corpus in tests/fuzz/corpus/<target>/ from valid files: a tiny model trained by modeconn
 # (and the same tensors in F64, F16 and BF16), a fitted curve, .npy files of every dtype modeconn reads, IDX files
-# plain and gzip (one of two members), config files, and a finished sweep's manifest and result. Small on purpose:
-# the fuzzers grow their own corpora from these. Needs a built modeconn (MODECONN, default build/host/modeconn)
+# plain and gzip (one of two members), config files, a finished sweep's manifest and result, and the graph
+# tests' example graphs. Small on purpose: the fuzzers grow their own corpora from these. Needs a built modeconn (MODECONN, default build/host/modeconn)
 # and Debian's python3-numpy.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,7 +11,9 @@ out=$PWD/tests/fuzz/corpus
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 rm -rf "$out"
-mkdir -p "$out"/{safetensors,curve,npy,idx,config,sweep}
+mkdir -p "$out"/{safetensors,curve,npy,idx,config,sweep,graph}
+# The graph tests' own example graphs seed the graph reader's fuzzer.
+cp tests/graph/data/*.json "$out/graph/"
 
 /usr/bin/python3 - "$work" "$out" <<'PY'
 import gzip, json, struct, sys
