@@ -6,6 +6,7 @@
 #include "cli/command_line.hpp"
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
+#include "modeconn/graph.hpp"
 #include "modeconn/path.hpp"
 #include "modeconn/tensor_file.hpp"
 
@@ -16,6 +17,57 @@ double norm(std::span<const float> v) {
   double s = 0;
   for (float x : v) s += static_cast<double>(x) * x;
   return std::sqrt(s);
+}
+
+std::string dims(const std::vector<int64_t>& shape) {
+  std::string s;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += "x";
+    s += std::to_string(shape[i]);
+  }
+  return s;
+}
+
+// A layer graph as a table: each node, its op and what it takes, its output shape for one sample, and the
+// parameters (buffers apart) it holds.
+void print_graph(const Graph& g, const std::string& path) {
+  char line[256];
+  std::cout << path << "\n";
+  std::cout << "  layer graph   " << g.nodes.size() << " nodes, input " << dims(g.nodes.front().shape) << ", "
+            << g.output_size() << " outputs\n";
+  std::cout << "  parameters    " << g.num_params() << " (and " << g.num_buffers()
+            << " BatchNorm running statistics)\n\n";
+  std::snprintf(line, sizeof line, "  %-22s %-16s %-22s %-14s %10s\n", "node", "op", "inputs", "output",
+                "parameters");
+  std::cout << line;
+  for (const Node& n : g.nodes) {
+    std::string inputs;
+    for (int k : n.inputs) {
+      if (!inputs.empty()) inputs += ",";
+      inputs += g.nodes[static_cast<std::size_t>(k)].name;
+    }
+    // "conv2d 3x3/2": the kernel, and the stride when it is not 1.
+    char op[64];
+    if (n.op == Op::activation)
+      std::snprintf(op, sizeof op, "%s %s", std::string(op_name(n.op)).c_str(),
+                    std::string(activation_name(n.activation)).c_str());
+    else if (n.op == Op::conv2d || n.op == Op::max_pool2d || n.op == Op::avg_pool2d)
+      std::snprintf(op, sizeof op, n.stride[0] != 1 ? "%s %lldx%lld/%lld" : "%s %lldx%lld",
+                    std::string(op_name(n.op)).c_str(), static_cast<long long>(n.kernel[0]),
+                    static_cast<long long>(n.kernel[1]), static_cast<long long>(n.stride[0]));
+    else
+      std::snprintf(op, sizeof op, "%s", std::string(op_name(n.op)).c_str());
+    int64_t params = 0;
+    for (const auto& [role, _] : n.tensors)
+      if (role == TensorRole::weight || role == TensorRole::bias) {
+        int64_t size = 1;
+        for (int64_t d : g.tensor_shape(n, role)) size *= d;
+        params += size;
+      }
+    std::snprintf(line, sizeof line, "  %-22s %-16s %-22s %-14s %10lld\n", n.name.c_str(), op, inputs.c_str(),
+                  dims(n.shape).c_str(), static_cast<long long>(params));
+    std::cout << line;
+  }
 }
 
 }  // namespace
@@ -43,6 +95,17 @@ int run_inspect(const Args& args) {
     std::cout << "  evaluate it   modeconn path --kind " << curve->second << " --curve " << path
               << " --a A --b B --data D\n";
     return 0;
+  }
+  if (const auto graph = file.metadata.find("modeconn.graph"); graph != file.metadata.end()) {
+    const Graph g = graph_from_json(graph->second, path);
+    check_graph_tensors(g, file, path);
+    if (!g.is_mlp()) {
+      if (cl.has("data"))
+        throw input_error(path, "holds a layer graph beyond an MLP; this version evaluates MLPs only");
+      print_graph(g, path);
+      cl.summary("layer graph read");
+      return 0;
+    }
   }
   Model model = model_from_tensors(file, path, cl.get<std::string>("activation"));
   std::cout << path << "\n";

@@ -1,13 +1,16 @@
-// MLPs from and to safetensors: layers ordered by natural sort of their names and confirmed by the shape
-// chain.
+// MLPs from and to safetensors: layers in the order the file records (modeconn.layers), else by natural sort
+// of their names, and confirmed by the shape chain.
 #include "modeconn/model.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include "modeconn/error.hpp"
+#include "modeconn/graph.hpp"
+#include "modeconn/json_read.hpp"
 #include "modeconn/tensor_file.hpp"
 
 namespace modeconn {
@@ -116,6 +119,37 @@ Model model_from_tensors(const TensorFile& file, const std::string& path,
     throw input_error(path, "is a curve file (a " + curve->second +
                                 " curve), not a model; evaluate it with modeconn path --kind " +
                                 curve->second + " --curve " + path);
+  // A file with a layer graph: the graph says the layers' order and activation when it is an MLP.
+  std::vector<std::string> graph_order;
+  std::optional<Activation> graph_activation;
+  if (const auto graph = file.metadata.find("modeconn.graph"); graph != file.metadata.end()) {
+    const Graph g = graph_from_json(graph->second, path);
+    check_graph_tensors(g, file, path);
+    if (!g.is_mlp()) {
+      std::string ops;
+      for (const Node& n : g.nodes)
+        if (n.op != Op::input && n.op != Op::linear && n.op != Op::activation &&
+            ops.find(std::string(op_name(n.op))) == std::string::npos)
+          ops.append(ops.empty() ? "" : ", ").append(op_name(n.op));
+      throw input_error(path,
+                        "holds a layer graph beyond an MLP (" + (ops.empty() ? "branches" : ops) +
+                            "); modeconn inspect shows it, but this version evaluates, aligns and trains "
+                            "MLPs only");
+    }
+    for (const Node& n : g.nodes) {
+      if (n.op == Op::activation) graph_activation = n.activation;
+      if (n.op != Op::linear) continue;
+      const std::string& w = n.tensors.at(TensorRole::weight);
+      const auto dot = w.rfind('.');
+      const std::string prefix = dot == std::string::npos ? "" : w.substr(0, dot);
+      // modeconn reads a layer's tensors as PREFIX.weight and PREFIX.bias.
+      if (w != (prefix.empty() ? "weight" : prefix + ".weight") ||
+          (n.has_bias && n.tensors.at(TensorRole::bias) != (prefix.empty() ? "bias" : prefix + ".bias")))
+        throw input_error(
+            path, "graph node '" + n.name + "' names tensors other than PREFIX.weight and PREFIX.bias");
+      graph_order.push_back(prefix);
+    }
+  }
   std::map<std::string, LayerTensors> by_prefix;
   for (const auto& t : file.tensors) {
     const auto dot = t.name.rfind('.');
@@ -133,9 +167,34 @@ Model model_from_tensors(const TensorFile& file, const std::string& path,
   if (by_prefix.size() > kMaxLayers)
     throw input_error(path, "has " + std::to_string(by_prefix.size()) +
                                 " layers; modeconn reads MLPs of at most " + std::to_string(kMaxLayers));
+  // The order the file records: the state_dict's (the order the modules were registered, which is the forward
+  // order in nearly every model), kept by export_torch.py and by every file modeconn writes. Without it,
+  // natural name order, which a chain like input_layer, hidden1, output does not follow.
   std::vector<std::string> prefixes;
-  for (const auto& [p, _] : by_prefix) prefixes.push_back(p);
-  std::sort(prefixes.begin(), prefixes.end(), natural_less);
+  const auto recorded = file.metadata.find("modeconn.layers");
+  if (!graph_order.empty()) {
+    prefixes = graph_order;
+  } else if (recorded != file.metadata.end()) {
+    const auto order = parse_json_input(recorded->second, path, "metadata modeconn.layers");
+    if (!order.is_array()) throw input_error(path, "metadata modeconn.layers is not a list of layer names");
+    for (const auto& name : order) {
+      if (!name.is_string())
+        throw input_error(path, "metadata modeconn.layers holds something other than names");
+      const std::string p = name.get<std::string>();
+      if (!by_prefix.count(p))
+        throw input_error(path,
+                          "metadata modeconn.layers names '" + p + "', which has no tensors in the file");
+      if (std::find(prefixes.begin(), prefixes.end(), p) != prefixes.end())
+        throw input_error(path, "metadata modeconn.layers names '" + p + "' twice");
+      prefixes.push_back(p);
+    }
+    for (const auto& [p, _] : by_prefix)
+      if (std::find(prefixes.begin(), prefixes.end(), p) == prefixes.end())
+        throw input_error(path, "metadata modeconn.layers does not name the layer '" + p + "'");
+  } else {
+    for (const auto& [p, _] : by_prefix) prefixes.push_back(p);
+    std::sort(prefixes.begin(), prefixes.end(), natural_less);
+  }
 
   Model model;
   for (const auto& p : prefixes) {
@@ -155,10 +214,15 @@ Model model_from_tensors(const TensorFile& file, const std::string& path,
       throw input_error(path, "'" + lt.bias->name + "' has shape " + dims(lt.bias->shape) + " but '" +
                                   lt.weight->name + "' has " + std::to_string(out) + " outputs");
     if (!model.arch.layers.empty() && model.arch.layers.back().out != in)
-      throw input_error(path, "'" + lt.weight->name + "' takes " + std::to_string(in) +
-                                  " inputs but the layer before it ('" +
-                                  model.arch.layers.back().weight_name + "') gives " +
-                                  std::to_string(model.arch.layers.back().out));
+      throw input_error(path,
+                        "'" + lt.weight->name + "' takes " + std::to_string(in) +
+                            " inputs but the layer before it ('" + model.arch.layers.back().weight_name +
+                            "') gives " + std::to_string(model.arch.layers.back().out) +
+                            (recorded != file.metadata.end() || !graph_order.empty()
+                                 ? std::string()
+                                 : " (the file does not record its layers' order, so they were taken in "
+                                   "name order; export the checkpoint with scripts/export_torch.py, which "
+                                   "records the order the modules were registered)"));
     model.arch.layers.push_back({in, out, lt.weight->name, lt.bias ? lt.bias->name : p + ".bias"});
     const auto check = [&](const NamedTensor& t) {
       for (std::size_t i = 0; i < t.values.size(); ++i)
@@ -185,6 +249,8 @@ Model model_from_tensors(const TensorFile& file, const std::string& path,
     model.arch.activation = parse_activation(activation_override, "--activation");
   else if (act != file.metadata.end())
     model.arch.activation = parse_activation(act->second, path);
+  else if (graph_activation)
+    model.arch.activation = *graph_activation;
   const auto task = file.metadata.find("modeconn.task");
   model.task_known = task != file.metadata.end();
   if (model.task_known) model.arch.task = parse_task(task->second, path);
@@ -200,6 +266,12 @@ TensorFile model_to_tensors(const Model& model) {
   file.metadata["modeconn.activation"] = std::string(activation_name(model.arch.activation));
   file.metadata["modeconn.task"] = std::string(task_name(model.arch.task));
   file.metadata["modeconn.architecture"] = model.arch.widths();
+  nlohmann::json order = nlohmann::json::array();
+  for (const auto& layer : model.arch.layers) {
+    const auto dot = layer.weight_name.rfind('.');  // the prefix as model_from_tensors takes it
+    order.push_back(dot == std::string::npos ? std::string() : layer.weight_name.substr(0, dot));
+  }
+  file.metadata["modeconn.layers"] = order.dump();
   for (std::size_t l = 0; l < model.arch.layers.size(); ++l) {
     const auto& layer = model.arch.layers[l];
     const auto w = model.weight(l);

@@ -39,7 +39,22 @@ class Named(torch.nn.Module):
         return self.fc3(self.act(self.fc2(self.act(self.fc1(x)))))
 
 
+class Unordered(torch.nn.Module):
+    """Layers whose names do not sort into forward order: only the state_dict's order says which comes first."""
+
+    def __init__(self, widths):
+        super().__init__()
+        self.input_layer = torch.nn.Linear(widths[0], widths[1])
+        self.hidden1 = torch.nn.Linear(widths[1], widths[2])
+        self.output = torch.nn.Linear(widths[2], widths[3])
+
+    def forward(self, x):
+        return self.output(torch.relu(self.hidden1(torch.relu(self.input_layer(x)))))
+
+
 def make_model(style, widths):
+    if style == "unordered":
+        return Unordered(widths)
     if style == "sequential":
         return torch.nn.Sequential(torch.nn.Linear(widths[0], widths[1]), torch.nn.ReLU(),
                                    torch.nn.Linear(widths[1], widths[2]), torch.nn.ReLU(),
@@ -104,7 +119,7 @@ def main():
 
     failures = []
     widths = [784, 128, 96, 10]
-    for style, act in (("sequential", "relu"), ("named", "tanh")):
+    for style, act in (("sequential", "relu"), ("named", "tanh"), ("unordered", "relu")):
         files, sds = [], []
         for seed in (1, 2):
             torch.manual_seed(seed)

@@ -1,9 +1,13 @@
-// Model files: layer order by natural sort confirmed by shapes, metadata, and every malformed model refused.
+// Model files: layer order as the file records it or by natural sort, confirmed by shapes; metadata; every
+// malformed model refused.
 #include "modeconn/model.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "modeconn/error.hpp"
 #include "modeconn/tensor_file.hpp"
@@ -58,6 +62,43 @@ TEST(Model, OrdersLayersNaturallyAndKeepsValues) {
   EXPECT_EQ(m.weight(2)[0], 200.f);
   EXPECT_EQ(m.bias(10)[1], -9.f);
   EXPECT_EQ(m.arch.num_params(), m.params.size());
+}
+
+// Names that do not sort into forward order (input_layer, hidden1, output): the order the file records is the
+// one read, a file without one says how to export it, and a record that disagrees with the tensors is
+// refused.
+TEST(Model, ReadsLayersInTheOrderTheFileRecords) {
+  TensorFile f;
+  f.tensors.push_back(filled("input_layer.weight", {4, 3}, 0));
+  f.tensors.push_back(filled("input_layer.bias", {4}, 0));
+  f.tensors.push_back(filled("hidden1.weight", {5, 4}, 10));
+  f.tensors.push_back(filled("output.weight", {2, 5}, 20));
+  EXPECT_NE(refusal(f).find("export the checkpoint with scripts/export_torch.py"), std::string::npos);
+
+  f.metadata["modeconn.layers"] = R"(["input_layer", "hidden1", "output"])";
+  TempDir dir;
+  write_safetensors(f, dir.file("m.safetensors"));
+  const Model m = load_model(dir.file("m.safetensors"));
+  EXPECT_EQ(m.arch.widths(), "3-4-5-2");
+  EXPECT_EQ(m.weight(1)[0], 10.f);
+  // modeconn's own files record the order too, so such a model survives being written and read again.
+  save_model(m, dir.file("again.safetensors"));
+  const Model again = load_model(dir.file("again.safetensors"));
+  EXPECT_EQ(again.arch.widths(), "3-4-5-2");
+  EXPECT_EQ(again.params, m.params);
+  EXPECT_EQ(again.arch.layers[0].weight_name, "input_layer.weight");
+
+  for (const auto& [record, problem] : std::vector<std::pair<std::string, std::string>>{
+           {R"(["input_layer", "hidden1"])", "does not name the layer 'output'"},
+           {R"(["input_layer", "hidden1", "output", "extra"])", "names 'extra', which has no tensors"},
+           {R"(["input_layer", "input_layer", "hidden1", "output"])", "names 'input_layer' twice"},
+           {R"({"a": 1})", "is not a list of layer names"},
+           {R"([1, 2, 3])", "holds something other than names"},
+           {R"(["input_layer", )", "modeconn.layers"}}) {
+    TensorFile bad = f;
+    bad.metadata["modeconn.layers"] = record;
+    EXPECT_NE(refusal(bad).find(problem), std::string::npos) << record;
+  }
 }
 
 TEST(Model, SaveAndLoadRoundTripsWithMetadata) {

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Export from PyTorch, end to end: scripts/export_torch.py --model traces a ResNet (identity and projection
+shortcuts, functional style, x.view(x.size(0), -1)) and a VGG-style nn.Sequential stack into layer graphs whose
+every tensor, parameter count and shape `modeconn inspect` reports as PyTorch has them; an MLP whose layer names
+do not sort into forward order evaluates to PyTorch's float64 loss whether exported with or without --model;
+unsupported models and wrong arguments are refused in one line naming the op and the line of the model.
+
+usage: graph_export.py --modeconn BIN --export EXPORT_SCRIPT --work DIR
+Exits 77 (reported as skipped) when PyTorch or NumPy is not installed.
+"""
+import argparse
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+
+try:
+    import numpy as np
+    import torch
+except ImportError as e:
+    print(f"skipped: {e}")
+    sys.exit(77)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS = os.path.join(HERE, "models", "cnns.py")
+sys.path.insert(0, os.path.join(HERE, "models"))
+import cnns  # noqa: E402
+
+failures = []
+
+
+def expect(ok, message):
+    if not ok:
+        failures.append(message)
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        tensors[name] = np.frombuffer(data[begin:end], dtype=np.float32).reshape(info["shape"])
+    return header.get("__metadata__", {}), tensors
+
+
+def run(cmd):
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def export(args, ckpt, out, *extra):
+    return run([sys.executable, args.export, ckpt, out, *extra])
+
+
+def randomise_batch_norm(model, seed):
+    """Running statistics and affine parameters away from their defaults, so that a swapped tensor shows."""
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            with torch.no_grad():
+                m.running_mean.copy_(torch.randn(m.num_features, generator=g))
+                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+                m.weight.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+                m.bias.copy_(torch.randn(m.num_features, generator=g))
+
+
+def check_graph_file(args, name, model, path):
+    meta, tensors = read_safetensors(path)
+    expect("modeconn.graph" in meta, f"{name}: no modeconn.graph in the metadata")
+    state = model.state_dict()
+    for key, value in state.items():
+        if key.endswith("num_batches_tracked"):
+            continue
+        expect(key in tensors, f"{name}: tensor {key} not exported")
+        if key in tensors:
+            expect(np.array_equal(tensors[key], value.numpy()), f"{name}: tensor {key} differs from PyTorch's")
+    r = run([args.modeconn, "inspect", path])
+    expect(r.returncode == 0, f"{name}: inspect failed: {r.stderr}")
+    params = sum(p.numel() for p in model.parameters())
+    buffers = sum(b.numel() for k, b in state.items() if "running_" in k)
+    m = re.search(r"parameters\s+(\d+) \(and (\d+) BatchNorm running statistics\)", r.stdout)
+    expect(m and int(m.group(1)) == params and int(m.group(2)) == buffers,
+           f"{name}: inspect says {m.groups() if m else r.stdout!r}, PyTorch {params} parameters, {buffers} buffers")
+    # The last node's output shape: the logits.
+    expect(re.search(r"\s10\s+\d+\s*$", r.stdout.strip().splitlines()[-1]) is not None,
+           f"{name}: the last node does not output 10: {r.stdout.strip().splitlines()[-1]}")
+    # Evaluating a CNN is not in this version: refused in one line, naming the file.
+    p = run([args.modeconn, "path", "-q", "--a", path, "--b", path, "--data", "builtin:fashion-mnist"])
+    expect(p.returncode == 2 and p.stderr.count("\n") == 1 and "layer graph beyond an MLP" in p.stderr,
+           f"{name}: path on a CNN: rc {p.returncode}, {p.stderr!r}")
+
+
+def float64_loss(model, x, y):
+    m = model.double().eval()
+    with torch.no_grad():
+        logits = m(torch.from_numpy(x).double())
+        return torch.nn.functional.cross_entropy(logits, torch.from_numpy(y)).item()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--modeconn", required=True)
+    p.add_argument("--export", required=True)
+    p.add_argument("--work", required=True)
+    args = p.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    torch.manual_seed(0)
+
+    # CNNs: one checkpoint as a bare state_dict, one wrapped and saved from DataParallel ("module." prefix).
+    for name, wrap in (("ResNet", False), ("VGG", True)):
+        model = getattr(cnns, name)()
+        randomise_batch_norm(model, 1)
+        ckpt = os.path.join(args.work, f"{name}.pt")
+        state = model.state_dict()
+        if wrap:
+            state = {"epoch": 3, "state_dict": {"module." + k: v for k, v in state.items()}}
+        torch.save(state, ckpt)
+        out = os.path.join(args.work, f"{name}.safetensors")
+        r = export(args, ckpt, out, "--model", f"{MODELS}:{name}", "--input-shape", "1,28,28")
+        expect(r.returncode == 0, f"{name}: export failed: {r.stderr}")
+        if r.returncode == 0:
+            check_graph_file(args, name, model, out)
+
+    # An MLP whose names sort as hidden1, input_layer, output: both exports evaluate as PyTorch does.
+    rng = np.random.default_rng(0)
+    folder = os.path.join(args.work, "data")
+    os.makedirs(folder, exist_ok=True)
+    data = {}
+    for split, n in (("train", 300), ("test", 200)):
+        data[split] = (rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n).astype(np.int64))
+        np.save(f"{folder}/x_{split}.npy", data[split][0])
+        np.save(f"{folder}/y_{split}.npy", data[split][1])
+    mlp = cnns.Unordered()
+    ckpt = os.path.join(args.work, "unordered.pt")
+    torch.save(mlp.state_dict(), ckpt)
+    reference = float64_loss(mlp, *data["test"])  # after saving: this makes it float64
+    for label, extra in (("plain", ["--activation", "tanh"]),
+                         ("traced", ["--model", f"{MODELS}:Unordered", "--input-shape", "784"])):
+        out = os.path.join(args.work, f"unordered-{label}.safetensors")
+        r = export(args, ckpt, out, *extra)
+        expect(r.returncode == 0, f"unordered {label}: export failed: {r.stderr}")
+        i = run([args.modeconn, "inspect", out, "--data", folder])
+        m = re.search(r"test\s+loss ([0-9.]+)", i.stdout)
+        expect(i.returncode == 0 and m and abs(float(m.group(1)) - reference) <= 1e-4 * reference + 1e-5,
+               f"unordered {label}: modeconn {m.group(1) if m else i.stderr!r}, PyTorch float64 {reference}")
+        expect("784-32-24-10" in i.stdout, f"unordered {label}: architecture {i.stdout!r}")
+
+    # Refusals: one line each, exit 2, naming what is wrong, and no file written.
+    vgg_ckpt = os.path.join(args.work, "VGG.pt")
+    for label, cls, ckpt_file, extra, words in (
+            ("torch.cat", "Concat", None, ["--input-shape", "1,28,28"], ["cat", "cnns.py:"]),
+            ("LeakyReLU slope", "Leaky", None, ["--input-shape", "784"], ["LeakyReLU", "0.2"]),
+            ("a wrong input shape", "ResNet", os.path.join(args.work, "ResNet.pt"), ["--input-shape", "3,32,32"],
+             ["--input-shape 3,32,32", "cannot run on it"]),
+            ("another model's checkpoint", "ResNet", vgg_ckpt, ["--input-shape", "1,28,28"], ["ResNet"]),
+            ("no input shape", "ResNet", os.path.join(args.work, "ResNet.pt"), [], ["--input-shape"]),
+            ("no such class", "Nothing", os.path.join(args.work, "ResNet.pt"), ["--input-shape", "1,28,28"],
+             ["defines no Nothing"])):
+        if ckpt_file is None:
+            model = getattr(cnns, cls)()
+            ckpt_file = os.path.join(args.work, f"{cls}.pt")
+            torch.save(model.state_dict(), ckpt_file)
+        out = os.path.join(args.work, f"refused-{cls}.safetensors")
+        r = export(args, ckpt_file, out, "--model", f"{MODELS}:{cls}", *extra)
+        lines = r.stderr.strip().splitlines()
+        expect(r.returncode == 2 and len(lines) == 1 and all(w in r.stderr for w in words),
+               f"{label}: rc {r.returncode}, stderr {r.stderr!r}")
+        expect(not os.path.exists(out), f"{label}: wrote {out}")
+
+    for f in failures:
+        print("FAIL", f)
+    print(f"graph_export: {len(failures)} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
