@@ -162,6 +162,28 @@ TEST(ActivationMatching, UndoesARandomPermutationExactly) {
   EXPECT_EQ(apply_alignment(tb, rt.alignment).params, t.params);
 }
 
+// Units that never fire on the data correlate with nothing: their places come from their weights, so a
+// planted permutation is recovered exactly by both methods even with dead units in every hidden layer.
+TEST(ActivationMatching, PlacesDeadUnitsByTheirWeights) {
+  Model a = test::random_model({10, 24, 16, 4}, Activation::relu, Task::classification, 50);
+  const Split data = test::random_split(400, 10, Task::classification, 4, 51);
+  for (std::size_t h = 0; h < 2; ++h)
+    for (int64_t unit = 0; unit < 8; ++unit)  // a bias far below anything the inputs reach: dead on the data
+      a.params[a.arch.bias_offset(h) + static_cast<std::size_t>(3 * unit % a.arch.layers[h].out)] = -1e3f;
+  auto backend = make_cpu_backend();
+  const ActivationStats st = backend->activation_stats(a, a, data, 0);
+  int dead = 0;
+  for (double s : st.std_a) dead += s == 0.0;
+  ASSERT_EQ(dead, 8) << "the fixture's units are not dead";
+  for (uint64_t seed : {52, 53, 54}) {
+    const Model b = apply_alignment(a, random_alignment(a.arch, seed, false));
+    const MatchingResult act = activation_matching(*backend, a, b, data, {});
+    EXPECT_EQ(apply_alignment(b, act.alignment).params, a.params) << "activation matching, seed " << seed;
+    const MatchingResult wm = weight_matching(*backend, a, b, {100, 3, false});
+    EXPECT_EQ(apply_alignment(b, wm.alignment).params, a.params) << "weight matching, seed " << seed;
+  }
+}
+
 TEST(ActivationStats, MatchFloat64Recomputation) {
   const Model a = test::random_model({6, 5, 3}, Activation::tanh, Task::classification, 50);
   const Model b = test::random_model({6, 5, 3}, Activation::tanh, Task::classification, 51);
