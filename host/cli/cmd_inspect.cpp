@@ -8,6 +8,7 @@
 #include "cli/inputs.hpp"
 #include "modeconn/graph.hpp"
 #include "modeconn/path.hpp"
+#include "modeconn/perm_spec.hpp"
 #include "modeconn/tensor_file.hpp"
 
 namespace modeconn::cli {
@@ -67,6 +68,23 @@ void print_graph(const Graph& g, const std::string& path) {
     std::snprintf(line, sizeof line, "  %-22s %-16s %-22s %-14s %10lld\n", n.name.c_str(), op, inputs.c_str(),
                   dims(n.shape).c_str(), static_cast<long long>(params));
     std::cout << line;
+  }
+  // The symmetries derived from the graph: each group with the nodes whose channels it permutes and every
+  // tensor axis it moves (TENSOR:AXIS, /BLOCK where a channel is a block of features after a flatten).
+  const PermSpec spec = perm_spec(g);
+  std::cout << "\n  permutation groups  " << spec.groups.size()
+            << " (channels reordered together leave the function unchanged)\n";
+  for (std::size_t k = 0; k < spec.groups.size(); ++k) {
+    const PermGroup& group = spec.groups[k];
+    std::string nodes, axes;
+    for (const auto& name : group.nodes) nodes.append(nodes.empty() ? "" : ",").append(name);
+    for (const PermAxis& a : group.axes) {
+      axes.append(" ").append(a.tensor).append(":").append(std::to_string(a.axis));
+      if (a.block != 1) axes.append("/").append(std::to_string(a.block));
+    }
+    std::snprintf(line, sizeof line, "  group %-3zu %6lld channels  ", k + 1,
+                  static_cast<long long>(group.size));
+    std::cout << line << nodes << "\n    moves" << axes << "\n";
   }
 }
 

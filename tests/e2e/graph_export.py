@@ -87,13 +87,72 @@ def check_graph_file(args, name, model, path):
     m = re.search(r"parameters\s+(\d+) \(and (\d+) BatchNorm running statistics\)", r.stdout)
     expect(m and int(m.group(1)) == params and int(m.group(2)) == buffers,
            f"{name}: inspect says {m.groups() if m else r.stdout!r}, PyTorch {params} parameters, {buffers} buffers")
-    # The last node's output shape: the logits.
-    expect(re.search(r"\s10\s+\d+\s*$", r.stdout.strip().splitlines()[-1]) is not None,
-           f"{name}: the last node does not output 10: {r.stdout.strip().splitlines()[-1]}")
+    # The table's last row, the output node: the logits.
+    last = r.stdout.split("\n\n  permutation groups")[0].strip().splitlines()[-1]
+    expect(re.search(r"\s10\s+\d+\s*$", last) is not None, f"{name}: the last node does not output 10: {last}")
+    check_symmetries(name, model, r.stdout)
     # Evaluating a CNN is not in this version: refused in one line, naming the file.
     p = run([args.modeconn, "path", "-q", "--a", path, "--b", path, "--data", "builtin:fashion-mnist"])
     expect(p.returncode == 2 and p.stderr.count("\n") == 1 and "layer graph beyond an MLP" in p.stderr,
            f"{name}: path on a CNN: rc {p.returncode}, {p.stderr!r}")
+
+
+def parse_groups(text):
+    """The permutation groups `inspect` lists: [(channels, [(tensor, axis, block), ...]), ...]."""
+    groups = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        m = re.match(r"\s+group\s+\d+\s+(\d+) channels", line)
+        if m:
+            axes = []
+            for token in lines[i + 1].split()[1:]:
+                tensor, rest = token.rsplit(":", 1)
+                axis, _, block = rest.partition("/")
+                axes.append((tensor, int(axis), int(block or 1)))
+            groups.append((int(m.group(1)), axes))
+    return groups
+
+
+def permuted(state, groups, perms, skip=None):
+    """The state_dict with each group's permutation applied along every axis it lists (but `skip`)."""
+    out = {k: v.clone() for k, v in state.items()}
+    for (size, axes), perm in zip(groups, perms):
+        for a in axes:
+            if a == skip:
+                continue
+            tensor, axis, block = a
+            t = out[tensor]
+            index = (perm[:, None] * block + torch.arange(block)[None, :]).reshape(-1)
+            out[tensor] = t.index_select(axis, index)
+    return out
+
+
+def check_symmetries(name, model, text):
+    """The groups modeconn derives from the graph, applied in PyTorch, keep the function; leaving out any one
+    axis of a group does not (so every axis listed is needed, and the check can fail)."""
+    m = re.search(r"permutation groups\s+(\d+)", text)
+    groups = parse_groups(text)
+    expect(m is not None and int(m.group(1)) == len(groups) > 0, f"{name}: no permutation groups in {text!r}")
+    if not groups:
+        return
+    g = torch.Generator().manual_seed(5)
+    perms = [torch.randperm(size, generator=g) for size, _ in groups]
+    x = torch.randn(16, 1, 28, 28, generator=g)
+    state = model.state_dict()
+    with torch.no_grad():
+        reference = model.eval()(x)
+        probe = type(model)().eval()
+        probe.load_state_dict(permuted(state, groups, perms))
+        moved = probe(x)
+        expect(torch.allclose(moved, reference, atol=1e-5, rtol=1e-5),
+               f"{name}: permuting by the derived groups changed the function by "
+               f"{(moved - reference).abs().max().item():.3g}")
+        for size, axes in groups:
+            for axis in axes:
+                probe.load_state_dict(permuted(state, groups, perms, skip=axis))
+                expect(not torch.allclose(probe(x), reference, atol=1e-5, rtol=1e-5),
+                       f"{name}: leaving {axis} out of its group did not change the function")
+    return len(groups)
 
 
 def float64_loss(model, x, y):
@@ -126,6 +185,11 @@ def main():
         expect(r.returncode == 0, f"{name}: export failed: {r.stderr}")
         if r.returncode == 0:
             check_graph_file(args, name, model, out)
+            groups = parse_groups(run([args.modeconn, "inspect", out]).stdout)
+            # ResNet: the stem and layer1's stream are one group (identity shortcut), layer1's inner conv one,
+            # layer2's inner conv one, layer2's stream with its projection shortcut one. VGG: one per conv.
+            expected = {"ResNet": 4, "VGG": 2}[name]
+            expect(len(groups) == expected, f"{name}: {len(groups)} permutation groups, not {expected}")
 
     # An MLP whose names sort as hidden1, input_layer, output: both exports evaluate as PyTorch does.
     rng = np.random.default_rng(0)

@@ -1,0 +1,103 @@
+// Permutation groups derived from graphs: one group per hidden layer of an MLP, residual streams tied into
+// one group, flatten expanding a channel into its H·W features, and permuting by the groups moving exactly
+// the listed slices (checked element by element against the permutation).
+#include "modeconn/perm_spec.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "modeconn/tensor_file.hpp"
+#include "support/fixtures.hpp"
+
+namespace modeconn {
+namespace {
+
+std::string example(const std::string& name) {
+  std::ifstream in(std::string(MODECONN_SOURCE_DIR) + "/tests/graph/data/" + name);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<std::string> axes_of(const PermGroup& g) {
+  std::vector<std::string> out;
+  for (const PermAxis& a : g.axes) {
+    std::string s = a.tensor;
+    s.append(":").append(std::to_string(a.axis));
+    if (a.block != 1) s.append("/").append(std::to_string(a.block));
+    out.push_back(s);
+  }
+  return out;
+}
+
+TEST(PermSpec, AnMlpHasOneGroupPerHiddenLayer) {
+  const Model m = test::random_model({6, 5, 4, 3}, Activation::relu, Task::classification, 1);
+  const PermSpec spec = perm_spec(mlp_graph(m.arch));
+  ASSERT_EQ(spec.groups.size(), 2u);
+  EXPECT_EQ(spec.groups[0].size, 5);
+  EXPECT_EQ(axes_of(spec.groups[0]),
+            (std::vector<std::string>{"layers.0.weight:0", "layers.0.bias:0", "layers.2.weight:1"}));
+  EXPECT_EQ(spec.groups[1].size, 4);
+  EXPECT_EQ(axes_of(spec.groups[1]),
+            (std::vector<std::string>{"layers.2.weight:0", "layers.2.bias:0", "layers.4.weight:1"}));
+}
+
+TEST(PermSpec, ResidualAddsTieGroupsAndFlattenExpandsChannels) {
+  // conv1 -> bn1 -> relu1 -> conv2 -> add(conv2, relu1): conv1's and conv2's channels are one group.
+  const PermSpec block = perm_spec(graph_from_json(example("resnet_block.json"), "resnet_block.json"));
+  ASSERT_EQ(block.groups.size(), 1u);
+  EXPECT_EQ(block.groups[0].size, 8);
+  EXPECT_EQ(block.groups[0].nodes, (std::vector<std::string>{"conv1", "conv2"}));
+  EXPECT_EQ(axes_of(block.groups[0]),
+            (std::vector<std::string>{"conv1.weight:0", "bn1.weight:0", "bn1.bias:0", "bn1.running_mean:0",
+                                      "bn1.running_var:0", "conv2.weight:1", "conv2.weight:0", "conv2.bias:0",
+                                      "fc.weight:1"}));
+  // After a 2x2 average pool of 32x32 maps, each of the 16 channels is 16·16 features of the classifier.
+  const PermSpec vgg = perm_spec(graph_from_json(example("vgg.json"), "vgg.json"));
+  ASSERT_EQ(vgg.groups.size(), 1u);
+  EXPECT_EQ(axes_of(vgg.groups[0]), (std::vector<std::string>{"features.0.weight:0", "features.0.bias:0",
+                                                              "classifier.weight:1/256"}));
+  // A residual add straight from the input pins that stream: nothing there may move.
+  const Graph pinned = graph_from_json(R"({"nodes": [{"name": "x", "op": "input", "shape": [4, 6, 6]},
+      {"name": "c", "op": "conv2d", "out_channels": 4, "kernel": 3, "padding": 1, "tensors": {"weight": "w", "bias": "b"}},
+      {"name": "s", "op": "add", "inputs": ["c", "x"]}, {"name": "g", "op": "global_avg_pool"}]})",
+                                       "pinned");
+  EXPECT_TRUE(perm_spec(pinned).groups.empty());
+}
+
+TEST(PermSpec, ApplyingMovesEachBlockWhereThePermutationSays) {
+  const Graph g = graph_from_json(example("vgg.json"), "vgg.json");
+  const PermSpec spec = perm_spec(g);
+  TensorFile f;
+  for (const Node& n : g.nodes)
+    for (const auto& [role, name] : n.tensors) {
+      NamedTensor t{name, g.tensor_shape(n, role), {}};
+      int64_t size = 1;
+      for (int64_t d : t.shape) size *= d;
+      for (int64_t i = 0; i < size; ++i) t.values.push_back(static_cast<float>(i));
+      f.tensors.push_back(t);
+    }
+  std::vector<int64_t> perm(16);
+  for (int64_t c = 0; c < 16; ++c) perm[static_cast<std::size_t>(c)] = (c * 5 + 3) % 16;
+  TensorFile moved = f;
+  apply_permutations(spec, {perm}, moved);
+  // features.0.weight [16, 3, 3, 3]: row c is old row perm[c]; classifier.weight [10, 4096]: in every row the
+  // 256 features of channel c are the old ones of channel perm[c].
+  const auto& w = moved.tensors[0].values;
+  for (int64_t c = 0; c < 16; ++c)
+    for (int64_t k = 0; k < 27; ++k)
+      ASSERT_EQ(w[static_cast<std::size_t>(c * 27 + k)],
+                static_cast<float>(perm[static_cast<std::size_t>(c)] * 27 + k));
+  const NamedTensor* cls = moved.find("classifier.weight");
+  ASSERT_NE(cls, nullptr);
+  for (int64_t r = 0; r < 10; ++r)
+    for (int64_t c = 0; c < 16; ++c)
+      for (int64_t b = 0; b < 256; ++b)
+        ASSERT_EQ(cls->values[static_cast<std::size_t>(r * 4096 + c * 256 + b)],
+                  static_cast<float>(r * 4096 + perm[static_cast<std::size_t>(c)] * 256 + b));
+}
+
+}  // namespace
+}  // namespace modeconn
