@@ -40,4 +40,17 @@ PermSpec perm_spec(const Graph& graph);
 void apply_permutations(const PermSpec& spec, const std::vector<std::vector<int64_t>>& perms,
                         TensorFile& file);
 
+// Git Re-Basin's weight matching over a graph's groups (Ainsworth et al. 2023): coordinate descent, each step
+// the exact assignment for one group on the similarity summed over every tensor axis the group moves
+// (BatchNorm parameters and running statistics included) of A's slices against B's, B's other axes permuted
+// as they currently are. Groups are visited in a fresh seeded order each sweep until none improves.
+struct GraphMatching {
+  std::vector<std::vector<int64_t>> perms;  // one per group: perms[g][a's channel] = b's channel
+  double objective_before = 0;              // sum over the groups' tensors of <A, B>
+  double objective_after = 0;               // the same with B permuted
+  int sweeps = 0;
+};
+GraphMatching graph_weight_matching(const PermSpec& spec, const TensorFile& a, const TensorFile& b,
+                                    int max_sweeps, uint64_t seed);
+
 }  // namespace modeconn

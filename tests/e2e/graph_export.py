@@ -155,6 +155,71 @@ def check_symmetries(name, model, text):
     return len(groups)
 
 
+def load_tensors(model, path):
+    """A fresh module of model's class holding the tensors of a modeconn file (buffers it lacks kept)."""
+    _, tensors = read_safetensors(path)
+    probe = type(model)().eval()
+    state = probe.state_dict()
+    for k, v in tensors.items():
+        state[k] = torch.from_numpy(v.copy())
+    probe.load_state_dict(state)
+    return probe
+
+
+def check_alignment(args):
+    """`modeconn align` on two ResNets: B's function kept, the objective (recomputed here from the files) raised,
+    and a planted permutation of A undone exactly."""
+    torch.manual_seed(11)
+    a_model, b_model = cnns.ResNet().eval(), cnns.ResNet().eval()
+    randomise_batch_norm(a_model, 2)
+    randomise_batch_norm(b_model, 3)
+    files = {}
+    for name, model in (("A", a_model), ("B", b_model)):
+        ckpt = os.path.join(args.work, f"align-{name}.pt")
+        torch.save(model.state_dict(), ckpt)
+        files[name] = os.path.join(args.work, f"align-{name}.safetensors")
+        r = export(args, ckpt, files[name], "--model", f"{MODELS}:ResNet", "--input-shape", "1,28,28")
+        expect(r.returncode == 0, f"align: export {name}: {r.stderr}")
+    groups = parse_groups(run([args.modeconn, "inspect", files["A"]]).stdout)
+    moved = sorted({axis[0] for _, axes in groups for axis in axes})
+    out, report = os.path.join(args.work, "align-B2.safetensors"), os.path.join(args.work, "align.json")
+    r = run([args.modeconn, "align", "-q", "--a", files["A"], "--b", files["B"], "--out", out, "--json", report])
+    expect(r.returncode == 0, f"align: {r.stderr}")
+    if r.returncode != 0:
+        return
+    with open(report) as f:
+        rep = json.load(f)
+    _, ta = read_safetensors(files["A"])
+    _, tb = read_safetensors(files["B"])
+    _, tb2 = read_safetensors(out)
+    before = sum(float(np.dot(ta[k].ravel().astype(np.float64), tb[k].ravel())) for k in moved)
+    after = sum(float(np.dot(ta[k].ravel().astype(np.float64), tb2[k].ravel())) for k in moved)
+    expect(abs(rep["objective_before"] - before) <= 1e-9 * abs(before) and
+           abs(rep["objective_after"] - after) <= 1e-9 * abs(after),
+           f"align: reported objective {rep['objective_before']} -> {rep['objective_after']}, "
+           f"recomputed {before} -> {after}")
+    expect(after > before, f"align: the objective did not rise ({before} -> {after})")
+    x = torch.randn(32, 1, 28, 28, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        diff = (load_tensors(b_model, out)(x) - b_model(x)).abs().max().item()
+    expect(diff < 1e-5, f"align: the aligned B computes another function (max |diff| {diff:.3g})")
+
+    # B = A with every group permuted at random: aligning it back gives A's tensors exactly.
+    g = torch.Generator().manual_seed(6)
+    perms = [torch.randperm(size, generator=g) for size, _ in groups]
+    planted = cnns.ResNet().eval()
+    planted.load_state_dict(permuted(a_model.state_dict(), groups, perms))
+    ckpt = os.path.join(args.work, "align-planted.pt")
+    torch.save(planted.state_dict(), ckpt)
+    pfile = os.path.join(args.work, "align-planted.safetensors")
+    export(args, ckpt, pfile, "--model", f"{MODELS}:ResNet", "--input-shape", "1,28,28")
+    back = os.path.join(args.work, "align-back.safetensors")
+    r = run([args.modeconn, "align", "-q", "--a", files["A"], "--b", pfile, "--out", back])
+    _, tback = read_safetensors(back) if r.returncode == 0 else ({}, {})
+    expect(r.returncode == 0 and all(np.array_equal(tback[k], ta[k]) for k in ta),
+           f"align: a planted permutation was not undone exactly ({r.stderr})")
+
+
 def float64_loss(model, x, y):
     m = model.double().eval()
     with torch.no_grad():
@@ -190,6 +255,8 @@ def main():
             # layer2's inner conv one, layer2's stream with its projection shortcut one. VGG: one per conv.
             expected = {"ResNet": 4, "VGG": 2}[name]
             expect(len(groups) == expected, f"{name}: {len(groups)} permutation groups, not {expected}")
+
+    check_alignment(args)
 
     # An MLP whose names sort as hidden1, input_layer, output: both exports evaluate as PyTorch does.
     rng = np.random.default_rng(0)
