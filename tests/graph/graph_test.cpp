@@ -4,11 +4,10 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "graph/graph_fixtures.hpp"
 #include "modeconn/error.hpp"
 #include "modeconn/tensor_file.hpp"
 #include "support/fixtures.hpp"
@@ -16,12 +15,7 @@
 namespace modeconn {
 namespace {
 
-std::string example(const std::string& name) {
-  std::ifstream in(std::string(MODECONN_SOURCE_DIR) + "/tests/graph/data/" + name);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::example_graph;
 
 // PyTorch's output size of a window, written independently of the library.
 int64_t torch_out(int64_t size, int64_t k, int64_t s, int64_t p, int64_t d = 1) {
@@ -35,7 +29,7 @@ const Node& node(const Graph& g, const std::string& name) {
 }
 
 TEST(Graph, ShapesAndCountsFollowPyTorch) {
-  const Graph g = graph_from_json(example("resnet_block.json"), "resnet_block.json");
+  const Graph g = graph_from_json(example_graph("resnet_block.json"), "resnet_block.json");
   EXPECT_EQ(node(g, "conv1").shape, (std::vector<int64_t>{8, 28, 28}));
   EXPECT_EQ(node(g, "add").shape, (std::vector<int64_t>{8, 28, 28}));
   EXPECT_EQ(node(g, "pool").shape, (std::vector<int64_t>{8, torch_out(28, 2, 2, 0), torch_out(28, 2, 2, 0)}));
@@ -48,7 +42,7 @@ TEST(Graph, ShapesAndCountsFollowPyTorch) {
   EXPECT_EQ(g.tensor_shape(node(g, "conv2"), TensorRole::weight), (std::vector<int64_t>{8, 8, 3, 3}));
   EXPECT_FALSE(g.is_mlp());
 
-  const Graph v = graph_from_json(example("vgg.json"), "vgg.json");
+  const Graph v = graph_from_json(example_graph("vgg.json"), "vgg.json");
   const int64_t side = torch_out(torch_out(32, 3, 1, 1), 2, 2, 0);
   EXPECT_EQ(node(v, "flat").shape, (std::vector<int64_t>{16 * side * side}));
   EXPECT_EQ(v.num_params(), 16 * 3 * 9 + 16 + 10 * 16 * side * side);
@@ -77,13 +71,13 @@ TEST(Graph, TheMlpIsAGraphAndJsonRoundTrips) {
   EXPECT_EQ(g.num_buffers(), 0);
   EXPECT_EQ(g.output_size(), 4);
   EXPECT_EQ(node(g, "layers.2").tensors.at(TensorRole::weight), "layers.2.weight");
-  for (const std::string& text :
-       {graph_to_json(g), example("resnet_block.json"), example("vgg.json"), example("mlp.json")}) {
+  for (const std::string& text : {graph_to_json(g), example_graph("resnet_block.json"),
+                                  example_graph("vgg.json"), example_graph("mlp.json")}) {
     const Graph once = graph_from_json(text, "once");
     const std::string written = graph_to_json(once);
     EXPECT_EQ(graph_to_json(graph_from_json(written, "twice")), written);
   }
-  EXPECT_TRUE(graph_from_json(example("mlp.json"), "mlp.json").is_mlp());
+  EXPECT_TRUE(graph_from_json(example_graph("mlp.json"), "mlp.json").is_mlp());
   EXPECT_EQ(graph_from_json(graph_to_json(g), "g").nodes[2].activation, Activation::gelu);
 }
 

@@ -5,10 +5,9 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
+#include "graph/graph_fixtures.hpp"
 #include "modeconn/rng.hpp"
 #include "modeconn/tensor_file.hpp"
 #include "support/fixtures.hpp"
@@ -16,12 +15,7 @@
 namespace modeconn {
 namespace {
 
-std::string example(const std::string& name) {
-  std::ifstream in(std::string(MODECONN_SOURCE_DIR) + "/tests/graph/data/" + name);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::example_graph;
 
 std::vector<std::string> axes_of(const PermGroup& g) {
   std::vector<std::string> out;
@@ -48,7 +42,7 @@ TEST(PermSpec, AnMlpHasOneGroupPerHiddenLayer) {
 
 TEST(PermSpec, ResidualAddsTieGroupsAndFlattenExpandsChannels) {
   // conv1 -> bn1 -> relu1 -> conv2 -> add(conv2, relu1): conv1's and conv2's channels are one group.
-  const PermSpec block = perm_spec(graph_from_json(example("resnet_block.json"), "resnet_block.json"));
+  const PermSpec block = perm_spec(graph_from_json(example_graph("resnet_block.json"), "resnet_block.json"));
   ASSERT_EQ(block.groups.size(), 1u);
   EXPECT_EQ(block.groups[0].size, 8);
   EXPECT_EQ(block.groups[0].nodes, (std::vector<std::string>{"conv1", "conv2"}));
@@ -57,7 +51,7 @@ TEST(PermSpec, ResidualAddsTieGroupsAndFlattenExpandsChannels) {
                                       "bn1.running_var:0", "conv2.weight:1", "conv2.weight:0", "conv2.bias:0",
                                       "fc.weight:1"}));
   // After a 2x2 average pool of 32x32 maps, each of the 16 channels is 16·16 features of the classifier.
-  const PermSpec vgg = perm_spec(graph_from_json(example("vgg.json"), "vgg.json"));
+  const PermSpec vgg = perm_spec(graph_from_json(example_graph("vgg.json"), "vgg.json"));
   ASSERT_EQ(vgg.groups.size(), 1u);
   EXPECT_EQ(axes_of(vgg.groups[0]), (std::vector<std::string>{"features.0.weight:0", "features.0.bias:0",
                                                               "classifier.weight:1/256"}));
@@ -70,17 +64,9 @@ TEST(PermSpec, ResidualAddsTieGroupsAndFlattenExpandsChannels) {
 }
 
 TEST(PermSpec, ApplyingMovesEachBlockWhereThePermutationSays) {
-  const Graph g = graph_from_json(example("vgg.json"), "vgg.json");
+  const Graph g = graph_from_json(example_graph("vgg.json"), "vgg.json");
   const PermSpec spec = perm_spec(g);
-  TensorFile f;
-  for (const Node& n : g.nodes)
-    for (const auto& [role, name] : n.tensors) {
-      NamedTensor t{name, g.tensor_shape(n, role), {}};
-      int64_t size = 1;
-      for (int64_t d : t.shape) size *= d;
-      for (int64_t i = 0; i < size; ++i) t.values.push_back(static_cast<float>(i));
-      f.tensors.push_back(t);
-    }
+  const TensorFile f = test::tensors_for(g, [](TensorRole, int64_t i) { return static_cast<float>(i); });
   std::vector<int64_t> perm(16);
   for (int64_t c = 0; c < 16; ++c) perm[static_cast<std::size_t>(c)] = (c * 5 + 3) % 16;
   TensorFile moved = f;
@@ -104,18 +90,10 @@ TEST(PermSpec, ApplyingMovesEachBlockWhereThePermutationSays) {
 // Random tensors for every tensor a graph names (running variances positive).
 TensorFile random_tensors(const Graph& g, uint64_t seed) {
   Rng rng(seed);
-  TensorFile f;
-  for (const Node& n : g.nodes)
-    for (const auto& [role, name] : n.tensors) {
-      NamedTensor t{name, g.tensor_shape(n, role), {}};
-      int64_t size = 1;
-      for (int64_t d : t.shape) size *= d;
-      for (int64_t i = 0; i < size; ++i)
-        t.values.push_back(role == TensorRole::running_var ? static_cast<float>(0.5 + rng.uniform())
-                                                           : static_cast<float>(rng.uniform() * 2 - 1));
-      f.tensors.push_back(t);
-    }
-  return f;
+  return test::tensors_for(g, [&](TensorRole role, int64_t) {
+    return role == TensorRole::running_var ? static_cast<float>(0.5 + rng.uniform())
+                                           : static_cast<float>(rng.uniform() * 2 - 1);
+  });
 }
 
 // Two residual stages, the second with a projection shortcut, BatchNorm everywhere: a planted permutation of
