@@ -44,6 +44,14 @@ Split load_npy_split(const std::string& folder, const std::string& name) {
   if (!fs::exists(s.y_source))
     throw input_error(s.y_source,
                       "missing (a data folder holds x_train.npy y_train.npy x_test.npy y_test.npy)");
+  {
+    // Row counts from the headers: features and labels that do not pair up are refused before either file's
+    // data (up to gigabytes) is read.
+    const auto xs = read_npy_shape(s.x_source), ys = read_npy_shape(s.y_source);
+    if (!xs.empty() && (ys.empty() || ys[0] != xs[0]))
+      throw input_error(s.y_source, "has " + (ys.empty() ? std::string("no") : std::to_string(ys[0])) +
+                                        " rows but " + s.x_source + " has " + std::to_string(xs[0]));
+  }
   const NpyArray x = read_npy(s.x_source);
   const NpyArray y = read_npy(s.y_source);
   if (x.shape.empty()) throw input_error(s.x_source, "features must have a leading sample dimension");

@@ -313,13 +313,17 @@ NpyArray parse_npy(const std::vector<unsigned char>& bytes, const std::string& p
   return array;
 }
 
-NpyArray read_npy(const std::string& path) {
+std::vector<int64_t> read_npy_shape(const std::string& path) {
   // The header against the file's size first: a file whose shape does not hold is refused unread.
   const uint64_t size = file_size(path);
   if (size > kMaxDataFileBytes)
     throw input_error(path, "is " + std::to_string(size) + " bytes, more than the " +
                                 std::to_string(kMaxDataFileBytes) + " modeconn reads from a data file");
-  parse_header(read_file_prefix(path, 12 + kMaxNpyHeader), size, path);
+  return parse_header(read_file_prefix(path, 12 + kMaxNpyHeader), size, path).shape;
+}
+
+NpyArray read_npy(const std::string& path) {
+  read_npy_shape(path);
   return parse_npy(read_file(path, kMaxDataFileBytes), path);
 }
 

@@ -21,6 +21,9 @@ struct NpyArray {
 };
 
 NpyArray read_npy(const std::string& path);
+// The shape from the header alone, checked against the file's size: for refusing a mismatch before reading
+// gigabytes.
+std::vector<int64_t> read_npy_shape(const std::string& path);
 NpyArray parse_npy(const std::vector<unsigned char>& bytes, const std::string& path);
 std::vector<unsigned char> serialize_npy(const NpyArray& array);
 void write_npy(const NpyArray& array, const std::string& path);

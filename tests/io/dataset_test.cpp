@@ -167,6 +167,10 @@ TEST(Dataset, RefusesMismatchedAndMissingFiles) {
     x[4] = std::numeric_limits<float>::quiet_NaN();
     write_npy(make_npy(x, {5, 3}), dir.file("x_train.npy"));
     EXPECT_NE(refusal(dir.path().string()).find("NaN"), std::string::npos);
+    // Labels that do not pair with the features are refused from the headers, before the features' data is
+    // read (and so before its NaN is seen): a mismatch costs nothing however large the features file is.
+    write_npy(make_npy(std::vector<int32_t>(4, 0), {4}), dir.file("y_train.npy"));
+    EXPECT_NE(refusal(dir.path().string()).find("y_train.npy: has 4 rows but"), std::string::npos);
   }
   {
     TempDir dir;
