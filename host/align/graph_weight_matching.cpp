@@ -34,21 +34,8 @@ std::array<int64_t, 3> around(const std::vector<int64_t>& shape, int axis) {
 std::vector<float> permuted_b(const Touched& t, const std::vector<std::vector<int64_t>>& perms,
                               std::size_t skip) {
   std::vector<float> v = t.b->values;
-  for (std::size_t k = 0; k < t.axes.size(); ++k) {
-    if (k == skip) continue;
-    const auto& [group, axis] = t.axes[k];
-    const auto& perm = perms[group];
-    const auto [outer, dim, inner] = around(t.b->shape, axis.axis);
-    const std::vector<float> old = v;
-    const auto channels = static_cast<int64_t>(perm.size());
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t c = 0; c < channels; ++c)
-        for (int64_t blk = 0; blk < axis.block; ++blk) {
-          const int64_t to = (o * dim + c * axis.block + blk) * inner;
-          const int64_t from = (o * dim + perm[static_cast<std::size_t>(c)] * axis.block + blk) * inner;
-          std::copy(old.begin() + from, old.begin() + from + inner, v.begin() + to);
-        }
-  }
+  for (std::size_t k = 0; k < t.axes.size(); ++k)
+    if (k != skip) permute_axis(v, t.b->shape, t.axes[k].second, perms[t.axes[k].first]);
   return v;
 }
 

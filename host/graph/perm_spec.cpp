@@ -126,6 +126,25 @@ PermSpec perm_spec(const Graph& g) {
   return spec;
 }
 
+void permute_axis(std::vector<float>& values, const std::vector<int64_t>& shape, const PermAxis& axis,
+                  const std::vector<int64_t>& perm) {
+  MODECONN_EXPECTS(axis.axis >= 0 && axis.axis < static_cast<int>(shape.size()), "an axis of the tensor");
+  const int64_t dim = shape[static_cast<std::size_t>(axis.axis)];
+  const auto channels = static_cast<int64_t>(perm.size());
+  MODECONN_EXPECTS(dim == channels * axis.block, "an axis of the permutation's size");
+  int64_t outer = 1, inner = 1;
+  for (int k = 0; k < axis.axis; ++k) outer *= shape[static_cast<std::size_t>(k)];
+  for (std::size_t k = static_cast<std::size_t>(axis.axis) + 1; k < shape.size(); ++k) inner *= shape[k];
+  const std::vector<float> old = values;
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t b = 0; b < axis.block; ++b) {
+        const int64_t to = (o * dim + c * axis.block + b) * inner;
+        const int64_t from = (o * dim + perm[static_cast<std::size_t>(c)] * axis.block + b) * inner;
+        std::copy(old.begin() + from, old.begin() + from + inner, values.begin() + to);
+      }
+}
+
 void apply_permutations(const PermSpec& spec, const std::vector<std::vector<int64_t>>& perms,
                         TensorFile& file) {
   MODECONN_EXPECTS(perms.size() == spec.groups.size(), "one permutation per group");
@@ -137,21 +156,8 @@ void apply_permutations(const PermSpec& spec, const std::vector<std::vector<int6
       NamedTensor* t = nullptr;
       for (auto& candidate : file.tensors)
         if (candidate.name == a.tensor) t = &candidate;
-      MODECONN_EXPECTS(t && a.axis < static_cast<int>(t->shape.size()), "the group's tensor and axis");
-      const int64_t dim = t->shape[static_cast<std::size_t>(a.axis)];
-      MODECONN_EXPECTS(dim == group.size * a.block, "an axis of the group's size");
-      int64_t outer = 1, inner = 1;
-      for (int k = 0; k < a.axis; ++k) outer *= t->shape[static_cast<std::size_t>(k)];
-      for (std::size_t k = static_cast<std::size_t>(a.axis) + 1; k < t->shape.size(); ++k)
-        inner *= t->shape[k];
-      const std::vector<float> old = t->values;
-      for (int64_t o = 0; o < outer; ++o)
-        for (int64_t c = 0; c < group.size; ++c)
-          for (int64_t b = 0; b < a.block; ++b) {
-            const int64_t to = (o * dim + c * a.block + b) * inner;
-            const int64_t from = (o * dim + perm[static_cast<std::size_t>(c)] * a.block + b) * inner;
-            std::copy(old.begin() + from, old.begin() + from + inner, t->values.begin() + to);
-          }
+      MODECONN_EXPECTS(t != nullptr, "the group's tensor");
+      permute_axis(t->values, t->shape, a, perm);
     }
   }
 }

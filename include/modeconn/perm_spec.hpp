@@ -35,6 +35,10 @@ struct PermSpec {
 
 PermSpec perm_spec(const Graph& graph);
 
+// Along `axis` of a tensor of `shape`, channel c takes the block that channel perm[c] held (perm[new] = old).
+void permute_axis(std::vector<float>& values, const std::vector<int64_t>& shape, const PermAxis& axis,
+                  const std::vector<int64_t>& perm);
+
 // Permutes `file`'s tensors by one permutation per group (perms[g][new index] = old index): the network's
 // function is unchanged. Throws an internal error for a permutation of the wrong size.
 void apply_permutations(const PermSpec& spec, const std::vector<std::vector<int64_t>>& perms,
