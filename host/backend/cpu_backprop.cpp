@@ -9,7 +9,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -29,37 +28,6 @@ struct Share {
   }
   int64_t size() const { return end - begin; }
 };
-
-// Loss and error of one row's logits `z`, and the loss's gradient with respect to them (scaled by 1/n, the
-// minibatch mean) into `g`.
-void row_loss_and_delta(Task task, const float* z, int64_t c, const Split& split, int64_t row, int64_t n,
-                        float* g, double* loss, double* error) {
-  if (task == Task::classification) {
-    int64_t best = 0;
-    for (int64_t j = 1; j < c; ++j)
-      if (z[j] > z[best]) best = j;  // the first maximum, as evaluation takes it
-    const double m = z[best];
-    double sum = 0;
-    for (int64_t j = 0; j < c; ++j) sum += std::exp(z[j] - m);
-    const int32_t label = split.labels[static_cast<std::size_t>(row)];
-    *loss = m + std::log(sum) - z[label];
-    *error = best == label ? 0.0 : 1.0;
-    for (int64_t j = 0; j < c; ++j)
-      g[j] =
-          static_cast<float>((std::exp(z[j] - m) / sum - (j == label ? 1.0 : 0.0)) / static_cast<double>(n));
-  } else {
-    const float* y = split.targets.data() + row * c;
-    double se = 0, ae = 0;
-    for (int64_t j = 0; j < c; ++j) {
-      const double diff = static_cast<double>(z[j]) - y[j];
-      se += diff * diff;
-      ae += std::fabs(diff);
-      g[j] = static_cast<float>(2.0 * diff / static_cast<double>(n * c));
-    }
-    *loss = se / static_cast<double>(c);
-    *error = ae / static_cast<double>(c);
-  }
-}
 
 }  // namespace
 
@@ -86,7 +54,7 @@ PointMetrics metrics_and_grad(const Architecture& arch, std::span<const float> p
   // δ of the layer being differentiated and of the one below it, alternating.
   std::vector<float> delta_a(static_cast<std::size_t>(n * arch.max_width()));
   std::vector<float> delta_b(delta_a.size());
-  std::vector<double> row_loss(static_cast<std::size_t>(n)), row_error(static_cast<std::size_t>(n));
+  std::vector<double> losses(static_cast<std::size_t>(n)), errors(static_cast<std::size_t>(n));
 
   // Below eight rows a thread, splitting costs more than it saves.
   const int team = static_cast<int>(std::clamp<int64_t>((n + 7) / 8, 1, omp_get_max_threads()));
@@ -120,8 +88,8 @@ PointMetrics metrics_and_grad(const Architecture& arch, std::span<const float> p
     // The loss and its gradient with respect to the logits, this thread's rows.
     for (int64_t i = mine.begin; i < mine.end; ++i) {
       const auto u = static_cast<std::size_t>(i);
-      row_loss_and_delta(arch.task, post.back().data() + i * c, c, split, rows[u], n, delta_a.data() + i * c,
-                         &row_loss[u], &row_error[u]);
+      row_loss(post.back().data() + i * c, c, split, rows[u], &losses[u], &errors[u], delta_a.data() + i * c,
+               n);
     }
 
     // Backward: dW = δᵀ · input and db = Σ_rows δ need every row's δ, shared over output units; δ_prev =
@@ -155,9 +123,9 @@ PointMetrics metrics_and_grad(const Architecture& arch, std::span<const float> p
   }
 
   PointMetrics metrics;
-  for (std::size_t i = 0; i < row_loss.size(); ++i) {
-    metrics.loss += row_loss[i];
-    metrics.error += row_error[i];
+  for (std::size_t i = 0; i < losses.size(); ++i) {
+    metrics.loss += losses[i];
+    metrics.error += errors[i];
   }
   metrics.loss /= static_cast<double>(n);
   metrics.error /= static_cast<double>(n);

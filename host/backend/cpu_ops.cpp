@@ -126,31 +126,39 @@ void combine_bias_activation(std::span<const float* const> parts, std::span<cons
   });
 }
 
+void row_loss(const float* z, int64_t cols, const Split& split, int64_t row, double* loss, double* error,
+              float* grad, int64_t batch) {
+  if (split.task == Task::classification) {
+    int64_t best = 0;
+    for (int64_t j = 1; j < cols; ++j)
+      if (z[j] > z[best]) best = j;  // first maximum, as argmax does
+    const double m = z[best];
+    double sum = 0;
+    for (int64_t j = 0; j < cols; ++j) sum += std::exp(z[j] - m);
+    const int32_t label = split.labels[static_cast<std::size_t>(row)];
+    *loss = m + std::log(sum) - z[label];
+    *error = best == label ? 0.0 : 1.0;
+    if (grad)
+      for (int64_t j = 0; j < cols; ++j)
+        grad[j] = static_cast<float>((std::exp(z[j] - m) / sum - (j == label ? 1.0 : 0.0)) /
+                                     static_cast<double>(batch));
+  } else {
+    const float* y = split.targets.data() + row * cols;
+    double se = 0, ae = 0;
+    for (int64_t j = 0; j < cols; ++j) {
+      const double d = static_cast<double>(z[j]) - y[j];
+      se += d * d;
+      ae += std::abs(d);
+      if (grad) grad[j] = static_cast<float>(2.0 * d / static_cast<double>(batch * cols));
+    }
+    *loss = se / static_cast<double>(cols);
+    *error = ae / static_cast<double>(cols);
+  }
+}
+
 void row_losses(const float* logits, int64_t rows, int64_t cols, const Split& split, int64_t row0,
                 double* loss, double* error) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* z = logits + r * cols;
-    if (split.task == Task::classification) {
-      int64_t best = 0;
-      for (int64_t j = 1; j < cols; ++j)
-        if (z[j] > z[best]) best = j;  // first maximum, as argmax does
-      double sum = 0;
-      for (int64_t j = 0; j < cols; ++j) sum += std::exp(static_cast<double>(z[j]) - z[best]);
-      const int32_t label = split.labels[static_cast<std::size_t>(row0 + r)];
-      loss[r] = static_cast<double>(z[best]) + std::log(sum) - z[label];
-      error[r] = best == label ? 0.0 : 1.0;
-    } else {
-      const float* y = split.targets.data() + (row0 + r) * cols;
-      double se = 0, ae = 0;
-      for (int64_t j = 0; j < cols; ++j) {
-        const double d = static_cast<double>(z[j]) - y[j];
-        se += d * d;
-        ae += std::abs(d);
-      }
-      loss[r] = se / static_cast<double>(cols);
-      error[r] = ae / static_cast<double>(cols);
-    }
-  }
+  for (int64_t r = 0; r < rows; ++r) row_loss(logits + r * cols, cols, split, row0 + r, loss + r, error + r);
 }
 
 }  // namespace modeconn::cpu

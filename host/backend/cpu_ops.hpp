@@ -45,6 +45,11 @@ void bias_activation(float* z, int64_t rows, int64_t cols, const float* bias, Ac
 void combine_bias_activation(std::span<const float* const> parts, std::span<const double> coef, float* h,
                              int64_t rows, int64_t cols, const float* bias, Activation act);
 
+// Loss and error of one row's logits `z` against split row `row`, in float64. With `grad`, also the gradient
+// of the mean loss over a minibatch of `batch` rows with respect to the logits (the backward pass's start).
+void row_loss(const float* z, int64_t cols, const Split& split, int64_t row, double* loss, double* error,
+              float* grad = nullptr, int64_t batch = 1);
+
 // Per-row loss and error of `logits` against rows [row0, row0 + rows) of the split, in float64.
 void row_losses(const float* logits, int64_t rows, int64_t cols, const Split& split, int64_t row0,
                 double* loss, double* error);
