@@ -176,65 +176,56 @@ int64_t NpyArray::size() const {
   return n;
 }
 
-std::vector<float> NpyArray::to_float() const {
-  const std::size_t n = static_cast<std::size_t>(size());
-  std::vector<float> out(n);
-  const unsigned char* p = data.data();
+namespace {
+
+// Every element of a little-endian array of `Stored` values as `Out`: one typed loop per dtype, the dtype
+// dispatched once rather than per element.
+template <typename Stored, typename Out>
+void convert(const unsigned char* p, std::size_t n, Out* out) {
   for (std::size_t i = 0; i < n; ++i) {
-    switch (type) {
-      case NpyType::f32:
-        std::memcpy(&out[i], p + 4 * i, 4);
-        break;
-      case NpyType::f64: {
-        double v;
-        std::memcpy(&v, p + 8 * i, 8);
-        out[i] = static_cast<float>(v);
-        break;
-      }
-      case NpyType::u8:
-        out[i] = p[i];
-        break;
-      case NpyType::i32: {
-        int32_t v;
-        std::memcpy(&v, p + 4 * i, 4);
-        out[i] = static_cast<float>(v);
-        break;
-      }
-      case NpyType::i64: {
-        int64_t v;
-        std::memcpy(&v, p + 8 * i, 8);
-        out[i] = static_cast<float>(v);
-        break;
-      }
-    }
+    Stored v;
+    std::memcpy(&v, p + sizeof(Stored) * i, sizeof(Stored));
+    out[i] = static_cast<Out>(v);
+  }
+}
+
+}  // namespace
+
+std::vector<float> NpyArray::to_float() const {
+  std::vector<float> out(static_cast<std::size_t>(size()));
+  switch (type) {
+    case NpyType::f32:
+      convert<float>(data.data(), out.size(), out.data());
+      break;
+    case NpyType::f64:
+      convert<double>(data.data(), out.size(), out.data());
+      break;
+    case NpyType::u8:
+      convert<uint8_t>(data.data(), out.size(), out.data());
+      break;
+    case NpyType::i32:
+      convert<int32_t>(data.data(), out.size(), out.data());
+      break;
+    case NpyType::i64:
+      convert<int64_t>(data.data(), out.size(), out.data());
+      break;
   }
   return out;
 }
 
 std::vector<int64_t> NpyArray::to_int64() const {
-  const std::size_t n = static_cast<std::size_t>(size());
-  std::vector<int64_t> out(n);
-  const unsigned char* p = data.data();
-  for (std::size_t i = 0; i < n; ++i) {
-    switch (type) {
-      case NpyType::u8:
-        out[i] = p[i];
-        break;
-      case NpyType::i32: {
-        int32_t v;
-        std::memcpy(&v, p + 4 * i, 4);
-        out[i] = v;
-        break;
-      }
-      case NpyType::i64: {
-        int64_t v;
-        std::memcpy(&v, p + 8 * i, 8);
-        out[i] = v;
-        break;
-      }
-      default:
-        MODECONN_EXPECTS(false, "to_int64 on a float array");
-    }
+  MODECONN_EXPECTS(is_integer(), "to_int64 on an integer array");
+  std::vector<int64_t> out(static_cast<std::size_t>(size()));
+  switch (type) {
+    case NpyType::u8:
+      convert<uint8_t>(data.data(), out.size(), out.data());
+      break;
+    case NpyType::i32:
+      convert<int32_t>(data.data(), out.size(), out.data());
+      break;
+    default:
+      convert<int64_t>(data.data(), out.size(), out.data());
+      break;
   }
   return out;
 }
