@@ -45,12 +45,7 @@ class Consistency : public ::testing::Test {
  protected:
   void SetUp() override {
     data_ = dir_.file("data");
-    fs::create_directories(data_);
-    for (const char* split : {"train", "test"}) {
-      const Split s = test::random_split(60, 6, Task::classification, 3, split[1]);
-      write_npy(make_npy(s.x, {s.rows, s.features}), data_ + "/x_" + split + ".npy");
-      write_npy(make_npy(s.labels, {s.rows}), data_ + "/y_" + split + ".npy");
-    }
+    test::write_random_data_folder(data_, 60);
     save_model(test::random_model({6, 8, 3}, Activation::relu, Task::classification, 1), a_);
     save_model(test::random_model({6, 8, 3}, Activation::relu, Task::classification, 2), b_);
   }

@@ -48,12 +48,7 @@ class OutputSafety : public ::testing::Test {
  protected:
   void SetUp() override {
     data_ = dir_.file("data");
-    fs::create_directories(data_);
-    for (const char* split : {"train", "test"}) {
-      const Split s = test::random_split(40, 6, Task::classification, 3, split[1]);
-      write_npy(make_npy(s.x, {s.rows, s.features}), data_ + "/x_" + split + ".npy");
-      write_npy(make_npy(s.labels, {s.rows}), data_ + "/y_" + split + ".npy");
-    }
+    test::write_random_data_folder(data_, 40);
     const Model a = test::random_model({6, 8, 3}, Activation::relu, Task::classification, 1);
     const Model b = test::random_model({6, 8, 3}, Activation::relu, Task::classification, 2);
     save_model(a, dir_.file("a.safetensors"));

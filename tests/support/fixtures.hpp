@@ -12,6 +12,7 @@
 #include "modeconn/dataset.hpp"
 #include "modeconn/file_util.hpp"
 #include "modeconn/model.hpp"
+#include "modeconn/npy.hpp"
 #include "modeconn/path.hpp"
 #include "modeconn/rng.hpp"
 
@@ -77,6 +78,17 @@ inline Split random_split(int64_t rows, int64_t features, Task task, int64_t out
       s.targets.push_back(static_cast<float>(2 * rng.uniform() - 1));
   }
   return s;
+}
+
+// A data folder of `rows` random rows per split (6 features, 3 classes; seeded by the split's name), written
+// as the four .npy files a data folder holds.
+inline void write_random_data_folder(const std::string& folder, int64_t rows) {
+  std::filesystem::create_directories(folder);
+  for (const char* split : {"train", "test"}) {
+    const Split s = random_split(rows, 6, Task::classification, 3, static_cast<uint64_t>(split[1]));
+    write_npy(make_npy(s.x, {s.rows, s.features}), folder + "/x_" + split + ".npy");
+    write_npy(make_npy(s.labels, {s.rows}), folder + "/y_" + split + ".npy");
+  }
 }
 
 inline std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
