@@ -12,12 +12,6 @@
 namespace modeconn {
 namespace {
 
-std::string dims(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 // The roles each op's tensors take, in parameter order (buffers after).
 std::vector<TensorRole> roles(const Node& node) {
   switch (node.op) {
@@ -78,7 +72,8 @@ class Validator {
                             std::string(op_name(n.op)) + (n.has_bias ? "" : " without bias") + " has not");
     }
     if (g_.output().shape.size() != 1)
-      throw fail(g_.output(), "the last node is the output and must be flat, not " + dims(g_.output().shape));
+      throw fail(g_.output(),
+                 "the last node is the output and must be flat, not " + shape_text(g_.output().shape));
   }
 
  private:
@@ -93,7 +88,7 @@ class Validator {
 
   const std::vector<int64_t>& spatial_input(const Node& n) const {
     const auto& s = in(n);
-    if (s.size() != 3) throw fail(n, "needs a [C, H, W] input, not " + dims(s));
+    if (s.size() != 3) throw fail(n, "needs a [C, H, W] input, not " + shape_text(s));
     return s;
   }
 
@@ -132,18 +127,19 @@ class Validator {
     switch (n.op) {
       case Op::input: {
         const auto& s = n.input_shape;
-        if (s.size() != 1 && s.size() != 3) throw fail(n, "shape must be [D] or [C, H, W], not " + dims(s));
+        if (s.size() != 1 && s.size() != 3)
+          throw fail(n, "shape must be [D] or [C, H, W], not " + shape_text(s));
         const bool spatial = s.size() == 3;
         for (std::size_t k = 0; k < s.size(); ++k) {
           const int64_t most = !spatial ? kMaxWidth : k == 0 ? kMaxChannels : kMaxSpatial;
           if (s[k] < 1 || s[k] > most)
-            throw fail(n, "shape " + dims(s) + " has a size outside 1 to " + std::to_string(most));
+            throw fail(n, "shape " + shape_text(s) + " has a size outside 1 to " + std::to_string(most));
         }
         return s;
       }
       case Op::linear: {
         const auto& s = in(n);
-        if (s.size() != 1) throw fail(n, "needs a flat input, not " + dims(s) + " (flatten it first)");
+        if (s.size() != 1) throw fail(n, "needs a flat input, not " + shape_text(s) + " (flatten it first)");
         if (n.out < 1 || n.out > kMaxWidth)
           throw fail(n,
                      "out_features " + std::to_string(n.out) + " outside 1 to " + std::to_string(kMaxWidth));
@@ -175,7 +171,7 @@ class Validator {
       }
       case Op::add:
         if (in(n, 0) != in(n, 1))
-          throw fail(n, "adds " + dims(in(n, 0)) + " and " + dims(in(n, 1)) + ", which differ");
+          throw fail(n, "adds " + shape_text(in(n, 0)) + " and " + shape_text(in(n, 1)) + ", which differ");
         return in(n, 0);
     }
     throw fail(n, "unknown op");
@@ -279,8 +275,8 @@ void check_graph_tensors(const Graph& graph, const TensorFile& file, const std::
                                      ") needs tensor '" + name + "', which the file does not hold");
       const auto want = graph.tensor_shape(n, role);
       if (t->shape != want)
-        throw input_error(where, "tensor '" + name + "' has shape " + dims(t->shape) + " but graph node '" +
-                                     n.name + "' needs " + dims(want));
+        throw input_error(where, "tensor '" + name + "' has shape " + shape_text(t->shape) +
+                                     " but graph node '" + n.name + "' needs " + shape_text(want));
     }
   for (const auto& t : file.tensors)
     if (!named.count(t.name))

@@ -162,7 +162,8 @@ class HeaderParser {
   std::size_t pos_ = 0;
 };
 
-std::string shape_text(const std::vector<int64_t>& shape) {
+// A shape as numpy writes it: "(10, 784)", "(5,)".
+std::string tuple_text(const std::vector<int64_t>& shape) {
   std::string s = "(";
   for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + (shape.size() == 1 ? ",)" : ")");
@@ -282,13 +283,13 @@ NpyHeader parse_header(const std::vector<unsigned char>& head, uint64_t file_siz
   for (int64_t d : h.shape) {
     const auto u = static_cast<uint64_t>(d);
     if (u != 0 && nonzero > (uint64_t{1} << 62) / u)
-      throw input_error(path, "shape " + shape_text(h.shape) + " is absurdly large");
+      throw input_error(path, "shape " + tuple_text(h.shape) + " is absurdly large");
     nonzero *= u != 0 ? u : 1;
     count *= u;
   }
   if (count > available / isz || count * isz != available)
     throw input_error(
-        path, "data is " + std::to_string(available) + " bytes but the shape " + shape_text(h.shape) +
+        path, "data is " + std::to_string(available) + " bytes but the shape " + tuple_text(h.shape) +
                   " needs " + (count > available / isz ? std::string("more") : std::to_string(count * isz)));
   return h;
 }

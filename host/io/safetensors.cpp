@@ -14,6 +14,15 @@
 #include "modeconn/tensor_file.hpp"
 
 namespace modeconn {
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
 namespace {
 
 // The format caps the header at 100 MB; a larger length is a corrupt or hostile file.

@@ -45,12 +45,6 @@ struct LayerTensors {
   const NamedTensor* bias = nullptr;
 };
 
-std::string dims(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 }  // namespace
 
 int64_t Architecture::max_width() const {
@@ -201,17 +195,17 @@ Model model_from_tensors(const TensorFile& file, const std::string& path,
     const LayerTensors& lt = by_prefix[p];
     if (!lt.weight) throw input_error(path, "'" + p + ".bias' has no matching '" + p + ".weight'");
     if (lt.weight->shape.size() != 2)
-      throw input_error(path,
-                        "'" + lt.weight->name + "' has shape " + dims(lt.weight->shape) + ", not [out, in]");
+      throw input_error(
+          path, "'" + lt.weight->name + "' has shape " + shape_text(lt.weight->shape) + ", not [out, in]");
     const int64_t out = lt.weight->shape[0], in = lt.weight->shape[1];
     if (out == 0 || in == 0)
-      throw input_error(path, "'" + lt.weight->name + "' has an empty shape " + dims(lt.weight->shape));
+      throw input_error(path, "'" + lt.weight->name + "' has an empty shape " + shape_text(lt.weight->shape));
     if (out > kMaxWidth || in > kMaxWidth)
-      throw input_error(path, "'" + lt.weight->name + "' has shape " + dims(lt.weight->shape) +
+      throw input_error(path, "'" + lt.weight->name + "' has shape " + shape_text(lt.weight->shape) +
                                   ": wider than the " + std::to_string(kMaxWidth) +
                                   " units a layer may have");
     if (lt.bias && (lt.bias->shape.size() != 1 || lt.bias->shape[0] != out))
-      throw input_error(path, "'" + lt.bias->name + "' has shape " + dims(lt.bias->shape) + " but '" +
+      throw input_error(path, "'" + lt.bias->name + "' has shape " + shape_text(lt.bias->shape) + " but '" +
                                   lt.weight->name + "' has " + std::to_string(out) + " outputs");
     if (!model.arch.layers.empty() && model.arch.layers.back().out != in)
       throw input_error(path,

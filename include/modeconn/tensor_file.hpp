@@ -18,6 +18,9 @@ struct NamedTensor {
   std::vector<float> values;  // converted to float32 whatever the stored dtype
 };
 
+// A tensor's shape as messages write it: "[10, 784]".
+std::string shape_text(const std::vector<int64_t>& shape);
+
 struct TensorFile {
   std::vector<NamedTensor> tensors;  // in file order of their data
   std::map<std::string, std::string> metadata;
