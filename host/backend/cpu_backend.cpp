@@ -5,6 +5,7 @@
 #include "backend/cpu_ops.hpp"
 #include "modeconn/backend.hpp"
 #include "modeconn/error.hpp"
+#include "modeconn/graph_eval.hpp"
 
 namespace modeconn {
 namespace {
@@ -35,6 +36,7 @@ class CpuBackend final : public Backend {
                                 std::span<const int64_t> rows, std::span<float> grad) override {
     return cpu::metrics_and_grad(arch, params, split, rows, grad);
   }
+  std::unique_ptr<GraphRunner> graph_runner() override { return make_cpu_graph_runner(); }
 };
 
 std::vector<PointMetrics> CpuBackend::evaluate(const Path& path, std::span<const double> ts,

@@ -107,6 +107,19 @@ void bias_activation(float* z, int64_t rows, int64_t cols, const float* bias, Ac
   });
 }
 
+void add_bias(float* z, int64_t rows, int64_t cols, const float* bias) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* __restrict__ row = z + r * cols;
+    for (int64_t j = 0; j < cols; ++j) row[j] += bias[j];
+  }
+}
+
+void apply_activation(float* z, int64_t count, Activation act) {
+  with_activation(act, [&](auto a) {
+    for (int64_t i = 0; i < count; ++i) z[i] = modeconn::activate(a, z[i]);
+  });
+}
+
 void combine_bias_activation(std::span<const float* const> parts, std::span<const double> coef, float* h,
                              int64_t rows, int64_t cols, const float* bias, Activation act) {
   const std::size_t k = parts.size();

@@ -40,6 +40,11 @@ void parallel_gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a,
 // h[r, j] = act(z[r, j] + bias[j]) in place; `activate` false leaves the affine output (the last layer).
 void bias_activation(float* z, int64_t rows, int64_t cols, const float* bias, Activation act, bool activate);
 
+// z[r, j] += bias[j].
+void add_bias(float* z, int64_t rows, int64_t cols, const float* bias);
+// z[i] = act(z[i]) for count values.
+void apply_activation(float* z, int64_t count, Activation act);
+
 // h[r, j] = act(Σ_k coef[k] · parts[k][r, j] + bias[j]): the first layer of a path point from the control
 // points' products X·W_kᵀ (DESIGN's first-layer factorisation).
 void combine_bias_activation(std::span<const float* const> parts, std::span<const double> coef, float* h,

@@ -1,7 +1,8 @@
-// The host's matrix product, the default Backend::product.
+// The defaults of Backend: the host's matrix product, and no graph runner.
 #include "backend/cpu_ops.hpp"
 #include "modeconn/backend.hpp"
 #include "modeconn/error.hpp"
+#include "modeconn/graph_eval.hpp"
 
 namespace modeconn {
 
@@ -10,5 +11,7 @@ void Backend::product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t 
   MODECONN_EXPECTS(m >= 0 && n >= 0 && k >= 0, "product shapes");
   cpu::parallel_gemm(m, n, k, alpha, a, trans_a, b, trans_b, beta, c);
 }
+
+std::unique_ptr<GraphRunner> Backend::graph_runner() { return nullptr; }
 
 }  // namespace modeconn

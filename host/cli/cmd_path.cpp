@@ -3,12 +3,70 @@
 #include <iostream>
 
 #include "cli/align_options.hpp"
+#include "cli/bn_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
 #include "modeconn/error.hpp"
+#include "modeconn/graph_align.hpp"
 #include "modeconn/report.hpp"
 
 namespace modeconn::cli {
+namespace {
+
+// Two layer graphs: aligned over the graph's permutation groups, BatchNorm as --bn says.
+int run_graph_path(CommandLine& cl, PathKind kind, AlignMethod align, const std::vector<double>& ts,
+                   const std::string& json, const std::string& csv) {
+  const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b");
+  if (kind != PathKind::linear)
+    throw usage_error(
+        "--kind " + std::string(path_kind_name(kind)) +
+        ": curves between layer graphs beyond MLPs are not fitted by this version; use --kind linear");
+  const GraphPair pair = load_graph_pair(a_path, b_path, cl.get<std::string>("data"));
+  const auto splits = chosen_splits(pair.data, cl.get<std::string>("split"));
+  const BnOptions bn = read_bn_options(cl, pair.a.graph, pair.data);
+  auto backend = cl.backend();
+  PathReport report;
+  report.kind = kind;
+  report.a = a_path;
+  report.b = b_path;
+  report.data = pair.data.source;
+  report.architecture = describe(pair.a);
+  auto runner = graph_runner(*backend, cl, &report.device);
+  report.ts = ts;
+  report.align = align;
+  report.bn = std::string(bn_mode_name(bn.mode));
+  report.bn_rows = bn.rows;
+  report.bn_source = bn.split->x_source;
+  GraphAlignOutcome outcome;
+  if (align != AlignMethod::none) {
+    const AlignOptions options = read_align_options(cl, align, Activation::relu);
+    outcome = align_graph_models(*runner, pair.a, pair.b, &pair.data, align, options.matching);
+    report.graph_alignment = &outcome;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto profile = [&](const GraphModel& b) {
+    const GraphPath path = linear_graph_path(pair.a, b);
+    const GraphPoints points = graph_points(*runner, path, ts, bn);
+    std::vector<SplitProfile> out;
+    for (const Split* s : splits) out.push_back(make_profile(s->name, ts, runner->metrics(points, *s)));
+    return out;
+  };
+  report.splits = profile(report.graph_alignment ? outcome.aligned : pair.b);
+  if (report.graph_alignment) report.naive_splits = profile(pair.b);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  Outputs& outputs = cl.outputs();
+  if (!json.empty()) outputs.stage(json, path_report_json(report));
+  if (!csv.empty()) outputs.stage(csv, path_report_csv(report));
+  outputs.commit();
+  std::cout << path_report_table(report);
+  cl.summary(std::to_string(ts.size()) + " points of the linear path between layer graphs on " +
+             std::to_string(splits.size()) + " split(s), BatchNorm " + report.bn +
+             (report.graph_alignment ? ", aligned and naive" : ""));
+  return 0;
+}
+
+}  // namespace
 
 int run_path(const Args& args) {
   CommandLine cl(
@@ -32,6 +90,7 @@ int run_path(const Args& args) {
       "naive "
       "path beside the aligned one; none evaluates the line from A to B as given");
   add_align_options(cl);
+  add_bn_options(cl);
   if (!cl.parse(args)) return 0;
 
   const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b");
@@ -59,6 +118,7 @@ int run_path(const Args& args) {
   outputs.output("--json", json);
   outputs.output("--csv", csv);
   outputs.check();
+  if (graph_inputs(a_path, b_path)) return run_graph_path(cl, kind, align, ts, json, csv);
 
   const Pair pair = load_pair(a_path, b_path, activation, cl.get<std::string>("data"));
   const Model& a = pair.a;

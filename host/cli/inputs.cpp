@@ -2,6 +2,7 @@
 #include "cli/inputs.hpp"
 
 #include "modeconn/error.hpp"
+#include "modeconn/tensor_file.hpp"
 
 namespace modeconn::cli {
 
@@ -33,6 +34,48 @@ Pair load_pair(const std::string& a_path, const std::string& b_path, const std::
   fit_model_to_data(p.a, a_path, p.data);
   fit_model_to_data(p.b, b_path, p.data);
   return p;
+}
+
+GraphPair load_graph_pair(const std::string& a_path, const std::string& b_path,
+                          const std::string& data_spec) {
+  GraphPair p{load_graph_model(a_path), load_graph_model(b_path), {}};
+  check_same_graph(p.a, a_path, p.b, b_path);
+  p.data = load_dataset(data_spec);
+  for (const auto& [m, path] : {std::pair{&p.a, &a_path}, std::pair{&p.b, &b_path}}) {
+    if (!m->task_known) m->task = p.data.train.task;
+    check_graph_compatible(p.data.train, *m, *path);
+    check_graph_compatible(p.data.test, *m, *path);
+  }
+  return p;
+}
+
+bool graph_inputs(const std::string& a_path, const std::string& b_path) {
+  return holds_graph_beyond_mlp(read_safetensors(a_path), a_path) ||
+         holds_graph_beyond_mlp(read_safetensors(b_path), b_path);
+}
+
+std::string describe(const GraphModel& m) {
+  int64_t bn = 0;
+  for (const Node& n : m.graph.nodes) bn += n.op == Op::batch_norm;
+  const auto& in = m.graph.nodes.front().shape;
+  std::string text = "graph of " + std::to_string(m.graph.nodes.size()) + " nodes, input " + shape_text(in) +
+                     ", " + std::to_string(m.graph.output_size()) + " outputs, " +
+                     std::to_string(m.params.size()) + " parameters, ";
+  text.append(std::to_string(bn))
+      .append(bn == 1 ? " BatchNorm, " : " BatchNorms, ")
+      .append(task_name(m.task));
+  return text;
+}
+
+std::unique_ptr<GraphRunner> graph_runner(Backend& backend, const CommandLine& cl, std::string* device) {
+  if (auto runner = backend.graph_runner()) {
+    *device = backend.name();
+    return runner;
+  }
+  cl.say("the " + backend.name() +
+         " backend does not run layer graphs yet; this graph runs on the CPU backend");
+  *device = "cpu";
+  return make_cpu_graph_runner();
 }
 
 std::string describe(const Architecture& arch) {

@@ -3,7 +3,11 @@
 
 #include <string>
 
+#include "cli/command_line.hpp"
+#include "modeconn/backend.hpp"
 #include "modeconn/dataset.hpp"
+#include "modeconn/graph_eval.hpp"
+#include "modeconn/graph_model.hpp"
 #include "modeconn/model.hpp"
 #include "modeconn/path.hpp"
 
@@ -23,6 +27,22 @@ struct Pair {
 };
 Pair load_pair(const std::string& a_path, const std::string& b_path, const std::string& activation,
                const std::string& data_spec);
+
+// Two layer graphs of one architecture and their data, checked against each other (the task taken from the
+// data where the files do not say it).
+struct GraphPair {
+  GraphModel a, b;
+  Dataset data;
+};
+GraphPair load_graph_pair(const std::string& a_path, const std::string& b_path, const std::string& data_spec);
+// Whether either file holds a layer graph beyond an MLP (read from the header only when it does).
+bool graph_inputs(const std::string& a_path, const std::string& b_path);
+// "graph of 31 nodes, input [1, 28, 28], 10 outputs, 78k parameters, 9 BatchNorms, classification"
+std::string describe(const GraphModel& model);
+
+// The backend's graph runner, or the CPU's where the backend does not run graphs yet (saying so on stderr);
+// `device` receives the name of what runs.
+std::unique_ptr<GraphRunner> graph_runner(Backend& backend, const CommandLine& cl, std::string* device);
 
 // "784-256-256-10 relu classification"
 std::string describe(const Architecture& arch);

@@ -10,10 +10,8 @@
 #include "modeconn/tensor_file.hpp"
 
 namespace modeconn {
-namespace {
 
-// The roles each op's tensors take, in parameter order (buffers after).
-std::vector<TensorRole> roles(const Node& node) {
+std::vector<TensorRole> node_roles(const Node& node) {
   switch (node.op) {
     case Op::linear:
     case Op::conv2d:
@@ -31,6 +29,8 @@ std::vector<TensorRole> roles(const Node& node) {
 bool is_buffer(TensorRole role) {
   return role == TensorRole::running_mean || role == TensorRole::running_var;
 }
+
+namespace {
 
 // A pooled or convolved extent: PyTorch's floor((size + 2·pad − dilation·(kernel − 1) − 1) / stride) + 1.
 int64_t window_out(int64_t size, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
@@ -62,7 +62,7 @@ class Validator {
         if (in < 0 || static_cast<std::size_t>(in) >= i)
           throw fail(n, "an input must be an earlier node (a later one would make a cycle)");
       n.shape = shape_of(n);
-      const std::vector<TensorRole> needed = roles(n);
+      const std::vector<TensorRole> needed = node_roles(n);
       for (TensorRole r : needed)
         if (n.tensors.count(r) == 0 || n.tensors.at(r).empty())
           throw fail(n, "names no " + std::string(tensor_role_name(r)) + " tensor");
@@ -232,7 +232,7 @@ std::vector<int64_t> Graph::tensor_shape(const Node& node, TensorRole role) cons
 int64_t Graph::num_params() const {
   int64_t total = 0;
   for (const Node& n : nodes)
-    for (TensorRole r : roles(n))
+    for (TensorRole r : node_roles(n))
       if (!is_buffer(r)) {
         int64_t size = 1;
         for (int64_t d : tensor_shape(n, r)) size *= d;
@@ -244,7 +244,7 @@ int64_t Graph::num_params() const {
 int64_t Graph::num_buffers() const {
   int64_t total = 0;
   for (const Node& n : nodes)
-    for (TensorRole r : roles(n))
+    for (TensorRole r : node_roles(n))
       if (is_buffer(r)) total += tensor_shape(n, r).front();
   return total;
 }

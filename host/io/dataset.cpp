@@ -56,6 +56,7 @@ Split load_npy_split(const std::string& folder, const std::string& name) {
   const NpyArray y = read_npy(s.y_source);
   if (x.shape.empty()) throw input_error(s.x_source, "features must have a leading sample dimension");
   s.rows = x.shape[0];
+  s.sample_shape.assign(x.shape.begin() + 1, x.shape.end());
   s.features = 1;
   for (std::size_t i = 1; i < x.shape.size(); ++i)
     s.features *= x.shape[i];  // images flatten, as nn.Flatten does
@@ -106,6 +107,7 @@ Split load_idx_split(const std::string& folder, const std::string& prefix, const
   if (y.shape.size() != 1) throw input_error(s.y_source, "labels must be one-dimensional");
   s.rows = x.shape[0];
   s.features = static_cast<int64_t>(x.values.size()) / std::max<int64_t>(s.rows, 1);
+  s.sample_shape.assign(x.shape.begin() + 1, x.shape.end());
   if (s.rows > 0) check_width(s.features, s.x_source, "pixels");
   if (y.shape[0] != s.rows)
     throw input_error(s.y_source, "has " + std::to_string(y.shape[0]) + " labels but " + s.x_source +

@@ -53,10 +53,15 @@ std::string path_report_json(const PathReport& r) {
   j["seconds"] = r.seconds;
   j["t"] = r.ts;
   j["splits"] = splits_json(r.splits);
-  if (r.alignment) {
+  if (r.aligned()) {
     j["path"]["align"] = std::string(align_method_name(r.align));
-    j["align"] = alignment_json(*r.alignment, r.align);
+    j["align"] = r.alignment ? alignment_json(*r.alignment, r.align)
+                             : graph_alignment_json(*r.graph_alignment, r.align);
     j["naive"] = {{"splits", splits_json(r.naive_splits)}};
+  }
+  if (!r.bn.empty()) {
+    j["path"]["bn"] = r.bn;
+    if (r.bn != "keep") j["path"]["bn_rows"] = r.bn_rows;
   }
   return j.dump(2) + "\n";
 }
@@ -78,7 +83,7 @@ namespace {
 
 void profile_table(std::ostringstream& out, const PathReport& r) {
   char line[256];
-  const bool aligned = r.alignment != nullptr;
+  const bool aligned = r.aligned();
   std::snprintf(line, sizeof line, "%8s", "t");
   out << line;
   for (const auto& s : r.splits) {
@@ -114,7 +119,7 @@ void barrier_table(std::ostringstream& out, const PathReport& r) {
   out << "\nbarriers  gap: max above the line joining the endpoints; mean: max above their mean; midpoint: "
          "at t = 0.5\n          errors are fractions (0.1: 10% misclassified; mean absolute error for "
          "regression)\n";
-  if (!r.alignment) {
+  if (!r.aligned()) {
     std::snprintf(line, sizeof line, "%-6s %-6s %10s %10s %10s %10s %10s %7s\n", "split", "metric", "f(0)",
                   "f(1)", "gap", "mean", "midpoint", "t_peak");
     out << line;
@@ -129,7 +134,7 @@ void barrier_table(std::ostringstream& out, const PathReport& r) {
       const auto& f = metric == 0 ? s.loss : s.error;
       const Barrier& b = metric == 0 ? s.loss_barrier : s.error_barrier;
       const char* name = metric == 0 ? "loss" : "error";
-      if (!r.alignment) {
+      if (!r.aligned()) {
         std::snprintf(line, sizeof line, "%-6s %-6s %10.5f %10.5f %10.5f %10.5f %10.5f %7.4f\n",
                       s.split.c_str(), name, f.front(), f.back(), b.gap, b.mean, b.midpoint, b.t_peak);
       } else {
@@ -147,12 +152,21 @@ void barrier_table(std::ostringstream& out, const PathReport& r) {
 std::string path_report_table(const PathReport& r) {
   std::ostringstream out;
   out << path_kind_name(r.kind) << " path  " << r.a << " -> " << r.b;
-  if (r.alignment) out << " (aligned by " << align_method_name(r.align) << " matching)";
+  if (r.aligned()) out << " (aligned by " << align_method_name(r.align) << " matching)";
   if (!r.curve.empty()) out << "  (curve " << r.curve << ")";
   out << "\n"
       << r.architecture << ", " << r.ts.size() << " points, " << r.device << ", " << fmt("%.2f", r.seconds)
       << " s\n";
+  if (!r.bn.empty())
+    out << "BatchNorm: " << r.bn
+        << (r.bn == "keep"        ? " (running statistics interpolated)"
+            : r.bn == "recompute" ? " (statistics recomputed at every point"
+                                  : " (REPAIR: channel statistics reset to the endpoints' interpolation")
+        << (r.bn == "keep" ? std::string()
+                           : " on " + std::to_string(r.bn_rows) + " rows of " + r.bn_source + ")")
+        << "\n";
   if (r.alignment) out << align_report_table(*r.alignment, r.align);
+  if (r.graph_alignment) out << graph_align_report_table(*r.graph_alignment, r.align);
   out << "\n";
   profile_table(out, r);
   barrier_table(out, r);

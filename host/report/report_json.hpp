@@ -15,6 +15,7 @@ nlohmann::json barrier_json(const Barrier& b);
 // A profile's values, likewise.
 nlohmann::json numbers_json(const std::vector<double>& values);
 nlohmann::json alignment_json(const AlignOutcome& outcome, AlignMethod method);
+nlohmann::json graph_alignment_json(const GraphAlignOutcome& outcome, AlignMethod method);
 nlohmann::json splits_json(const std::vector<SplitProfile>& splits);
 nlohmann::json symmetry_json(const SymmetryReport& report);
 

@@ -35,6 +35,7 @@ struct PointMetrics {
 };
 
 struct TrainOptions;  // modeconn/train.hpp
+class GraphRunner;    // modeconn/graph_eval.hpp
 
 // Control points trained in place where the backend computes: the trained points, the optimizer's state and
 // the gradient stay in the backend's memory between steps (on a GPU, nothing crosses the bus but the
@@ -88,6 +89,9 @@ class Backend {
   // last 1). This default keeps everything on the host and calls loss_and_grad at every step.
   virtual std::unique_ptr<Trainer> make_trainer(const Path& path, std::size_t first, std::size_t last,
                                                 const Split& split, const TrainOptions& options);
+
+  // What runs layer graphs beyond MLPs on this backend; null where the backend does not run them yet.
+  virtual std::unique_ptr<GraphRunner> graph_runner();
 };
 
 // A single model's loss and error on a split (a one-point path).

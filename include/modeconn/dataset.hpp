@@ -15,7 +15,8 @@ struct Split {
   std::string y_source;  // file the labels or targets came from
   int64_t rows = 0;
   int64_t features = 0;
-  std::vector<float> x;  // rows × features, row-major
+  std::vector<int64_t> sample_shape;  // one sample's shape in the file ([C, H, W], [H, W] for IDX, or [D])
+  std::vector<float> x;               // rows × features, row-major
   Task task = Task::classification;
   std::vector<int32_t> labels;  // classification: rows values
   int64_t target_width = 0;     // regression: targets per row

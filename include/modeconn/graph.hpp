@@ -43,6 +43,7 @@ constexpr int64_t kMaxKernel = 64;
 // The role of each tensor a node names, in the order of the flat parameter vector (buffers apart).
 enum class TensorRole { weight, bias, running_mean, running_var };
 std::string_view tensor_role_name(TensorRole role);
+bool is_buffer(TensorRole role);  // running statistics, not parameters
 
 struct Node {
   std::string name;
@@ -80,6 +81,9 @@ struct Graph {
   // Whether the graph is a chain of linear layers with one activation between them, as an MLP file holds.
   bool is_mlp() const;
 };
+
+// The roles a node's tensors take, in parameter order (buffers after).
+std::vector<TensorRole> node_roles(const Node& node);
 
 // Checks the structure and computes every node's shape. Throws an input error naming `where` and the node for
 // a graph that cannot run: an input that is not an earlier node (a cycle or a dangling reference), a shape

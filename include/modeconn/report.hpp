@@ -7,6 +7,7 @@
 #include "modeconn/align.hpp"
 #include "modeconn/backend.hpp"
 #include "modeconn/barrier.hpp"
+#include "modeconn/graph_align.hpp"
 #include "modeconn/profile.hpp"
 
 namespace modeconn {
@@ -24,7 +25,18 @@ struct PathReport {
   AlignMethod align = AlignMethod::none;
   const AlignOutcome* alignment = nullptr;
   std::vector<SplitProfile> naive_splits;
+  // A layer graph's path: its alignment (in place of `alignment`) and how BatchNorm was handled.
+  const GraphAlignOutcome* graph_alignment = nullptr;
+  std::string bn;  // keep, recompute or repair; empty for MLPs
+  int64_t bn_rows = 0;
+  std::string bn_source;  // the file the recomputed statistics came from
+
+  bool aligned() const { return alignment || graph_alignment; }
 };
+
+std::string graph_align_report_json(const GraphAlignOutcome& outcome, AlignMethod method,
+                                    const std::string& a, const std::string& b, const std::string& out);
+std::string graph_align_report_table(const GraphAlignOutcome& outcome, AlignMethod method);
 
 std::string path_report_json(const PathReport& report);
 std::string path_report_csv(const PathReport& report);

@@ -1,0 +1,78 @@
+// Convolution as im2col + SGEMM over every output position of a block of rows at once: the patches
+// [rows·Ho·Wo, kh·kw·C] (channels-last, so each kernel tap copies C contiguous floats) times the weights
+// prepared as [out, kh·kw·C]. A 1×1 convolution with stride 1 and no padding reads its input directly.
+#include <algorithm>
+#include <vector>
+
+#include "backend/cpu/op_table.hpp"
+#include "backend/cpu_ops.hpp"
+
+namespace modeconn::cpu {
+namespace {
+
+bool is_pointwise(const Node& n) {
+  return n.kernel[0] == 1 && n.kernel[1] == 1 && n.stride[0] == 1 && n.stride[1] == 1 && n.padding[0] == 0 &&
+         n.padding[1] == 0;
+}
+
+int64_t conv_scratch(const Graph& g, const Node& n) {
+  if (is_pointwise(n)) return 0;
+  const int64_t c = g.nodes[static_cast<std::size_t>(n.inputs.front())].shape[0];
+  return n.shape[1] * n.shape[2] * n.kernel[0] * n.kernel[1] * c;
+}
+
+// PyTorch's [out, C, kh, kw] to [out, kh, kw, C], matching the patches' order.
+void conv_prepare(const Graph& g, const Node& n, float* w) {
+  const int64_t c = g.nodes[static_cast<std::size_t>(n.inputs.front())].shape[0];
+  const int64_t taps = n.kernel[0] * n.kernel[1];
+  std::vector<float> filter(static_cast<std::size_t>(c * taps));
+  for (int64_t o = 0; o < n.out; ++o) {
+    float* f = w + o * c * taps;
+    std::copy(f, f + c * taps, filter.begin());
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t t = 0; t < taps; ++t) f[t * c + ch] = filter[static_cast<std::size_t>(ch * taps + t)];
+  }
+}
+
+void im2col(const Graph& g, const Node& n, const float* in, int64_t rows, float* patches) {
+  const auto& s = g.nodes[static_cast<std::size_t>(n.inputs.front())].shape;
+  const int64_t c = s[0], h = s[1], w = s[2], ho = n.shape[1], wo = n.shape[2];
+  const int64_t kh = n.kernel[0], kw = n.kernel[1];
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* image = in + r * h * w * c;
+    for (int64_t oy = 0; oy < ho; ++oy)
+      for (int64_t ox = 0; ox < wo; ++ox) {
+        float* p = patches + ((r * ho + oy) * wo + ox) * kh * kw * c;
+        for (int64_t i = 0; i < kh; ++i) {
+          const int64_t y = oy * n.stride[0] - n.padding[0] + i * n.dilation[0];
+          for (int64_t j = 0; j < kw; ++j, p += c) {
+            const int64_t x = ox * n.stride[1] - n.padding[1] + j * n.dilation[1];
+            if (y < 0 || y >= h || x < 0 || x >= w)
+              std::fill(p, p + c, 0.f);
+            else
+              std::copy(image + (y * w + x) * c, image + (y * w + x) * c + c, p);
+          }
+        }
+      }
+  }
+}
+
+void conv_forward(const OpArgs& a) {
+  const Node& n = a.node;
+  const int64_t c = a.graph.nodes[static_cast<std::size_t>(n.inputs.front())].shape[0];
+  const int64_t positions = a.rows * n.shape[1] * n.shape[2];
+  const int64_t k = n.kernel[0] * n.kernel[1] * c;
+  const float* patches = a.in0;
+  if (!is_pointwise(n)) {
+    im2col(a.graph, n, a.in0, a.rows, a.scratch);
+    patches = a.scratch;
+  }
+  gemm(positions, n.out, k, 1.f, patches, false, a.weight, true, 0.f, a.out);
+  if (a.bias) add_bias(a.out, positions, n.out, a.bias);
+}
+
+}  // namespace
+
+const OpKernels kConv2dKernels{conv_forward, conv_scratch, conv_prepare};
+
+}  // namespace modeconn::cpu

@@ -1,0 +1,58 @@
+// Graph ops without parameters that move or combine values: the input (to channels-last), activations,
+// flatten (back to PyTorch's channel-major order) and the residual add.
+#include "backend/cpu/op_table.hpp"
+#include "backend/cpu_ops.hpp"
+
+namespace modeconn::cpu {
+namespace {
+
+// The data's rows are [C, H, W] (PyTorch's order) or [D]; activations run channels-last.
+void input_forward(const OpArgs& a) {
+  const auto& s = a.node.shape;
+  if (s.size() != 3) {
+    std::copy(a.in0, a.in0 + a.rows * s[0], a.out);
+    return;
+  }
+  const int64_t c = s[0], hw = s[1] * s[2];
+  for (int64_t r = 0; r < a.rows; ++r) {
+    const float* in = a.in0 + r * c * hw;
+    float* out = a.out + r * c * hw;
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t p = 0; p < hw; ++p) out[p * c + ch] = in[ch * hw + p];
+  }
+}
+
+void activation_forward(const OpArgs& a) {
+  int64_t size = 1;
+  for (int64_t d : a.node.shape) size *= d;
+  if (a.out != a.in0) std::copy(a.in0, a.in0 + a.rows * size, a.out);
+  apply_activation(a.out, a.rows * size, a.node.activation);
+}
+
+// nn.Flatten of a [C, H, W] map gives feature c·H·W + position: channels-last back to channel-major.
+void flatten_forward(const OpArgs& a) {
+  const auto& in_shape = a.graph.nodes[static_cast<std::size_t>(a.node.inputs.front())].shape;
+  const int64_t c = channels_of(in_shape), hw = positions_of(in_shape);
+  for (int64_t r = 0; r < a.rows; ++r) {
+    const float* in = a.in0 + r * c * hw;
+    float* out = a.out + r * c * hw;
+    for (int64_t p = 0; p < hw; ++p)
+      for (int64_t ch = 0; ch < c; ++ch) out[ch * hw + p] = in[p * c + ch];
+  }
+}
+
+void add_forward(const OpArgs& a) {
+  int64_t size = 1;
+  for (int64_t d : a.node.shape) size *= d;
+  const int64_t n = a.rows * size;
+  for (int64_t i = 0; i < n; ++i) a.out[i] = a.in0[i] + a.in1[i];
+}
+
+}  // namespace
+
+const OpKernels kInputKernels{input_forward, nullptr, nullptr};
+const OpKernels kActivationKernels{activation_forward, nullptr, nullptr};
+const OpKernels kFlattenKernels{flatten_forward, nullptr, nullptr};
+const OpKernels kAddKernels{add_forward, nullptr, nullptr};
+
+}  // namespace modeconn::cpu

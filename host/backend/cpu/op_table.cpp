@@ -1,0 +1,26 @@
+// The table of the CPU backend's graph ops, indexed by the op enum.
+#include "backend/cpu/op_table.hpp"
+
+#include <array>
+
+namespace modeconn::cpu {
+
+const OpKernels& op_kernels(Op op) {
+  static const std::array<const OpKernels*, kNumOps> table = [] {
+    std::array<const OpKernels*, kNumOps> t{};
+    t[static_cast<std::size_t>(Op::input)] = &kInputKernels;
+    t[static_cast<std::size_t>(Op::linear)] = &kLinearKernels;
+    t[static_cast<std::size_t>(Op::conv2d)] = &kConv2dKernels;
+    t[static_cast<std::size_t>(Op::batch_norm)] = &kBatchNormKernels;
+    t[static_cast<std::size_t>(Op::activation)] = &kActivationKernels;
+    t[static_cast<std::size_t>(Op::max_pool2d)] = &kMaxPoolKernels;
+    t[static_cast<std::size_t>(Op::avg_pool2d)] = &kAvgPoolKernels;
+    t[static_cast<std::size_t>(Op::global_avg_pool)] = &kGlobalAvgPoolKernels;
+    t[static_cast<std::size_t>(Op::flatten)] = &kFlattenKernels;
+    t[static_cast<std::size_t>(Op::add)] = &kAddKernels;
+    return t;
+  }();
+  return *table[static_cast<std::size_t>(op)];
+}
+
+}  // namespace modeconn::cpu

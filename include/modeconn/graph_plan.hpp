@@ -1,0 +1,31 @@
+// How a backend runs a layer graph over a block of rows, fixed once on the host for both backends: which
+// nodes a result needs, where each node's output lives (slots reused once no later node reads them;
+// elementwise ops in place over an input read by nothing after them), and which node is factorised over
+// control points.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "modeconn/graph.hpp"
+
+namespace modeconn {
+
+struct GraphPlan {
+  int stop = 0;                    // the node whose output the run delivers
+  std::vector<bool> needed;        // per node: computed for `stop`
+  std::vector<int> slot;           // per node: its output's slot (-1: not computed; the input has its own)
+  std::vector<int64_t> slot_size;  // per slot: floats per row
+  std::vector<int64_t> size;       // per node: floats per row of its output
+  // The first layer (DESIGN's factorisation): a linear or conv2d node reading the input, -1 when none. Its
+  // output is linear in its weights, so K control points cost K products.
+  int first_layer = -1;
+};
+
+// Elementwise ops may write over their input when nothing later reads it.
+bool runs_in_place(Op op);
+
+// The plan for delivering node `stop`'s output (the graph's output by default).
+GraphPlan make_plan(const Graph& graph, int stop = -1);
+
+}  // namespace modeconn
