@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""modeconn path on a ResNet-style CNN (whole process) against the PyTorch loop peers write, same threads: for
+each of 25 points, load the interpolated state_dict, recompute BatchNorm on the first 2,000 training rows
+(train mode, one batch, momentum None: exact statistics, as modeconn's --bn recompute), then evaluate the
+10,000 Fashion-MNIST test rows. The ResNet is tests/e2e/models/cnns.py's (identity and 1x1-projection
+shortcuts, BatchNorm after every convolution), exported with scripts/export_torch.py.
+
+usage: cnn_path_vs_torch.py [--modeconn BIN] [--threads N] [--runs 3] [--width 16] [--points 25]
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "../.."))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests/e2e"))
+sys.path.insert(0, os.path.join(ROOT, "tests/e2e/models"))
+import common  # noqa: E402
+
+BN_ROWS = 2000
+
+
+def torch_loop_seconds(cls, width, states, x_bn, x, y, threads, points):
+    import torch
+
+    torch.set_num_threads(threads)
+    model = cls(width=width)
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        for i in range(points):
+            t = i / (points - 1)
+            model.load_state_dict({k: (1 - t) * states[0][k] + t * states[1][k] if states[0][k].is_floating_point()
+                                   else states[0][k] for k in states[0]})
+            for m in model.modules():
+                if isinstance(m, torch.nn.BatchNorm2d):
+                    m.reset_running_stats()
+                    m.momentum = None
+            model.train()
+            model(x_bn)
+            model.eval()
+            loss = err = 0.0
+            for b in range(0, len(x), 1000):
+                logits = model(x[b:b + 1000])
+                loss += torch.nn.functional.cross_entropy(logits, y[b:b + 1000], reduction="sum").item()
+                err += (logits.argmax(1) != y[b:b + 1000]).sum().item()
+    return time.perf_counter() - t0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--modeconn", help="the executable (default: build/host/modeconn, built if missing)")
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--width", type=int, default=16, help="channels of the first stage (the second has twice)")
+    p.add_argument("--points", type=int, default=25)
+    a = p.parse_args()
+    a.modeconn = a.modeconn or common.built("host/modeconn")
+    import torch
+
+    import cnns
+    import fashion_data
+
+    fashion_data.require()
+    data = fashion_data.load(BN_ROWS, 10000)
+    x_bn = torch.from_numpy(data["train"][0].reshape(-1, 1, 28, 28))
+    x = torch.from_numpy(data["test"][0].reshape(-1, 1, 28, 28))
+    y = torch.from_numpy(data["test"][1])
+    work = common.workdir()
+    states, files = [], []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        model = cnns.ResNet(width=a.width)
+        for m in model.modules():  # statistics away from their defaults: the cost does not depend on them
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_var.uniform_(0.5, 2)
+        states.append(model.state_dict())
+        ckpt, out = f"{work}/m{seed}.pt", f"{work}/m{seed}.safetensors"
+        torch.save(model.state_dict(), ckpt)
+        subprocess.run([sys.executable, os.path.join(ROOT, "scripts/export_torch.py"), ckpt, out, "--model",
+                        os.path.join(ROOT, "tests/e2e/models/cnns.py") + ":ResNet", "--args",
+                        f'{{"width": {a.width}}}', "--input-shape", "1,28,28"], check=True, stdout=subprocess.DEVNULL)
+        files.append(out)
+    cmd = [a.modeconn, "path", "-q", "--threads", str(a.threads), "--a", files[0], "--b", files[1], "--data",
+           "builtin:fashion-mnist", "--split", "test", "--points", str(a.points), "--align", "none", "--bn",
+           "recompute", "--bn-rows", str(BN_ROWS), "--json", f"{work}/p.json"]
+    print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; median of {a.runs} alternated "
+          "runs")
+    print(f"ResNet width {a.width}/{2 * a.width}, {sum(v.numel() for k, v in states[0].items() if 'running' not in k and 'num_batches' not in k)} "
+          f"parameters; {a.points} points, BatchNorm recomputed on {BN_ROWS} train rows, 10000 test rows")
+    tm, tt = common.alternate(a.runs, lambda: common.time_process(cmd),
+                              lambda: torch_loop_seconds(cnns.ResNet, a.width, states, x_bn, x, y, a.threads,
+                                                         a.points))
+    print(f"{'modeconn path s':>16} {'torch loop s':>13} {'ratio':>7}")
+    print(f"{tm:>16.2f} {tt:>13.2f} {tt / tm:>6.2f}x")
+
+
+if __name__ == "__main__":
+    main()
