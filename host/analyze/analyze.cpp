@@ -14,7 +14,37 @@ PathProfile profile(Backend& backend, const Path& path, const std::vector<double
   return {std::move(name), std::move(label), path.kind, profile_path(backend, path, ts, splits)};
 }
 
+PathProfile graph_profile(GraphRunner& runner, const GraphModel& a, const GraphModel& b,
+                          const std::vector<double>& ts, const Dataset& data, const BnOptions& bn,
+                          std::string name, std::string label) {
+  const GraphPath path = linear_graph_path(a, b);
+  const GraphPoints points = graph_points(runner, path, ts, bn);
+  PathProfile p{std::move(name), std::move(label), PathKind::linear, {}};
+  for (const Split* s : {&data.test, &data.train})
+    p.splits.push_back(make_profile(s->name, ts, runner.metrics(points, *s)));
+  return p;
+}
+
 }  // namespace
+
+AnalyzeReport analyze_graph_pair(GraphRunner& runner, const GraphModel& a, const GraphModel& b,
+                                 const Dataset& data, const AnalyzeOptions& options, const BnOptions& bn) {
+  const auto start = std::chrono::steady_clock::now();
+  AnalyzeReport r;
+  r.graph = true;
+  r.bn = std::string(bn_mode_name(bn.mode));
+  r.bn_rows = bn.rows;
+  r.ts = path_grid(options.points);
+  r.align = options.align.method;
+  r.paths.push_back(graph_profile(runner, a, b, r.ts, data, bn, "linear", "linear (naive)"));
+  if (r.align != AlignMethod::none) {
+    r.graph_alignment = align_graph_models(runner, a, b, &data, r.align, options.align.matching);
+    r.paths.push_back(graph_profile(runner, a, r.graph_alignment.aligned, r.ts, data, bn, "linear_aligned",
+                                    "linear (aligned)"));
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
 
 AnalyzeReport analyze_pair(Backend& backend, const Model& a, const Model& b, const Dataset& data,
                            const AnalyzeOptions& options,

@@ -2,10 +2,49 @@
 #include <iostream>
 
 #include "cli/analysis_run.hpp"
+#include "cli/bn_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
+#include "modeconn/error.hpp"
+#include "modeconn/tensor_file.hpp"
 
 namespace modeconn::cli {
+namespace {
+
+// Two layer graphs: the naive and the aligned line, BatchNorm as --bn says; no curve in this version.
+int analyze_graphs(CommandLine& cl, const std::string& a_path, const std::string& b_path,
+                   const AnalysisOutputs& outputs) {
+  if (!outputs.curve.empty())
+    throw usage_error("--curve-out: curves between layer graphs beyond MLPs are not fitted by this version");
+  const GraphPair pair = load_graph_pair(a_path, b_path, cl.get<std::string>("data"));
+  AnalyzeOptions options = read_analysis_options(cl, Activation::relu);
+  options.fit_curve = false;
+  const BnOptions bn = read_bn_options(cl, pair.a.graph, pair.data);
+  auto backend = cl.backend();
+  std::string device;
+  auto runner = graph_runner(*backend, cl, &device);
+  cl.say("layer graphs: the naive and the aligned line (curves between them are not fitted by this version)");
+  AnalyzeReport r = analyze_graph_pair(*runner, pair.a, pair.b, pair.data, options, bn);
+  r.a = a_path;
+  r.b = b_path;
+  r.data = pair.data.source;
+  r.architecture = describe(pair.a);
+  r.device = device;
+  Outputs& files = cl.outputs();
+  if (!outputs.json.empty()) files.stage(outputs.json, analyze_report_json(r));
+  if (!outputs.csv.empty()) files.stage(outputs.csv, analyze_report_csv(r));
+  if (r.align != AlignMethod::none && !outputs.aligned.empty()) {
+    TensorFile aligned = graph_model_to_tensors(r.graph_alignment.aligned);
+    files.stage(outputs.aligned, serialize_safetensors(aligned));
+  }
+  files.commit();
+  std::cout << analyze_report_table(r);
+  cl.summary(std::to_string(r.paths.size()) + " paths of " + std::to_string(r.ts.size()) +
+             " points analysed, BatchNorm " + r.bn);
+  return 0;
+}
+
+}  // namespace
 
 int run_analyze(const Args& args) {
   CommandLine cl(
@@ -22,6 +61,7 @@ int run_analyze(const Args& args) {
       "activation", po::value<std::string>()->default_value(""),
       "activation for files without modeconn metadata (default relu)");
   add_analysis_options(cl, "weight");
+  add_bn_options(cl);
   if (!cl.parse(args)) return 0;
 
   const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b");
@@ -36,6 +76,7 @@ int run_analyze(const Args& args) {
   cl.outputs().data_inputs(cl.get<std::string>("data"));
   plan_analysis_outputs(cl, outputs);
   cl.outputs().check();
+  if (graph_inputs(a_path, b_path)) return analyze_graphs(cl, a_path, b_path, outputs);
   const Pair pair = load_pair(a_path, b_path, cl.get<std::string>("activation"), cl.get<std::string>("data"));
   const Model& a = pair.a;
   const Model& b = pair.b;

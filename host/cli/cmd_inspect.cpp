@@ -118,10 +118,36 @@ int run_inspect(const Args& args) {
     const Graph g = graph_from_json(graph->second, path);
     check_graph_tensors(g, file, path);
     if (!g.is_mlp()) {
-      if (cl.has("data"))
-        throw input_error(path, "holds a layer graph beyond an MLP; this version evaluates MLPs only");
+      GraphModel model = graph_model_from_tensors(file, path);
+      std::unique_ptr<Dataset> data;
+      if (cl.has("data")) {
+        data = std::make_unique<Dataset>(load_dataset(cl.get<std::string>("data")));
+        if (!model.task_known) model.task = data->train.task;
+        check_graph_compatible(data->train, model, path);
+        check_graph_compatible(data->test, model, path);
+      }
       print_graph(g, path);
-      cl.summary("layer graph read");
+      if (data) {
+        // As trained: BatchNorm with the file's running statistics.
+        auto backend = cl.backend();
+        std::string device;
+        auto runner = graph_runner(*backend, cl, &device);
+        GraphPath one;
+        one.graph = &model.graph;
+        one.task = model.task;
+        one.params.points = {model.params};
+        one.buffers = {model.buffers};
+        const double t = 0;
+        const GraphPoints points = graph_points(*runner, one, {&t, 1}, {});
+        std::cout << "\n";
+        for (const Split* s : {&data->test, &data->train}) {
+          const PointMetrics m = runner->metrics(points, *s).front();
+          std::snprintf(line, sizeof line, "  %-5s  loss %.5f  error %.4f  (%lld samples)\n", s->name.c_str(),
+                        m.loss, m.error, static_cast<long long>(s->rows));
+          std::cout << line;
+        }
+      }
+      cl.summary(data ? "evaluated on the test and train splits" : "layer graph read");
       return 0;
     }
   }

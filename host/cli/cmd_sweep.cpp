@@ -4,13 +4,16 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "cli/analysis_run.hpp"
+#include "cli/bn_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
 #include "cli/progress.hpp"
 #include "modeconn/error.hpp"
 #include "modeconn/sweep.hpp"
+#include "modeconn/tensor_file.hpp"
 
 namespace modeconn::cli {
 namespace {
@@ -69,6 +72,7 @@ int run_sweep(const Args& args) {
       "activation", po::value<std::string>()->default_value(""),
       "activation for files without modeconn metadata (default relu)");
   add_analysis_options(cl, "weight");
+  add_bn_options(cl);
   if (!cl.parse(args)) return 0;
 
   const auto paths = cl.get<std::vector<std::string>>("models");
@@ -81,25 +85,59 @@ int run_sweep(const Args& args) {
   plan_sweep_outputs(cl.outputs(), paths, cl.get<std::string>("data"), out_dir, shard);
   // The data set is loaded once per process, and every model once.
   const Dataset data = load_dataset(cl.get<std::string>("data"));
+  const bool graphs = holds_graph_beyond_mlp(read_safetensors(paths.front()), paths.front());
   std::vector<Model> models;
+  std::vector<GraphModel> graph_models;
   SweepPlan plan;
   for (const auto& p : paths) {
-    models.push_back(load_model(p, cl.get<std::string>("activation")));
-    if (models.size() > 1) check_same_architecture(models.front(), paths.front(), models.back(), p);
-    fit_model_to_data(models.back(), p, data);
+    if (graphs) {
+      graph_models.push_back(load_graph_model(p));
+      GraphModel& m = graph_models.back();
+      if (graph_models.size() > 1) check_same_graph(graph_models.front(), paths.front(), m, p);
+      if (!m.task_known) m.task = data.train.task;
+      check_graph_compatible(data.train, m, p);
+      check_graph_compatible(data.test, m, p);
+    } else {
+      models.push_back(load_model(p, cl.get<std::string>("activation")));
+      if (models.size() > 1) check_same_architecture(models.front(), paths.front(), models.back(), p);
+      fit_model_to_data(models.back(), p, data);
+    }
     plan.model_paths.push_back(p);
     plan.fingerprints.push_back(file_fingerprint(p));
   }
-  const AnalyzeOptions options = read_analysis_options(cl, models.front().arch.activation);
+  AnalyzeOptions options =
+      read_analysis_options(cl, graphs ? Activation::relu : models.front().arch.activation);
   plan.data = data.source;
-  plan.options = options_fingerprint(options);
+  BnOptions bn;
+  if (graphs) {
+    // Layer graphs: the naive and aligned lines only, and the BatchNorm handling is part of what a result
+    // means.
+    options.fit_curve = false;
+    bn = read_bn_options(cl, graph_models.front().graph, data);
+    nlohmann::json j = nlohmann::json::parse(options_fingerprint(options));
+    j["bn"] = std::string(bn_mode_name(bn.mode));
+    j["bn_rows"] = bn.rows;
+    plan.options = j.dump();
+  } else {
+    plan.options = options_fingerprint(options);
+  }
 
   auto backend = cl.backend();
+  std::string device;
+  std::unique_ptr<GraphRunner> runner = graphs ? graph_runner(*backend, cl, &device) : nullptr;
+  const auto analyze = [&](const PairIndex& p) {
+    const auto i = static_cast<std::size_t>(p.i), j = static_cast<std::size_t>(p.j);
+    if (!graphs) return analyze_pair(*backend, models[i], models[j], data, options, nullptr);
+    AnalyzeReport r = analyze_graph_pair(*runner, graph_models[i], graph_models[j], data, options, bn);
+    r.architecture = describe(graph_models[i]);
+    r.device = device;
+    return r;
+  };
   const int total_pairs = static_cast<int>(paths.size() * (paths.size() - 1) / 2);
   cl.say("sweep shard " + std::to_string(shard.index) + "/" + std::to_string(shard.count) + ": " +
          std::to_string(paths.size()) + " models, " + std::to_string(total_pairs) + " pairs in all");
-  const SweepCounts counts =
-      modeconn::run_sweep(*backend, models, data, plan, options, out_dir, shard, [&](const SweepProgress& p) {
+  const SweepCounts counts = modeconn::run_sweep_pairs(
+      static_cast<int>(paths.size()), analyze, plan, out_dir, shard, [&](const SweepProgress& p) {
         char line[256];
         std::snprintf(line, sizeof line, "pair %d/%d of this shard: models %d and %d %s", p.done, p.total,
                       p.pair.i, p.pair.j, p.skipped ? "skipped (a valid result exists)" : "done");

@@ -32,7 +32,13 @@ std::string analyze_report_json(const AnalyzeReport& r) {
   j["t"] = r.ts;
   j["endpoints"] = {{"a", endpoint_json(r.paths.front(), true)},
                     {"b", endpoint_json(r.paths.front(), false)}};
-  if (r.align != AlignMethod::none) j["align"] = alignment_json(r.alignment, r.align);
+  if (r.align != AlignMethod::none)
+    j["align"] =
+        r.graph ? graph_alignment_json(r.graph_alignment, r.align) : alignment_json(r.alignment, r.align);
+  if (r.graph) {
+    j["bn"] = r.bn;
+    if (r.bn != "keep") j["bn_rows"] = r.bn_rows;
+  }
   j["paths"] = nlohmann::json::object();
   for (const auto& p : r.paths) {
     j["paths"][p.name] = {
@@ -74,7 +80,15 @@ std::string analyze_report_table(const AnalyzeReport& r) {
                   test.error[i], train.loss[i], train.error[i]);
     out << line;
   }
-  if (r.align != AlignMethod::none) out << "\n" << align_report_table(r.alignment, r.align);
+  if (r.graph)
+    out << "\nBatchNorm: " << r.bn
+        << (r.bn == "keep" ? std::string(" (running statistics interpolated)")
+                           : " (measured at every point on " + std::to_string(r.bn_rows) + " training rows)")
+        << "\n";
+  if (r.align != AlignMethod::none)
+    out << "\n"
+        << (r.graph ? graph_align_report_table(r.graph_alignment, r.align)
+                    : align_report_table(r.alignment, r.align));
   out << "\nbarriers  gap: max above the line joining the endpoints; mean: max above their mean; midpoint: "
          "at t = 0.5\n          errors are fractions (0.1: 10% misclassified; mean absolute error for "
          "regression)\n";

@@ -112,6 +112,18 @@ std::string options_fingerprint(const AnalyzeOptions& o) {
 SweepCounts run_sweep(Backend& backend, const std::vector<Model>& models, const Dataset& data,
                       const SweepPlan& plan, const AnalyzeOptions& options, const std::string& out_dir,
                       const Shard& shard, const std::function<void(const SweepProgress&)>& progress) {
+  return run_sweep_pairs(
+      static_cast<int>(models.size()),
+      [&](const PairIndex& p) {
+        return analyze_pair(backend, models[static_cast<std::size_t>(p.i)],
+                            models[static_cast<std::size_t>(p.j)], data, options, nullptr);
+      },
+      plan, out_dir, shard, progress);
+}
+
+SweepCounts run_sweep_pairs(int num_models, const std::function<AnalyzeReport(const PairIndex&)>& analyze,
+                            const SweepPlan& plan, const std::string& out_dir, const Shard& shard,
+                            const std::function<void(const SweepProgress&)>& progress) {
   const fs::path pairs_dir = fs::path(out_dir) / "pairs";
   std::error_code ec;
   fs::create_directories(pairs_dir, ec);
@@ -130,7 +142,7 @@ SweepCounts run_sweep(Backend& backend, const std::vector<Model>& models, const 
     const std::string text = manifest.dump(2) + "\n";
     write_file_atomic((fs::path(out_dir) / manifest_file_name(shard)).string(), text.data(), text.size());
   }
-  const std::vector<PairIndex> mine = shard_pairs(static_cast<int>(models.size()), shard);
+  const std::vector<PairIndex> mine = shard_pairs(num_models, shard);
 
   SweepCounts counts;
   for (std::size_t k = 0; k < mine.size(); ++k) {
@@ -144,7 +156,7 @@ SweepCounts run_sweep(Backend& backend, const std::vector<Model>& models, const 
     }
     if (fs::exists(file)) ++counts.redone;
     const auto ui = static_cast<std::size_t>(p.i), uj = static_cast<std::size_t>(p.j);
-    AnalyzeReport r = analyze_pair(backend, models[ui], models[uj], data, options, nullptr);
+    AnalyzeReport r = analyze(p);
     r.a = plan.model_paths[ui];
     r.b = plan.model_paths[uj];
     r.data = plan.data;

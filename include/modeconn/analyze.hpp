@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "modeconn/align.hpp"
+#include "modeconn/graph_align.hpp"
+#include "modeconn/graph_eval.hpp"
 #include "modeconn/profile.hpp"
 #include "modeconn/train.hpp"
 
@@ -36,7 +38,17 @@ struct AnalyzeReport {
   Path curve;              // the fitted curve (empty when not fitted)
   std::vector<PathProfile> paths;
   double seconds = 0;
+  // Layer graphs: their alignment (in place of `alignment`) and how BatchNorm was handled.
+  bool graph = false;
+  GraphAlignOutcome graph_alignment;
+  std::string bn;
+  int64_t bn_rows = 0;
 };
+
+// Two layer graphs: the naive line and, unless `options.align.method` is none, the aligned one, BatchNorm as
+// `bn` says. No curve: curves between layer graphs are not fitted by this version.
+AnalyzeReport analyze_graph_pair(GraphRunner& runner, const GraphModel& a, const GraphModel& b,
+                                 const Dataset& data, const AnalyzeOptions& options, const BnOptions& bn);
 
 AnalyzeReport analyze_pair(Backend& backend, const Model& a, const Model& b, const Dataset& data,
                            const AnalyzeOptions& options,

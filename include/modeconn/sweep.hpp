@@ -61,6 +61,11 @@ struct SweepCounts {
 
 // Runs this shard's pairs, skipping those with a valid result and redoing corrupt or stale ones. Each
 // result is written atomically to out_dir/pairs/; the shard also writes its own manifest.
+// The same for any analysis of a pair (layer graphs run theirs): `analyze` gives the report of pair (i, j).
+SweepCounts run_sweep_pairs(int num_models, const std::function<AnalyzeReport(const PairIndex&)>& analyze,
+                            const SweepPlan& plan, const std::string& out_dir, const Shard& shard,
+                            const std::function<void(const SweepProgress&)>& progress);
+
 SweepCounts run_sweep(Backend& backend, const std::vector<Model>& models, const Dataset& data,
                       const SweepPlan& plan, const AnalyzeOptions& options, const std::string& out_dir,
                       const Shard& shard, const std::function<void(const SweepProgress&)>& progress);
