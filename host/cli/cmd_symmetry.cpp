@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/align_options.hpp"
+#include "cli/bn_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
 #include "modeconn/error.hpp"
@@ -10,6 +11,70 @@
 #include "modeconn/symmetry.hpp"
 
 namespace modeconn::cli {
+namespace {
+
+// A layer graph: one row per permutation group; with --b, B aligned over the groups and the linear path's
+// barriers before and after, BatchNorm as --bn says.
+int graph_symmetry(CommandLine& cl, const std::string& path, const std::string& b_path,
+                   const std::string& json, AlignMethod method, const SymmetryOptions& options) {
+  GraphModel model = load_graph_model(path);
+  std::unique_ptr<Dataset> data;
+  if (cl.has("data")) {
+    data = std::make_unique<Dataset>(load_dataset(cl.get<std::string>("data")));
+    if (!model.task_known) model.task = data->train.task;
+    check_graph_compatible(data->train, model, path);
+    check_graph_compatible(data->test, model, path);
+  }
+  const Split* split =
+      data ? (cl.get<std::string>("split") == "train" ? &data->train : &data->test) : nullptr;
+  auto backend = cl.backend();
+  std::string device;
+  auto runner = graph_runner(*backend, cl, &device);
+  const SymmetryReport report = analyse_graph_symmetry(*runner, model, split, options);
+  std::unique_ptr<PairSymmetry> pair;
+  GraphAlignOutcome outcome;
+  if (!b_path.empty()) {
+    GraphModel b = load_graph_model(b_path);
+    check_same_graph(model, path, b, b_path);
+    if (!b.task_known) b.task = data->train.task;
+    check_graph_compatible(data->train, b, b_path);
+    check_graph_compatible(data->test, b, b_path);
+    const BnOptions bn = read_bn_options(cl, model.graph, *data);
+    outcome = align_graph_models(*runner, model, b, data.get(), method,
+                                 read_align_options(cl, method, Activation::relu).matching);
+    pair = std::make_unique<PairSymmetry>();
+    pair->b = b_path;
+    pair->method = method;
+    pair->graph_alignment = &outcome;
+    const std::vector<double> ts = path_grid(options.saddle_points);
+    const auto profile = [&](const GraphModel& other) {
+      return make_profile(split->name, ts,
+                          evaluate_graph_path(*runner, linear_graph_path(model, other), ts, *split, bn));
+    };
+    pair->naive = profile(b);
+    pair->aligned = profile(outcome.aligned);
+  }
+  if (!json.empty()) {
+    cl.outputs().stage(json, symmetry_report_json(report, path, pair.get()));
+    cl.outputs().commit();
+  }
+  std::cout << path << ": " << describe(model) << "\n" << symmetry_table(report);
+  if (pair) {
+    char line[256];
+    std::cout << "\n" << b_path << " against " << path << ":\n" << graph_align_report_table(outcome, method);
+    std::snprintf(line, sizeof line,
+                  "  linear-path %s loss gap  %.5f naive -> %.5f aligned; error gap %.5f -> %.5f\n",
+                  split->name.c_str(), pair->naive.loss_barrier.gap, pair->aligned.loss_barrier.gap,
+                  pair->naive.error_barrier.gap, pair->aligned.error_barrier.gap);
+    std::cout << line;
+  }
+  cl.summary(std::string("symmetry diagnostics of ") + std::to_string(report.layers.size()) +
+             " permutation groups" + (data ? " on " + split->name : "") +
+             (pair ? ", " + b_path + " aligned and compared" : ""));
+  return 0;
+}
+
+}  // namespace
 
 int run_symmetry(const Args& args) {
   CommandLine cl("symmetry", "modeconn symmetry --a A [--b B] [--data D] [--json OUT]");
@@ -28,6 +93,7 @@ int run_symmetry(const Args& args) {
       "activation", po::value<std::string>()->default_value(""),
       "activation for files without modeconn metadata (default relu)");
   add_align_options(cl);
+  add_bn_options(cl);
   if (!cl.parse(args)) return 0;
 
   // --a, as every other command names its (first) model; --model, as earlier versions did.
@@ -49,6 +115,11 @@ int run_symmetry(const Args& args) {
       with_option("--method", [&] { return parse_align_method(cl.get<std::string>("method")); });
   if (method == AlignMethod::none) throw usage_error("--method: weight or activation (--b is aligned)");
   if (!b_path.empty() && !cl.has("data")) throw usage_error("--b needs --data for the barriers");
+  SymmetryOptions options;
+  options.duplicate_cosine = cl.get<double>("duplicate-cosine");
+  options.saddle_points = cl.get<int>("points");
+  if (graph_inputs(path, b_path.empty() ? path : b_path))
+    return graph_symmetry(cl, path, b_path, json, method, options);
   Model model = load_model(path, cl.get<std::string>("activation"));
   if (model.arch.layers.size() < 2)
     throw input_error(path, "has no hidden layer, so no hidden-unit symmetry");
@@ -59,9 +130,6 @@ int run_symmetry(const Args& args) {
   }
   const Split* split = data ? (which == "train" ? &data->train : &data->test) : nullptr;
   auto backend = cl.backend();
-  SymmetryOptions options;
-  options.duplicate_cosine = cl.get<double>("duplicate-cosine");
-  options.saddle_points = cl.get<int>("points");
   const SymmetryReport report = analyse_symmetry(*backend, model, split, options);
 
   std::unique_ptr<PairSymmetry> pair;

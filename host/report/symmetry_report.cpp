@@ -45,7 +45,8 @@ std::string symmetry_report_json(const SymmetryReport& r, const std::string& mod
   j["model"] = model;
   if (pair) {
     j["pair"] = {{"b", pair->b},
-                 {"align", alignment_json(*pair->alignment, pair->method)},
+                 {"align", pair->alignment ? alignment_json(*pair->alignment, pair->method)
+                                           : graph_alignment_json(*pair->graph_alignment, pair->method)},
                  {"naive", splits_json({pair->naive})},
                  {"aligned", splits_json({pair->aligned})}};
   }
@@ -78,8 +79,10 @@ std::string symmetry_table(const SymmetryReport& r) {
   }
   if (r.has_data)
     out << "\nswap barrier: loss barrier (" << r.split
-        << " split) along the path that swaps the closest pair through the point where their incoming "
-           "weights meet\n";
+        << (r.straight_swap
+                ? " split) along the straight line to the copy with the closest pair swapped\n"
+                : " split) along the path that swaps the closest pair through the point where their "
+                  "incoming weights meet\n");
   return out.str();
 }
 

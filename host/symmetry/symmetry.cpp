@@ -9,12 +9,13 @@
 
 #include "modeconn/align.hpp"
 #include "modeconn/error.hpp"
+#include "symmetry/closest_pairs.hpp"
 
 namespace modeconn {
 namespace {
 
-// The most similar pair of units of a hidden layer and every pair above `threshold` (capped at `limit`, most
-// similar first), by cosine of the incoming vectors [w_i, b_i]: one Gram matrix, no list of all pairs.
+// The most similar pair of units of a hidden layer and every pair above `threshold`, by cosine of the
+// incoming vectors [w_i, b_i].
 std::vector<UnitPair> similar_pairs(const Model& m, std::size_t layer, bool odd, double threshold,
                                     std::size_t limit, int64_t* count_above) {
   const auto& L = m.arch.layers[layer];
@@ -22,38 +23,11 @@ std::vector<UnitPair> similar_pairs(const Model& m, std::size_t layer, bool odd,
   const float* w = m.params.data() + m.arch.weight_offset(layer);
   const float* b = m.params.data() + m.arch.bias_offset(layer);
   std::vector<double> u(static_cast<std::size_t>(n * d));
-  for (int64_t i = 0; i < n; ++i) {
-    double s = 0;
-    for (int64_t k = 0; k < d; ++k) {
-      const double v = k < L.in ? w[i * L.in + k] : b[i];
-      u[static_cast<std::size_t>(i * d + k)] = v;
-      s += v * v;
-    }
-    const double inv = s > 0 ? 1.0 / std::sqrt(s) : 0.0;
-    for (int64_t k = 0; k < d; ++k) u[static_cast<std::size_t>(i * d + k)] *= inv;
-  }
-  std::vector<double> g(static_cast<std::size_t>(n * n));
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(n), static_cast<blasint>(n),
-              static_cast<blasint>(d), 1.0, u.data(), static_cast<blasint>(d), u.data(),
-              static_cast<blasint>(d), 0.0, g.data(), static_cast<blasint>(n));
-  UnitPair best{0, n > 1 ? 1 : 0, -INFINITY};
-  std::vector<UnitPair> above;
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = i + 1; j < n; ++j) {
-      double c = g[static_cast<std::size_t>(i * n + j)];
-      if (odd) c = std::abs(c);
-      if (c > best.cosine) best = {i, j, c};
-      if (c >= threshold) above.push_back({i, j, c});
-    }
-  std::sort(above.begin(), above.end(),
-            [](const UnitPair& x, const UnitPair& y) { return x.cosine > y.cosine; });
-  *count_above = static_cast<int64_t>(above.size());
-  if (above.size() > limit) above.resize(limit);
-  if (n > 1 && (above.empty() || above.front().cosine < best.cosine)) above.insert(above.begin(), best);
-  return above;
+    for (int64_t k = 0; k < d; ++k)
+      u[static_cast<std::size_t>(i * d + k)] = k < L.in ? w[i * L.in + k] : b[i];
+  return closest_pairs(std::move(u), n, d, odd, threshold, limit, count_above);
 }
-
-double log10_factorial(int64_t n) { return std::lgamma(static_cast<double>(n) + 1.0) / std::log(10.0); }
 
 }  // namespace
 

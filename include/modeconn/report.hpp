@@ -52,6 +52,7 @@ struct PairSymmetry {
   std::string b;
   AlignMethod method = AlignMethod::weight;
   const AlignOutcome* alignment = nullptr;
+  const GraphAlignOutcome* graph_alignment = nullptr;  // layer graphs, in place of `alignment`
   SplitProfile naive;
   SplitProfile aligned;
 };

@@ -39,6 +39,7 @@ struct SymmetryReport {
   bool has_data = false;
   std::string split;
   std::vector<LayerSymmetry> layers;
+  bool straight_swap = false;  // the swap barrier runs along the straight line (layer graphs)
 };
 
 struct SymmetryOptions {
@@ -46,6 +47,15 @@ struct SymmetryOptions {
   int saddle_points = 25;
   std::size_t max_duplicates_listed = 20;
 };
+
+// A layer graph's symmetries, one "layer" per permutation group: its channels, dead channels (constant on the
+// data at every activation or residual sum the group carries), near-duplicate channels by the cosine of their
+// incoming filters and biases, and, with data, the loss barrier along the straight line from the model to its
+// copy with the closest pair swapped (BatchNorm as trained).
+struct GraphModel;
+class GraphRunner;
+SymmetryReport analyse_graph_symmetry(GraphRunner& runner, const GraphModel& model, const Split* data,
+                                      const SymmetryOptions& options);
 
 // `data` may be null: then only the counts and near-duplicates are computed.
 SymmetryReport analyse_symmetry(Backend& backend, const Model& model, const Split* data,
