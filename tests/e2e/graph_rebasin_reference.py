@@ -17,7 +17,9 @@ statistics randomised so that every tensor a group moves counts. Checks:
     not expected. The check is only that modeconn's objective is not below every one of them (1e-5
     relative); the spread over orders, and how many reach modeconn's optimum, is printed;
   - B = A with every group permuted at random is aligned back exactly by both: both return the inverse
-    permutations, modeconn's file holds A's tensors and its objective is <A, A>.
+    permutations, modeconn's file holds A's tensors and its objective is <A, A>;
+  - a VGG whose classifier reads a flattened feature map (a channel spans 49 columns there): the reported
+    objectives, the fixed point and the replay as for the ResNet.
 The functions under "the reference" are importable: bench/compare/graph_align_vs_numpy.py times the same ones.
 
 usage: graph_rebasin_reference.py --modeconn BIN --export EXPORT_SCRIPT --work DIR
