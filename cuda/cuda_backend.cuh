@@ -41,6 +41,8 @@ class CudaBackend final : public Backend {
                const float* b, float beta, float* c) override;
   std::unique_ptr<Trainer> make_trainer(const Path& path, std::size_t first, std::size_t last,
                                         const Split& split, const TrainOptions& options) override;
+  // Layer graphs on the device (graph_runner.cu).
+  std::unique_ptr<GraphRunner> graph_runner() override;
 
   // The mean loss and error over `rows` at parameters already on the device, and the loss's gradient into
   // d_grad (device); waits for the two values that come back.

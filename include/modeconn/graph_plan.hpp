@@ -25,6 +25,10 @@ struct GraphPlan {
 // Elementwise ops may write over their input when nothing later reads it.
 bool runs_in_place(Op op);
 
+// Both backends run feature maps channels-last ([H, W, C] per row), so a convolution is one GEMM over every
+// output position: its weight, PyTorch's [out, C, kh, kw], is rewritten in place as [out, kh, kw, C].
+void conv_weight_channels_last(const Graph& graph, const Node& node, float* weight);
+
 // The plan for delivering node `stop`'s output (the graph's output by default).
 GraphPlan make_plan(const Graph& graph, int stop = -1);
 

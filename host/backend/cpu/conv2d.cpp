@@ -6,6 +6,7 @@
 
 #include "backend/cpu/op_table.hpp"
 #include "backend/cpu_ops.hpp"
+#include "modeconn/graph_plan.hpp"
 
 namespace modeconn::cpu {
 namespace {
@@ -22,19 +23,6 @@ int64_t conv_scratch(const Graph& g, const Node& n) {
   if (is_pointwise(n)) return 0;
   const int64_t c = g.nodes[static_cast<std::size_t>(n.inputs.front())].shape[0];
   return n.shape[1] * n.shape[2] * n.kernel[0] * n.kernel[1] * c;
-}
-
-// PyTorch's [out, C, kh, kw] to [out, kh, kw, C], matching the patches' order.
-void conv_prepare(const Graph& g, const Node& n, float* w) {
-  const int64_t c = g.nodes[static_cast<std::size_t>(n.inputs.front())].shape[0];
-  const int64_t taps = n.kernel[0] * n.kernel[1];
-  std::vector<float> filter(static_cast<std::size_t>(c * taps));
-  for (int64_t o = 0; o < n.out; ++o) {
-    float* f = w + o * c * taps;
-    std::copy(f, f + c * taps, filter.begin());
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t t = 0; t < taps; ++t) f[t * c + ch] = filter[static_cast<std::size_t>(ch * taps + t)];
-  }
 }
 
 void im2col(const Graph& g, const Node& n, const float* in, int64_t rows, float* patches) {
@@ -82,6 +70,6 @@ void conv_forward(const OpArgs& a) {
 
 }  // namespace
 
-const OpKernels kConv2dKernels{conv_forward, conv_scratch, conv_prepare};
+const OpKernels kConv2dKernels{conv_forward, conv_scratch, conv_weight_channels_last};
 
 }  // namespace modeconn::cpu
