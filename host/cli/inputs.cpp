@@ -1,6 +1,8 @@
 // Cross-checks between models and data that every command needs.
 #include "cli/inputs.hpp"
 
+#include <tuple>
+
 #include "modeconn/error.hpp"
 #include "modeconn/tensor_file.hpp"
 
@@ -38,7 +40,13 @@ Pair load_pair(const std::string& a_path, const std::string& b_path, const std::
 
 GraphPair load_graph_pair(const std::string& a_path, const std::string& b_path,
                           const std::string& data_spec) {
-  GraphPair p{load_graph_model(a_path), load_graph_model(b_path), {}};
+  const TensorFile file_a = read_safetensors(a_path), file_b = read_safetensors(b_path);
+  for (const auto& [file, path, other] :
+       {std::tuple{&file_a, &a_path, &b_path}, std::tuple{&file_b, &b_path, &a_path}})
+    if (!file->metadata.count("modeconn.graph"))
+      throw input_error(*path,
+                        "holds an MLP but " + *other + " holds a layer graph; both must be one architecture");
+  GraphPair p{graph_model_from_tensors(file_a, a_path), graph_model_from_tensors(file_b, b_path), {}};
   check_same_graph(p.a, a_path, p.b, b_path);
   p.data = load_dataset(data_spec);
   for (const auto& [m, path] : {std::pair{&p.a, &a_path}, std::pair{&p.b, &b_path}}) {

@@ -205,6 +205,12 @@ def check_bad_data(args, fa):
     expect(r.returncode == 2 and r.stderr.count("\n") == 1 and "[3, 32, 32]" in r.stderr and "[1, 28, 28]" in
            r.stderr and "x_train.npy" in r.stderr and not os.path.exists(out),
            f"data of the wrong shape: rc {r.returncode}, {r.stderr!r}")
+    mlp = os.path.join(args.work, "mlp.safetensors")
+    r = run([args.modeconn, "train", "-q", "--data", args.data, "--hidden", "16", "--epochs", "1", "--out", mlp])
+    expect(r.returncode == 0, f"train an MLP: {r.stderr}")
+    r = run([args.modeconn, "path", "-q", "--a", fa, "--b", mlp, "--data", args.data, "--json", out])
+    expect(r.returncode == 2 and r.stderr.count("\n") == 1 and "mlp.safetensors: holds an MLP" in r.stderr and
+           not os.path.exists(out), f"an MLP beside a CNN: rc {r.returncode}, {r.stderr!r}")
     for bad, words in ((["--bn", "later"], "keep, recompute, repair"), (["--bn-rows", "1"], "--bn-rows"),
                        (["--bn-rows", "99999999"], "--bn-rows")):
         r = run([args.modeconn, "path", "-q", "--a", fa, "--b", fa, "--data", args.data, "--json", out, *bad])
