@@ -49,6 +49,8 @@ class CudaBackend final : public Backend {
   PointMetrics device_metrics_and_grad(const Architecture& arch, const float* d_theta, const Split& split,
                                        std::span<const int64_t> rows, float* d_grad);
   const Context& context() const { return ctx_; }
+  // The most rows a chunk (a graph's block) holds: unlimited unless a test set MODECONN_CUDA_CHUNK_ROWS.
+  int64_t max_chunk_rows() const { return max_chunk_rows_; }
 
   // Tests set this: every intermediate buffer is filled with NaN before use, so an unwritten element shows.
   void poison(bool on) { poison_ = on; }

@@ -345,8 +345,8 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
   int64_t per_row = split.features + plan.size[0] + scratch + static_cast<int64_t>(num_cp) * first_size;
   for (int64_t v : plan.slot_size) per_row += v;
   const int64_t budget = static_cast<int64_t>(ctx().free_memory() / 4 / sizeof(float));
-  const int64_t block =
-      std::clamp<int64_t>(budget / std::max<int64_t>(per_row, 1), 1, std::min<int64_t>(count, 8192));
+  const int64_t block = std::clamp<int64_t>(budget / std::max<int64_t>(per_row, 1), 1,
+                                            std::min<int64_t>({count, 8192, backend_.max_chunk_rows()}));
 
   DeviceBuffer<float> d_x = backend_.buffer<float>(static_cast<std::size_t>(block * split.features));
   DeviceBuffer<float> d_input = backend_.buffer<float>(static_cast<std::size_t>(block * plan.size[0]));

@@ -3,6 +3,8 @@
 // channel statistics and the cross statistics of activation matching.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "gpu/gpu_environment.hpp"
 #include "graph/graph_models.hpp"
 #include "modeconn/graph_eval.hpp"
@@ -58,6 +60,30 @@ TEST_P(CudaGraphParity, PathMetricsMatchTheCpuExecutorInEveryBatchNormMode) {
         EXPECT_NEAR(got[p].error, want[p].error, 2.01 / static_cast<double>(held_out.rows));
       }
     }
+}
+
+// Blocks of 7 rows, the last one short: every buffer of a block, the factorised first layer's products among
+// them, is laid out for the rows the block has.
+TEST_P(CudaGraphParity, BlocksOfRowsWithAShortLastOneMatchTheCpuExecutor) {
+  const GraphModel a = test::random_graph_model(GetParam().json, 11),
+                   b = test::random_graph_model(GetParam().json, 12);
+  const Split train = test::random_graph_split(a.graph, 33, a.graph.output_size(), 13);
+  const Split held_out = test::random_graph_split(a.graph, 47, a.graph.output_size(), 14);
+  ::setenv("MODECONN_CUDA_CHUNK_ROWS", "7", 1);
+  auto small_blocks = make_cuda_backend(false);
+  ::unsetenv("MODECONN_CUDA_CHUNK_ROWS");
+  set_cuda_poison(*small_blocks, true);
+  auto gpu = small_blocks->graph_runner();
+  const GraphPath path = linear_graph_path(a, b);
+  const std::vector<double> ts{0.0, 0.25, 0.5, 1.0};
+  for (BnMode mode : {BnMode::keep, BnMode::recompute}) {
+    const BnOptions bn{mode, &train, 30};
+    const auto want = evaluate_graph_path(*cpu_, path, ts, held_out, bn);
+    const auto got = evaluate_graph_path(*gpu, path, ts, held_out, bn);
+    for (std::size_t p = 0; p < ts.size(); ++p)
+      EXPECT_TRUE(test::close(got[p].loss, want[p].loss, 1e-5, 1e-7))
+          << bn_mode_name(mode) << " t = " << ts[p];
+  }
 }
 
 TEST_P(CudaGraphParity, ChannelAndCrossStatisticsMatchTheCpuExecutor) {
