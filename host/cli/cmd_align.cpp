@@ -28,11 +28,8 @@ int align_graphs(CommandLine& cl, AlignMethod method, const std::string& a_path,
   std::unique_ptr<Dataset> data;
   if (cl.has("data")) {
     data = std::make_unique<Dataset>(load_dataset(cl.get<std::string>("data")));
-    for (const auto& [m, path] : {std::pair{&a, &a_path}, std::pair{&b, &b_path}}) {
-      if (!m->task_known) m->task = data->train.task;
-      check_graph_compatible(data->train, *m, *path);
-      check_graph_compatible(data->test, *m, *path);
-    }
+    fit_graph_to_data(a, a_path, *data);
+    fit_graph_to_data(b, b_path, *data);
   }
   const AlignOptions options = read_align_options(cl, method, Activation::relu);
   auto backend = cl.backend();

@@ -122,9 +122,7 @@ int run_inspect(const Args& args) {
       std::unique_ptr<Dataset> data;
       if (cl.has("data")) {
         data = std::make_unique<Dataset>(load_dataset(cl.get<std::string>("data")));
-        if (!model.task_known) model.task = data->train.task;
-        check_graph_compatible(data->train, model, path);
-        check_graph_compatible(data->test, model, path);
+        fit_graph_to_data(model, path, *data);
       }
       print_graph(g, path);
       if (data) {
@@ -132,13 +130,7 @@ int run_inspect(const Args& args) {
         auto backend = cl.backend();
         std::string device;
         auto runner = graph_runner(*backend, cl, &device);
-        GraphPath one;
-        one.graph = &model.graph;
-        one.task = model.task;
-        one.params.points = {model.params};
-        one.buffers = {model.buffers};
-        const double t = 0;
-        const GraphPoints points = graph_points(*runner, one, {&t, 1}, {});
+        const GraphPoints points = model_graph_points(*runner, model);
         std::cout << "\n";
         for (const Split* s : {&data->test, &data->train}) {
           const PointMetrics m = runner->metrics(points, *s).front();

@@ -94,9 +94,7 @@ int run_sweep(const Args& args) {
       graph_models.push_back(load_graph_model(p));
       GraphModel& m = graph_models.back();
       if (graph_models.size() > 1) check_same_graph(graph_models.front(), paths.front(), m, p);
-      if (!m.task_known) m.task = data.train.task;
-      check_graph_compatible(data.train, m, p);
-      check_graph_compatible(data.test, m, p);
+      fit_graph_to_data(m, p, data);
     } else {
       models.push_back(load_model(p, cl.get<std::string>("activation")));
       if (models.size() > 1) check_same_architecture(models.front(), paths.front(), models.back(), p);

@@ -21,9 +21,7 @@ int graph_symmetry(CommandLine& cl, const std::string& path, const std::string& 
   std::unique_ptr<Dataset> data;
   if (cl.has("data")) {
     data = std::make_unique<Dataset>(load_dataset(cl.get<std::string>("data")));
-    if (!model.task_known) model.task = data->train.task;
-    check_graph_compatible(data->train, model, path);
-    check_graph_compatible(data->test, model, path);
+    fit_graph_to_data(model, path, *data);
   }
   const Split* split =
       data ? (cl.get<std::string>("split") == "train" ? &data->train : &data->test) : nullptr;
@@ -36,9 +34,7 @@ int graph_symmetry(CommandLine& cl, const std::string& path, const std::string& 
   if (!b_path.empty()) {
     GraphModel b = load_graph_model(b_path);
     check_same_graph(model, path, b, b_path);
-    if (!b.task_known) b.task = data->train.task;
-    check_graph_compatible(data->train, b, b_path);
-    check_graph_compatible(data->test, b, b_path);
+    fit_graph_to_data(b, b_path, *data);
     const BnOptions bn = read_bn_options(cl, model.graph, *data);
     outcome = align_graph_models(*runner, model, b, data.get(), method,
                                  read_align_options(cl, method, Activation::relu).matching);

@@ -49,12 +49,15 @@ GraphPair load_graph_pair(const std::string& a_path, const std::string& b_path,
   GraphPair p{graph_model_from_tensors(file_a, a_path), graph_model_from_tensors(file_b, b_path), {}};
   check_same_graph(p.a, a_path, p.b, b_path);
   p.data = load_dataset(data_spec);
-  for (const auto& [m, path] : {std::pair{&p.a, &a_path}, std::pair{&p.b, &b_path}}) {
-    if (!m->task_known) m->task = p.data.train.task;
-    check_graph_compatible(p.data.train, *m, *path);
-    check_graph_compatible(p.data.test, *m, *path);
-  }
+  fit_graph_to_data(p.a, a_path, p.data);
+  fit_graph_to_data(p.b, b_path, p.data);
   return p;
+}
+
+void fit_graph_to_data(GraphModel& model, const std::string& model_path, const Dataset& data) {
+  if (!model.task_known) model.task = data.train.task;
+  check_graph_compatible(data.train, model, model_path);
+  check_graph_compatible(data.test, model, model_path);
 }
 
 bool graph_inputs(const std::string& a_path, const std::string& b_path) {

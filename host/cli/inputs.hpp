@@ -35,6 +35,8 @@ struct GraphPair {
   Dataset data;
 };
 GraphPair load_graph_pair(const std::string& a_path, const std::string& b_path, const std::string& data_spec);
+// Takes the task from the data when the file did not say, then checks both splits against the graph.
+void fit_graph_to_data(GraphModel& model, const std::string& model_path, const Dataset& data);
 // Whether either file holds a layer graph beyond an MLP (read from the header only when it does).
 bool graph_inputs(const std::string& a_path, const std::string& b_path);
 // "graph of 31 nodes, input [1, 28, 28], 10 outputs, 78k parameters, 9 BatchNorms, classification"

@@ -131,6 +131,15 @@ void check_same_graph(const GraphModel& a, const std::string& path_a, const Grap
                                   std::string(task_name(a.task)) + " one");
 }
 
+GraphPath model_graph_path(const GraphModel& model) {
+  GraphPath path;
+  path.graph = &model.graph;
+  path.task = model.task;
+  path.params.points = {model.params};
+  path.buffers = {model.buffers};
+  return path;
+}
+
 GraphPath linear_graph_path(const GraphModel& a, const GraphModel& b) {
   GraphPath path;
   path.graph = &a.graph;

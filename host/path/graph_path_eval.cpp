@@ -201,15 +201,14 @@ std::vector<PointMetrics> evaluate_graph_path(GraphRunner& runner, const GraphPa
   return runner.metrics(graph_points(runner, path, ts, bn), split);
 }
 
+GraphPoints model_graph_points(GraphRunner& runner, const GraphModel& model) {
+  const double t = 0;
+  return graph_points(runner, model_graph_path(model), {&t, 1}, {});
+}
+
 std::vector<float> graph_outputs(GraphRunner& runner, const GraphModel& model, const Split& split,
                                  int64_t first, int64_t count) {
-  GraphPath one;
-  one.graph = &model.graph;
-  one.task = model.task;
-  one.params.points = {model.params};
-  one.buffers = {model.buffers};
-  const double t = 0;
-  return runner.outputs(graph_points(runner, one, {&t, 1}, {}), split, first, count);
+  return runner.outputs(model_graph_points(runner, model), split, first, count);
 }
 
 }  // namespace modeconn

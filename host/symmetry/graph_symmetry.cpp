@@ -62,13 +62,7 @@ SymmetryReport analyse_graph_symmetry(GraphRunner& runner, const GraphModel& mod
   r.has_data = data != nullptr;
   r.straight_swap = true;
   if (data) r.split = data->name;
-  GraphPath one;
-  one.graph = &model.graph;
-  one.task = model.task;
-  one.params.points = {model.params};
-  one.buffers = {model.buffers};
-  const double t0 = 0;
-  const GraphPoints as_trained = graph_points(runner, one, {&t0, 1}, {});
+  const GraphPoints as_trained = model_graph_points(runner, model);
   const TensorFile file = graph_model_to_tensors(model);
   for (std::size_t g = 0; g < spec.groups.size(); ++g) {
     const PermGroup& group = spec.groups[g];

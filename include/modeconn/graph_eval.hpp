@@ -76,6 +76,9 @@ std::vector<PointMetrics> evaluate_graph_path(GraphRunner& runner, const GraphPa
                                               std::span<const double> ts, const Split& split,
                                               const BnOptions& bn);
 
+// A single graph model's points: one point, its BatchNorm with the running statistics as trained.
+GraphPoints model_graph_points(GraphRunner& runner, const GraphModel& model);
+
 // A single graph model's outputs for split rows [first, first + count), its BatchNorm as trained.
 std::vector<float> graph_outputs(GraphRunner& runner, const GraphModel& model, const Split& split,
                                  int64_t first, int64_t count);

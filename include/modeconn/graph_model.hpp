@@ -64,5 +64,7 @@ struct GraphPath {
   std::vector<std::vector<float>> buffers;
 };
 GraphPath linear_graph_path(const GraphModel& a, const GraphModel& b);
+// The model alone, as a path of one control point (every t is the model).
+GraphPath model_graph_path(const GraphModel& model);
 
 }  // namespace modeconn

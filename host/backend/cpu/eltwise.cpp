@@ -6,21 +6,25 @@
 namespace modeconn::cpu {
 namespace {
 
-// The data's rows are [C, H, W] (PyTorch's order) or [D]; activations run channels-last.
-void input_forward(const OpArgs& a) {
-  const auto& s = a.node.shape;
-  if (s.size() != 3) {
-    std::copy(a.in0, a.in0 + a.rows * s[0], a.out);
-    return;
-  }
-  const int64_t c = s[0], hw = s[1] * s[2];
-  for (int64_t r = 0; r < a.rows; ++r) {
-    const float* in = a.in0 + r * c * hw;
-    float* out = a.out + r * c * hw;
+// Between PyTorch's channel-major rows [C, positions] and channels-last ones [positions, C]; a flat shape
+// ([D], one position) is copied.
+void transpose_rows(const float* in, float* out, int64_t rows, const std::vector<int64_t>& shape,
+                    bool to_channels_last) {
+  const int64_t c = channels_of(shape), hw = positions_of(shape);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* from = in + r * c * hw;
+    float* to = out + r * c * hw;
     for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t p = 0; p < hw; ++p) out[p * c + ch] = in[ch * hw + p];
+      for (int64_t p = 0; p < hw; ++p)
+        if (to_channels_last)
+          to[p * c + ch] = from[ch * hw + p];
+        else
+          to[ch * hw + p] = from[p * c + ch];
   }
 }
+
+// The data's rows are [C, H, W] (PyTorch's order) or [D]; activations run channels-last.
+void input_forward(const OpArgs& a) { transpose_rows(a.in0, a.out, a.rows, a.node.shape, true); }
 
 void activation_forward(const OpArgs& a) {
   int64_t size = 1;
@@ -31,14 +35,8 @@ void activation_forward(const OpArgs& a) {
 
 // nn.Flatten of a [C, H, W] map gives feature c·H·W + position: channels-last back to channel-major.
 void flatten_forward(const OpArgs& a) {
-  const auto& in_shape = a.graph.nodes[static_cast<std::size_t>(a.node.inputs.front())].shape;
-  const int64_t c = channels_of(in_shape), hw = positions_of(in_shape);
-  for (int64_t r = 0; r < a.rows; ++r) {
-    const float* in = a.in0 + r * c * hw;
-    float* out = a.out + r * c * hw;
-    for (int64_t p = 0; p < hw; ++p)
-      for (int64_t ch = 0; ch < c; ++ch) out[ch * hw + p] = in[p * c + ch];
-  }
+  transpose_rows(a.in0, a.out, a.rows, a.graph.nodes[static_cast<std::size_t>(a.node.inputs.front())].shape,
+                 false);
 }
 
 void add_forward(const OpArgs& a) {
