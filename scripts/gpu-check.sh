@@ -56,7 +56,7 @@ sanitize() {
   [ "$rc" -eq 0 ] || status=1
   summary+=("$(printf '%-16s rc=%-3s %s %4ss' "$tool" "$rc" "$(grep -m1 'ERROR SUMMARY' "$out/$tool.log")" $(( $(date +%s) - start )))")
 }
-sanitize memcheck 180 'Gpu/CudaParity.*relu*:Gpu/CudaParity.*bezier*:CudaTraining.*:CudaChunks.*:CudaContract.*:HdMath.*:OptimizerKernel.*'
+sanitize memcheck 240 'Gpu/CudaParity.*relu*:Gpu/CudaParity.*bezier*:CudaTraining.*:CudaChunks.*:CudaContract.*:HdMath.*:OptimizerKernel.*:Graphs/CudaGraphParity.*'
 sanitize racecheck 120 'Gpu/CudaParity.EvaluateMatchesTheCpuBackend/relu*:CudaChunks.GridStrideLoopsThatWrap:CudaChunks.Streamed*'
 sanitize synccheck 90 'Gpu/CudaParity.EvaluateMatchesTheCpuBackend/relu*:CudaChunks.GridStrideLoopsThatWrap:CudaChunks.Streamed*'
 
