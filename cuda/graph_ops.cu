@@ -37,11 +37,12 @@ __global__ void im2col_kernel(const float* __restrict__ d_in, int64_t rows, Wind
 }
 
 __global__ void channel_affine_kernel(const float* d_x, float* d_y, int64_t n, int64_t channels,
-                                      const float* __restrict__ d_scale, const float* __restrict__ d_shift) {
+                                      const float* __restrict__ d_scale, const float* __restrict__ d_shift,
+                                      Activation act) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
        i += int64_t{gridDim.x} * blockDim.x) {
     const int64_t c = i % channels;
-    d_y[i] = d_scale[c] * d_x[i] + d_shift[c];
+    d_y[i] = modeconn::activate(act, d_scale[c] * d_x[i] + d_shift[c]);
   }
 }
 
@@ -109,11 +110,11 @@ void im2col(const float* d_in, int64_t rows, const Window& g, float* d_patches, 
 }
 
 void channel_affine(const float* d_x, float* d_y, int64_t n, int64_t channels, const float* d_scale,
-                    const float* d_shift, cudaStream_t stream) {
+                    const float* d_shift, Activation act, cudaStream_t stream) {
   MODECONN_EXPECTS(n >= 0 && channels > 0 && n % channels == 0, "channel_affine shapes");
   if (n == 0) return;
-  launch(channel_affine_kernel, dim3(grid_for(n)), kBlock, 0, stream, d_x, d_y, n, channels, d_scale,
-         d_shift);
+  launch(channel_affine_kernel, dim3(grid_for(n)), kBlock, 0, stream, d_x, d_y, n, channels, d_scale, d_shift,
+         act);
 }
 
 void activation_forward(const float* d_x, float* d_y, int64_t n, Activation act, cudaStream_t stream) {

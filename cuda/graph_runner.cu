@@ -31,6 +31,7 @@ struct OpArgs {
   const float* bias = nullptr;
   const float* scale = nullptr;
   const float* shift = nullptr;
+  Activation then = Activation::identity;  // batch_norm: an activation fused after it (GraphPlan)
   float* scratch = nullptr;
 };
 
@@ -83,7 +84,7 @@ void conv_forward(const OpArgs& a) {
 
 void batch_norm_forward(const OpArgs& a) {
   const int64_t n = a.rows * elements(a.node.shape);
-  channel_affine(a.in0, a.out, n, a.node.shape.front(), a.scale, a.shift, a.ctx.stream());
+  channel_affine(a.in0, a.out, n, a.node.shape.front(), a.scale, a.shift, a.then, a.ctx.stream());
 }
 
 void activation_op(const OpArgs& a) {
@@ -382,7 +383,7 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
       const float* params = d_params.data() + p * np;
       for (int i = 1; i <= plan.stop; ++i) {
         const auto ui = static_cast<std::size_t>(i);
-        if (!plan.needed[ui]) continue;
+        if (!plan.needed[ui] || plan.fused_away[ui]) continue;
         const Node& n = g.nodes[ui];
         float* out = output_of(i);
         const TensorPlace& bias = places[ui][static_cast<std::size_t>(TensorRole::bias)];
@@ -404,6 +405,8 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
         if (n.op == Op::batch_norm) {
           args.scale = d_scale.data() + p * static_cast<std::size_t>(bn_total) + bn_offset[ui];
           args.shift = d_shift.data() + p * static_cast<std::size_t>(bn_total) + bn_offset[ui];
+          if (const int act = plan.fused_activation[ui]; act >= 0)
+            args.then = g.nodes[static_cast<std::size_t>(act)].activation;
         }
         args.scratch = d_scratch.data();
         op_table()[static_cast<std::size_t>(n.op)](args);

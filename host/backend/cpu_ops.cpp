@@ -9,39 +9,6 @@
 #include <type_traits>
 
 namespace modeconn::cpu {
-namespace {
-
-// Calls f with the activation as a compile-time constant, so that the switch inside activate() folds away
-// and the loops around it vectorise.
-template <typename F>
-void with_activation(Activation a, F&& f) {
-  using A = Activation;
-  switch (a) {
-    case A::relu:
-      f(std::integral_constant<A, A::relu>{});
-      return;
-    case A::leaky_relu:
-      f(std::integral_constant<A, A::leaky_relu>{});
-      return;
-    case A::tanh:
-      f(std::integral_constant<A, A::tanh>{});
-      return;
-    case A::sigmoid:
-      f(std::integral_constant<A, A::sigmoid>{});
-      return;
-    case A::gelu:
-      f(std::integral_constant<A, A::gelu>{});
-      return;
-    case A::softplus:
-      f(std::integral_constant<A, A::softplus>{});
-      return;
-    case A::identity:
-      f(std::integral_constant<A, A::identity>{});
-      return;
-  }
-}
-
-}  // namespace
 
 BlasThreadsGuard::BlasThreadsGuard(int threads) : previous_(openblas_get_num_threads()) {
   openblas_set_num_threads(threads);

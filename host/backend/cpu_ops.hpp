@@ -4,12 +4,43 @@
 
 #include <cstdint>
 #include <span>
+#include <type_traits>
 
 #include "modeconn/activation.hpp"
 #include "modeconn/backend.hpp"
 #include "modeconn/dataset.hpp"
 
 namespace modeconn::cpu {
+
+// Calls f with the activation as a compile-time constant, so that the switch inside activate() folds away
+// and the loops around it vectorise.
+template <typename F>
+inline void with_activation(Activation a, F&& f) {
+  using A = Activation;
+  switch (a) {
+    case A::relu:
+      f(std::integral_constant<A, A::relu>{});
+      return;
+    case A::leaky_relu:
+      f(std::integral_constant<A, A::leaky_relu>{});
+      return;
+    case A::tanh:
+      f(std::integral_constant<A, A::tanh>{});
+      return;
+    case A::sigmoid:
+      f(std::integral_constant<A, A::sigmoid>{});
+      return;
+    case A::gelu:
+      f(std::integral_constant<A, A::gelu>{});
+      return;
+    case A::softplus:
+      f(std::integral_constant<A, A::softplus>{});
+      return;
+    case A::identity:
+      f(std::integral_constant<A, A::identity>{});
+      return;
+  }
+}
 
 // Sets OpenBLAS's thread count for a scope: 1 while OpenMP threads each run their own GEMMs.
 class BlasThreadsGuard {

@@ -75,6 +75,19 @@ GraphPlan make_plan(const Graph& graph, int stop) {
     plan.slot_size[static_cast<std::size_t>(slot)] =
         std::max(plan.slot_size[static_cast<std::size_t>(slot)], plan.size[static_cast<std::size_t>(i)]);
   }
+  plan.fused_activation.assign(static_cast<std::size_t>(n), -1);
+  plan.fused_away.assign(static_cast<std::size_t>(n), false);
+  for (int i = 1; i <= stop; ++i) {
+    const Node& node = graph.nodes[static_cast<std::size_t>(i)];
+    const int in = node.inputs.front();
+    // The BatchNorm's own output must not be delivered (it is overwritten), nor read by anything else.
+    if (plan.needed[static_cast<std::size_t>(i)] && node.op == Op::activation && in != 0 && in != stop &&
+        graph.nodes[static_cast<std::size_t>(in)].op == Op::batch_norm &&
+        last_use[static_cast<std::size_t>(in)] == i) {
+      plan.fused_activation[static_cast<std::size_t>(in)] = i;
+      plan.fused_away[static_cast<std::size_t>(i)] = true;
+    }
+  }
   for (int i = 1; i <= stop; ++i) {
     const Node& node = graph.nodes[static_cast<std::size_t>(i)];
     if (plan.needed[static_cast<std::size_t>(i)] && (node.op == Op::linear || node.op == Op::conv2d) &&

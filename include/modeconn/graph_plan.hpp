@@ -20,6 +20,11 @@ struct GraphPlan {
   // The first layer (DESIGN's factorisation): a linear or conv2d node reading the input, -1 when none. Its
   // output is linear in its weights, so K control points cost K products.
   int first_layer = -1;
+  // BatchNorm followed by an activation that alone reads it: one pass does both (y = act(scale·x + shift)),
+  // in the BatchNorm's slot. Per node: the activation a batch_norm applies (-1: none), and whether a node is
+  // such an activation, done already.
+  std::vector<int> fused_activation;
+  std::vector<bool> fused_away;
 };
 
 // Elementwise ops may write over their input when nothing later reads it.

@@ -113,7 +113,7 @@ void run(const GraphPoints& pts, const GraphPlan& plan, const Split& split, int6
       for (std::size_t p = 0; p < num_pts; ++p) {
         for (int i = 1; i <= plan.stop; ++i) {
           const std::size_t ui = static_cast<std::size_t>(i);
-          if (!plan.needed[ui]) continue;
+          if (!plan.needed[ui] || plan.fused_away[ui]) continue;
           const Node& n = g.nodes[ui];
           float* out = output_of(i);
           const TensorPlace& bias = places[ui][static_cast<std::size_t>(TensorRole::bias)];
@@ -134,6 +134,8 @@ void run(const GraphPoints& pts, const GraphPlan& plan, const Split& split, int6
           if (n.op == Op::batch_norm) {
             args.scale = pts.scale[p].data() + bn_offset[ui];
             args.shift = pts.shift[p].data() + bn_offset[ui];
+            if (const int act = plan.fused_activation[ui]; act >= 0)
+              args.then = &g.nodes[static_cast<std::size_t>(act)].activation;
           }
           args.scratch = work.data();
           op_kernels(n.op).forward(args);

@@ -22,7 +22,8 @@ struct OpArgs {
   const float* bias = nullptr;    // linear, conv2d; null when the node has none
   const float* scale = nullptr;   // batch_norm: y = scale[c]·x + shift[c], per channel
   const float* shift = nullptr;
-  float* scratch = nullptr;  // scratch_per_row(node) · rows floats
+  const Activation* then = nullptr;  // batch_norm: an activation fused after it (GraphPlan)
+  float* scratch = nullptr;          // scratch_per_row(node) · rows floats
 };
 
 struct OpKernels {
