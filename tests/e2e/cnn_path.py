@@ -33,7 +33,7 @@ from graph_export import parse_groups, permuted, read_safetensors  # noqa: E402
 
 failures = []
 TS = [0.0, 0.25, 0.5, 0.75, 1.0]
-BN_ROWS = 1000
+BN_ROWS = 600
 
 
 def expect(ok, message):
@@ -227,7 +227,7 @@ def main():
     fashion_data.require()
     os.makedirs(args.work, exist_ok=True)
     torch.set_num_threads(2)
-    raw = fashion_data.load(3000, 1000)
+    raw = fashion_data.load(2000, 600)
     data = {s: (x.reshape(-1, 1, 28, 28), y) for s, (x, y) in raw.items()}
     args.data = os.path.join(args.work, "fashion")
     fashion_data.save_npy_folder(data, args.data)
