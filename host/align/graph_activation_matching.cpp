@@ -18,13 +18,12 @@ constexpr double kTieBreak = 1e-6;
 // The nodes whose outputs stand for a group: its activations and residual sums, else all of them.
 std::vector<int> observed_nodes(const Graph& g, const PermGroup& group) {
   std::vector<int> all, chosen;
-  for (const std::string& name : group.nodes)
-    for (std::size_t i = 0; i < g.nodes.size(); ++i)
-      if (g.nodes[i].name == name) {
-        all.push_back(static_cast<int>(i));
-        if (g.nodes[i].op == Op::activation || g.nodes[i].op == Op::add)
-          chosen.push_back(static_cast<int>(i));
-      }
+  for (const std::string& name : group.nodes) {
+    const int i = node_index(g, name);
+    all.push_back(i);
+    const Op op = g.nodes[static_cast<std::size_t>(i)].op;
+    if (op == Op::activation || op == Op::add) chosen.push_back(i);
+  }
   return chosen.empty() ? all : chosen;
 }
 

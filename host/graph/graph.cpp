@@ -26,6 +26,12 @@ std::vector<TensorRole> node_roles(const Node& node) {
   }
 }
 
+int node_index(const Graph& graph, const std::string& name) {
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i)
+    if (graph.nodes[i].name == name) return static_cast<int>(i);
+  throw Error(ErrorKind::internal, "internal: no node " + name + " in the graph");
+}
+
 bool is_buffer(TensorRole role) {
   return role == TensorRole::running_mean || role == TensorRole::running_var;
 }

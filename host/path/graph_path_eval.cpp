@@ -163,14 +163,15 @@ GraphPoints graph_points(GraphRunner& runner, const GraphPath& path, std::span<c
   extended.push_back(1.0);
   GraphPoints pts = points_at(path, extended);
   fold_kept(path, places, bn_offset, pts);
-  const GraphPoints kept = pts;
+  // The folded statistics as kept, which every point is repaired from (the parameters need no copy).
+  const std::vector<std::vector<float>> kept_scale = pts.scale, kept_shift = pts.shift;
   const std::size_t num = ts.size(), at_a = num, at_b = num + 1;
   measure_layer_by_layer(runner, pts, bn, [&](std::size_t i, const std::vector<std::vector<Moments>>& m) {
     const int64_t c0 = bn_offset[i];
     // The BatchNorm's output y = s·x + b as kept: mean s·μx + b, standard deviation |s|·σx.
     const auto out_moments = [&](std::size_t p, std::size_t c) {
-      const double s = kept.scale[p][static_cast<std::size_t>(c0) + c],
-                   b = kept.shift[p][static_cast<std::size_t>(c0) + c];
+      const double s = kept_scale[p][static_cast<std::size_t>(c0) + c],
+                   b = kept_shift[p][static_cast<std::size_t>(c0) + c];
       return std::pair{s * m[p][c].mean + b, std::abs(s) * std::sqrt(m[p][c].var)};
     };
     for (std::size_t p = 0; p < num; ++p) {
@@ -180,8 +181,8 @@ GraphPoints graph_points(GraphRunner& runner, const GraphPath& path, std::span<c
         const auto [mean_b, std_b] = out_moments(at_b, c);
         const auto [mean, std] = out_moments(p, c);
         const double target_mean = (1 - t) * mean_a + t * mean_b, target_std = (1 - t) * std_a + t * std_b;
-        const double s = kept.scale[p][static_cast<std::size_t>(c0) + c],
-                     b = kept.shift[p][static_cast<std::size_t>(c0) + c];
+        const double s = kept_scale[p][static_cast<std::size_t>(c0) + c],
+                     b = kept_shift[p][static_cast<std::size_t>(c0) + c];
         // y' = (y − mean)·target_std/std + target_mean; a constant channel is set to its target mean.
         const double gain = std > 0 ? target_std / std : 0.0;
         pts.scale[p][static_cast<std::size_t>(c0) + c] = static_cast<float>(s * gain);

@@ -8,6 +8,19 @@
 
 namespace modeconn {
 
+namespace {
+
+// The function check as both align tables end: how far the aligned B's outputs moved, and on what.
+std::string function_check_line(double difference, double tolerance, int64_t rows, const std::string& probe) {
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "  same function   max |f_B - f_B'| = %.3g (tolerance %.3g, %lld rows of %s)\n", difference,
+                tolerance, static_cast<long long>(rows), probe.c_str());
+  return line;
+}
+
+}  // namespace
+
 nlohmann::json alignment_json(const AlignOutcome& o, AlignMethod method) {
   nlohmann::json layers = nlohmann::json::array();
   for (std::size_t h = 0; h < o.matching.alignment.layers.size(); ++h) {
@@ -104,10 +117,7 @@ std::string graph_align_report_table(const GraphAlignOutcome& o, AlignMethod met
       line, sizeof line, "  channels in place %11.1f%%\n",
       o.channels ? 100.0 * static_cast<double>(o.in_place) / static_cast<double>(o.channels) : 100.0);
   s << line;
-  std::snprintf(line, sizeof line,
-                "  same function   max |f_B - f_B'| = %.3g (tolerance %.3g, %lld rows of %s)\n",
-                o.max_output_difference, o.tolerance, static_cast<long long>(o.probe_rows), o.probe.c_str());
-  s << line;
+  s << function_check_line(o.max_output_difference, o.tolerance, o.probe_rows, o.probe);
   return s.str();
 }
 
@@ -127,10 +137,7 @@ std::string align_report_table(const AlignOutcome& o, AlignMethod method) {
   std::snprintf(line, sizeof line, "  units in place  %13.1f%%\n",
                 100 * fraction_in_place(o.matching.alignment));
   s << line;
-  std::snprintf(line, sizeof line,
-                "  same function   max |f_B - f_B'| = %.3g (tolerance %.3g, %lld rows of %s)\n",
-                o.max_output_difference, o.tolerance, static_cast<long long>(o.probe_rows), o.probe.c_str());
-  s << line;
+  s << function_check_line(o.max_output_difference, o.tolerance, o.probe_rows, o.probe);
   return s.str();
 }
 

@@ -15,13 +15,6 @@ namespace {
 // At or below this standard deviation a channel is constant on the data (a dead ReLU's is exactly 0).
 constexpr double kConstant = 1e-6;
 
-int node_index(const Graph& g, const std::string& name) {
-  for (std::size_t i = 0; i < g.nodes.size(); ++i)
-    if (g.nodes[i].name == name) return static_cast<int>(i);
-  throw Error(ErrorKind::internal,
-              "internal: a permutation group names the node " + name + ", which is not in the graph");
-}
-
 // Each channel's incoming vector: the filters and biases of the group's linear and conv2d nodes,
 // concatenated.
 std::vector<double> incoming(const GraphModel& m, const TensorPlaces& places, const PermGroup& group,

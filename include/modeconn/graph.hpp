@@ -82,6 +82,10 @@ struct Graph {
   bool is_mlp() const;
 };
 
+// The index of the node called `name`; throws an internal error when there is none (callers pass names the
+// graph itself gave them, such as a permutation group's).
+int node_index(const Graph& graph, const std::string& name);
+
 // The roles a node's tensors take, in parameter order (buffers after).
 std::vector<TensorRole> node_roles(const Node& node);
 
