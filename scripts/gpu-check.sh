@@ -23,12 +23,14 @@ count() { grep -o "\[  $1 *\] [0-9]*" "$2" | grep -o '[0-9]*$' | head -1; }
 for t in "$dist"/bin/*_tests; do
   name=$(basename "$t")
   start=$(date +%s)
-  "$t" --gtest_brief=1 >"$out/$name.log" 2>&1
+  # A hung test must not take the whole lease with it.
+  timeout "${TEST_LIMIT:-180}" "$t" --gtest_brief=1 >"$out/$name.log" 2>&1
   rc=$?
   passed=$(count PASSED "$out/$name.log")
   skipped=$(count SKIPPED "$out/$name.log")
   failed=$(grep -o '\[  FAILED  \] [0-9]* test' "$out/$name.log" | grep -o '[0-9]*' | head -1)
   summary+=("$(printf '%-16s rc=%-3s passed=%-4s failed=%-4s skipped=%-4s %4ss' "$name" "$rc" "${passed:-0}" "${failed:-0}" "${skipped:-0}" $(( $(date +%s) - start )))")
+  echo "${summary[-1]}"  # as it goes too: a run cut off by its limit still says how far it got
   if [ "$rc" -ne 0 ]; then
     status=1
     tail -30 "$out/$name.log"
@@ -41,7 +43,7 @@ done
 
 # compute-sanitizer: memcheck on the kernel, parity, chunking and training tests; racecheck and synccheck (shared
 # memory and barriers: the CUB reduction) on the tests that run every kernel, with grids capped so loops wrap.
-# Each under a time limit, so that the whole check stays within ten minutes on an H100.
+# Each under a time limit, so that the whole check stays within ten minutes on an H100 or H200.
 sanitize() {
   local tool=$1 limit=$2 filter=$3 start
   if ! command -v compute-sanitizer >/dev/null; then
@@ -55,19 +57,26 @@ sanitize() {
   local rc=$?
   [ "$rc" -eq 0 ] || status=1
   summary+=("$(printf '%-16s rc=%-3s %s %4ss' "$tool" "$rc" "$(grep -m1 'ERROR SUMMARY' "$out/$tool.log")" $(( $(date +%s) - start )))")
+  echo "${summary[-1]}"
 }
-sanitize memcheck 240 'Gpu/CudaParity.*relu*:Gpu/CudaParity.*bezier*:CudaTraining.*:CudaChunks.*:CudaContract.*:HdMath.*:OptimizerKernel.*:Graphs/CudaGraphParity.*'
-sanitize racecheck 120 'Gpu/CudaParity.EvaluateMatchesTheCpuBackend/relu*:CudaChunks.GridStrideLoopsThatWrap:CudaChunks.Streamed*'
-sanitize synccheck 90 'Gpu/CudaParity.EvaluateMatchesTheCpuBackend/relu*:CudaChunks.GridStrideLoopsThatWrap:CudaChunks.Streamed*'
 
 "$dist/bin/gpu_bench" >"$out/gpu_bench.txt" 2>&1 || status=1
 # The PyTorch loop on the same GPU, where this machine has PyTorch with CUDA (it says so and skips otherwise).
 if python3 -c 'import numpy' 2>/dev/null; then
-  timeout 150 python3 bench/compare/path_vs_torch.py --modeconn "$dist/bin/modeconn" --device cuda --runs 3 \
+  timeout 120 python3 bench/compare/path_vs_torch.py --modeconn "$dist/bin/modeconn" --device cuda --runs 3 \
     >"$out/path_vs_torch_gpu.txt" 2>&1
+  # The CNN path (a ResNet, BatchNorm recomputed) on the GPU against PyTorch's loop on the same GPU.
+  for width in 16 64; do
+    timeout 90 python3 bench/compare/cnn_path_vs_torch.py --modeconn "$dist/bin/modeconn" --device cuda --runs 3 \
+      --width "$width" --test-rows 10000 >>"$out/path_vs_torch_gpu.txt" 2>&1
+  done
 else
   echo "path_vs_torch.py --device cuda: skipped, no NumPy here" >"$out/path_vs_torch_gpu.txt"
 fi
+# Last, as the likeliest to run out of time.
+sanitize memcheck 150 'Gpu/CudaParity.*relu*:Gpu/CudaParity.*bezier*:CudaTraining.*:CudaChunks.*:CudaContract.*:HdMath.*:OptimizerKernel.*:Graphs/CudaGraphParity.*'
+sanitize racecheck 60 'Gpu/CudaParity.EvaluateMatchesTheCpuBackend/relu*:CudaChunks.GridStrideLoopsThatWrap:CudaChunks.Streamed*'
+sanitize synccheck 45 'Gpu/CudaParity.EvaluateMatchesTheCpuBackend/relu*:CudaChunks.GridStrideLoopsThatWrap:CudaChunks.Streamed*'
 echo
 cat "$out/gpu_bench.txt"
 cat "$out/path_vs_torch_gpu.txt"

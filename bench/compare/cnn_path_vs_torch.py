@@ -5,7 +5,12 @@ each of 25 points, load the interpolated state_dict, recompute BatchNorm on the 
 10,000 Fashion-MNIST test rows. The ResNet is tests/e2e/models/cnns.py's (identity and 1x1-projection
 shortcuts, BatchNorm after every convolution), exported with scripts/export_torch.py.
 
+With --device cuda both sides run on the GPU (modeconn's CUDA backend, PyTorch's CUDA tensors). Where
+Fashion-MNIST is not installed (the GPU machine), the rows are uniform random images of the same shape: the
+cost of either side does not depend on the pixel values.
+
 usage: cnn_path_vs_torch.py [--modeconn BIN] [--threads N] [--runs 3] [--width 16] [--points 25]
+                            [--device cpu|cuda] [--test-rows 10000]
 """
 import argparse
 import os
@@ -23,11 +28,13 @@ import common  # noqa: E402
 BN_ROWS = 2000
 
 
-def torch_loop_seconds(cls, width, states, x_bn, x, y, threads, points):
+def torch_loop_seconds(cls, width, states, x_bn, x, y, threads, points, device):
     import torch
 
     torch.set_num_threads(threads)
-    model = cls(width=width)
+    model = cls(width=width).to(device)
+    states = [{k: v.to(device) for k, v in s.items()} for s in states]
+    x_bn, x, y = x_bn.to(device), x.to(device), y.to(device)
     t0 = time.perf_counter()
     with torch.no_grad():
         for i in range(points):
@@ -56,19 +63,32 @@ def main():
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--width", type=int, default=16, help="channels of the first stage (the second has twice)")
     p.add_argument("--points", type=int, default=25)
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--test-rows", type=int, default=10000)
     a = p.parse_args()
     a.modeconn = a.modeconn or common.built("host/modeconn")
+    import numpy as np
     import torch
 
     import cnns
     import fashion_data
 
-    fashion_data.require()
-    data = fashion_data.load(BN_ROWS, 10000)
+    if a.device == "cuda" and not torch.cuda.is_available():
+        print("cnn_path_vs_torch.py --device cuda: skipped, PyTorch has no usable CUDA device")
+        return
+    work = common.workdir()
+    if os.path.isdir(fashion_data.FASHION) and a.test_rows <= 10000:
+        data = fashion_data.load(BN_ROWS, a.test_rows)
+        data_arg, source = "builtin:fashion-mnist", "Fashion-MNIST"
+    else:
+        rng = np.random.default_rng(0)
+        data = {split: (rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n).astype(np.int64))
+                for split, n in (("train", BN_ROWS), ("test", a.test_rows))}
+        fashion_data.save_npy_folder(data, f"{work}/data")
+        data_arg, source = f"{work}/data", "random 1x28x28 images"
     x_bn = torch.from_numpy(data["train"][0].reshape(-1, 1, 28, 28))
     x = torch.from_numpy(data["test"][0].reshape(-1, 1, 28, 28))
     y = torch.from_numpy(data["test"][1])
-    work = common.workdir()
     states, files = [], []
     for seed in (1, 2):
         torch.manual_seed(seed)
@@ -84,15 +104,15 @@ def main():
                         f'{{"width": {a.width}}}', "--input-shape", "1,28,28"], check=True, stdout=subprocess.DEVNULL)
         files.append(out)
     cmd = [a.modeconn, "path", "-q", "--threads", str(a.threads), "--a", files[0], "--b", files[1], "--data",
-           "builtin:fashion-mnist", "--split", "test", "--points", str(a.points), "--align", "none", "--bn",
-           "recompute", "--bn-rows", str(BN_ROWS), "--json", f"{work}/p.json"]
-    print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; median of {a.runs} alternated "
-          "runs")
+           data_arg, "--split", "test", "--points", str(a.points), "--align", "none", "--bn", "recompute",
+           "--bn-rows", str(BN_ROWS), "--device", a.device, "--json", f"{work}/p.json"]
+    print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; device {a.device}; median of "
+          f"{a.runs} alternated runs")
     print(f"ResNet width {a.width}/{2 * a.width}, {sum(v.numel() for k, v in states[0].items() if 'running' not in k and 'num_batches' not in k)} "
-          f"parameters; {a.points} points, BatchNorm recomputed on {BN_ROWS} train rows, 10000 test rows")
+          f"parameters; {a.points} points, BatchNorm recomputed on {BN_ROWS} train rows, {a.test_rows} test rows ({source})")
     tm, tt = common.alternate(a.runs, lambda: common.time_process(cmd),
                               lambda: torch_loop_seconds(cnns.ResNet, a.width, states, x_bn, x, y, a.threads,
-                                                         a.points))
+                                                         a.points, a.device))
     print(f"{'modeconn path s':>16} {'torch loop s':>13} {'ratio':>7}")
     print(f"{tm:>16.2f} {tt:>13.2f} {tt / tm:>6.2f}x")
 
