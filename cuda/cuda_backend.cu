@@ -101,7 +101,8 @@ ActivationStats CudaBackend::activation_stats(const Model& a, const Model& b, co
                       pong_a = buffer<float>(ping_a.size());
   DeviceBuffer<float> ping_b = buffer<float>(ping_a.size()), pong_b = buffer<float>(ping_a.size());
   DeviceBuffer<double> wide_a = buffer<double>(static_cast<std::size_t>(chunk * n)),
-                       wide_b = buffer<double>(wide_a.size());
+                       wide_b = buffer<double>(wide_a.size()),
+                       scratch = buffer<double>(static_cast<std::size_t>(column_stats_scratch(chunk, n)));
 
   // Running sums: [sum_a, sq_a, max_a, sum_b, sq_b, max_b], then Σ a·bᵀ.
   std::vector<double> init(6 * un, 0.0);
@@ -118,8 +119,8 @@ ActivationStats CudaBackend::activation_stats(const Model& a, const Model& b, co
     const float* x = stream ? stream->chunk(r0) : data.x.data() + r0 * d;
     widen(forward_to(arch, d_a.data(), x, rows, layer, ping_a, pong_a), wide_a.data(), rows * n, s);
     widen(forward_to(arch, d_b.data(), x, rows, layer, ping_b, pong_b), wide_b.data(), rows * n, s);
-    column_stats(wide_a.data(), rows, n, sums, sums + n, sums + 2 * n, s);
-    column_stats(wide_b.data(), rows, n, sums + 3 * n, sums + 4 * n, sums + 5 * n, s);
+    column_stats(wide_a.data(), rows, n, sums, sums + n, sums + 2 * n, scratch.data(), s);
+    column_stats(wide_b.data(), rows, n, sums + 3 * n, sums + 4 * n, sums + 5 * n, scratch.data(), s);
     gemm_f64(ctx_, n, n, rows, 1.0, wide_a.data(), true, wide_b.data(), false, 1.0, d_cross.data());
     if (stream) stream->consumed();
   }

@@ -164,14 +164,12 @@ class CudaGraphRunner final : public GraphRunner {
                   -INFINITY);
     DeviceBuffer<double> d_sums(init.size());
     d_sums.upload(init.data(), init.size(), s);
-    DeviceBuffer<double> wide;
+    DeviceBuffer<double> scratch;
     run(pts, make_plan(g, node), split, 0, rows, [&](int64_t, int64_t n, std::size_t p, const float* out) {
       const int64_t m = n * per_row;
-      if (wide.size() < static_cast<std::size_t>(m * c))
-        wide = backend_.buffer<double>(static_cast<std::size_t>(m * c));
-      widen(out, wide.data(), m * c, s);
+      grow(scratch, column_stats_scratch(m, c));
       double* at = d_sums.data() + 3 * p * static_cast<std::size_t>(c);
-      column_stats(wide.data(), m, c, at, at + c, at + 2 * c, s);
+      column_stats(out, m, c, at, at + c, at + 2 * c, scratch.data(), s);
     });
     std::vector<double> host(init.size());
     d_sums.download(host.data(), host.size(), s);
@@ -197,15 +195,15 @@ class CudaGraphRunner final : public GraphRunner {
     DeviceBuffer<double> d_sums(init.size()), d_cross(uc * uc);
     d_sums.upload(init.data(), init.size(), s);
     d_cross.fill_bytes(0, s);
-    DeviceBuffer<double> wide_a, wide_b;
+    DeviceBuffer<double> wide_a, wide_b, scratch;
     run(pts, make_plan(g, node), split, 0, rows, [&](int64_t, int64_t n, std::size_t p, const float* out) {
       const int64_t m = n * per_row;
       DeviceBuffer<double>& wide = p == 0 ? wide_a : wide_b;
-      if (wide.size() < static_cast<std::size_t>(m * c))
-        wide = backend_.buffer<double>(static_cast<std::size_t>(m * c));
+      grow(wide, m * c);
+      grow(scratch, column_stats_scratch(m, c));
       widen(out, wide.data(), m * c, s);
       double* at = d_sums.data() + 3 * p * uc;
-      column_stats(wide.data(), m, c, at, at + c, at + 2 * c, s);
+      column_stats(wide.data(), m, c, at, at + c, at + 2 * c, scratch.data(), s);
       if (p == 1)
         gemm_f64(ctx(), c, c, m, 1.0, wide_a.data(), true, wide_b.data(), false, 1.0, d_cross.data());
     });
@@ -281,6 +279,12 @@ class CudaGraphRunner final : public GraphRunner {
 
  private:
   const Context& ctx() const { return backend_.context(); }
+  // A buffer reused across blocks, replaced by a larger one when a block needs more.
+  template <typename T>
+  void grow(DeviceBuffer<T>& buffer, int64_t size) {
+    if (buffer.size() < static_cast<std::size_t>(size))
+      buffer = backend_.buffer<T>(static_cast<std::size_t>(size));
+  }
 
   void run(const GraphPoints& pts, const GraphPlan& plan, const Split& split, int64_t first, int64_t count,
            const Sink& sink);

@@ -52,9 +52,14 @@ void segmented_sum(const double* d_values, int64_t segments, int64_t n, double* 
 // stats.cu: out[i] = (double) in[i].
 void widen(const float* d_in, double* d_out, int64_t n, cudaStream_t stream);
 // For each column j of a rows × cols matrix: sum[j] += Σ_r h[r][j], sq[j] += Σ_r h[r][j]², max[j] =
-// max(max[j], h[r][j]).
+// max(max[j], h[r][j]), in float64 and in an order fixed by the shape alone (the same sums on every run and
+// grid). Parallel over rows as well as columns, so a few channels over millions of positions (a convolution's
+// output) run as fast as many units over few rows. d_scratch holds column_stats_scratch(rows, cols) doubles.
+int64_t column_stats_scratch(int64_t rows, int64_t cols);
 void column_stats(const double* d_h, int64_t rows, int64_t cols, double* d_sum, double* d_sq, double* d_max,
-                  cudaStream_t stream);
+                  double* d_scratch, cudaStream_t stream);
+void column_stats(const float* d_h, int64_t rows, int64_t cols, double* d_sum, double* d_sq, double* d_max,
+                  double* d_scratch, cudaStream_t stream);
 
 // optimizer.cu: one step of PyTorch's SGD with momentum or Adam, as host/train/optimizer.cpp takes it.
 struct OptimizerStep {

@@ -7,13 +7,17 @@ target cases, then how the cost grows with width, depth and samples (25 points) 
 With --device cuda both run on the GPU at the same precision (--precision fp32 or tf32) over the GPU
 benchmark's two regimes: small (784-128-128-10, 10k samples, bound by launches and synchronisation) and large
 (784-512-512-512-10 and 784-1024-1024-10, 60k samples, bound by GEMMs). Without PyTorch with CUDA it says so and
-exits 0.
+exits 0. On the GPU the loop alone (data already on the device) is a small part of either side's wall time, so a
+third column times the PyTorch script as a whole process too (interpreter, import, CUDA start-up, reading the
+data, the loop), the same way modeconn is timed; the ratio is taken against it, and against the loop alone.
 
 usage: path_vs_torch.py [--modeconn BIN] [--threads N] [--runs 3] [--quick] [--json OUT.json]
                         [--device cpu|cuda] [--precision fp32|tf32]
 """
 import argparse
+import json
 import os
+import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -64,7 +68,13 @@ def main():
     p.add_argument("--json", help="write the rows here, for scripts/plot.py")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--precision", choices=("fp32", "tf32"), default="fp32")
+    p.add_argument("--peer-process", help=argparse.SUPPRESS)  # JSON: run the PyTorch loop alone, then exit
     a = p.parse_args()
+    if a.peer_process:
+        c = json.loads(a.peer_process)
+        files = [common.random_mlp(c["widths"], s) for s in (1, 2)]  # the same seeds: the same models
+        torch_loop_seconds(c["widths"], files, c["folder"], a.threads, c["points"], a.device, a.precision)
+        return
     a.modeconn = a.modeconn or common.built("host/modeconn")
     if a.device == "cuda":
         try:
@@ -90,7 +100,8 @@ def main():
                 cases.append((widths, 10000, points))
     print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; device {a.device} {a.precision}; "
           f"median of {a.runs} alternated runs")
-    print(f"{'model':<26} {'samples':>8} {'points':>6} {'modeconn s':>11} {'torch loop s':>13} {'ratio':>7}")
+    print(f"{'model':<26} {'samples':>8} {'points':>6} {'modeconn s':>11} {'torch loop s':>13} {'ratio':>7}"
+          + (f" {'torch process s':>15} {'ratio':>7}" if a.device == "cuda" else ""))
     rows = []
     for widths, n, points in cases:
         work = common.workdir()
@@ -106,9 +117,18 @@ def main():
                                   lambda: torch_loop_seconds(widths, files, folder, a.threads, points, a.device,
                                                              a.precision))
         name = "-".join(map(str, widths))
-        print(f"{name:<26} {n:>8} {points:>6} {tm:>11.3f} {tt:>13.3f} {tt / tm:>6.2f}x", flush=True)
-        rows.append({"model": name, "widths": widths, "samples": n, "points": points, "modeconn_s": tm,
-                     "peer_s": tt, "ratio": tt / tm})
+        row = {"model": name, "widths": widths, "samples": n, "points": points, "modeconn_s": tm, "peer_s": tt,
+               "ratio": tt / tm}
+        line = f"{name:<26} {n:>8} {points:>6} {tm:>11.3f} {tt:>13.3f} {tt / tm:>6.2f}x"
+        if a.device == "cuda":
+            peer = [sys.executable, os.path.abspath(__file__), "--device", a.device, "--precision", a.precision,
+                    "--threads", str(a.threads), "--peer-process",
+                    json.dumps({"widths": widths, "folder": folder, "points": points})]
+            tp = statistics.median(common.time_process(peer) for _ in range(a.runs))
+            row.update(peer_process_s=tp, process_ratio=tp / tm)
+            line += f" {tp:>15.3f} {tp / tm:>6.2f}x"
+        print(line, flush=True)
+        rows.append(row)
     if a.json:
         common.write_json(a.json, {"benchmark": f"path_vs_torch ({a.device}, {a.precision})", "peer": "PyTorch loop",
                                    "machine": common.machine(),
