@@ -66,9 +66,10 @@ if python3 -c 'import numpy' 2>/dev/null; then
   timeout 120 python3 bench/compare/path_vs_torch.py --modeconn "$dist/bin/modeconn" --device cuda --runs 3 \
     >"$out/path_vs_torch_gpu.txt" 2>&1
   # The CNN path (a ResNet, BatchNorm recomputed) on the GPU against PyTorch's loop on the same GPU.
-  for width in 16 64; do
+  for config in "16 fp32" "64 fp32" "64 tf32"; do
+    read -r width precision <<<"$config"
     timeout 90 python3 bench/compare/cnn_path_vs_torch.py --modeconn "$dist/bin/modeconn" --device cuda --runs 3 \
-      --width "$width" --test-rows 10000 >>"$out/path_vs_torch_gpu.txt" 2>&1
+      --width "$width" --precision "$precision" --test-rows 10000 >>"$out/path_vs_torch_gpu.txt" 2>&1
   done
 else
   echo "path_vs_torch.py --device cuda: skipped, no NumPy here" >"$out/path_vs_torch_gpu.txt"

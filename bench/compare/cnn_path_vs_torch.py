@@ -5,12 +5,14 @@ each of 25 points, load the interpolated state_dict, recompute BatchNorm on the 
 10,000 Fashion-MNIST test rows. The ResNet is tests/e2e/models/cnns.py's (identity and 1x1-projection
 shortcuts, BatchNorm after every convolution), exported with scripts/export_torch.py.
 
-With --device cuda both sides run on the GPU (modeconn's CUDA backend, PyTorch's CUDA tensors). Where
+With --device cuda both sides run on the GPU (modeconn's CUDA backend, PyTorch's CUDA tensors) at the same
+--precision: fp32 turns off the TF32 that PyTorch's convolutions use by default on the GPU
+(torch.backends.cudnn.allow_tf32), tf32 turns it on for both. Where
 Fashion-MNIST is not installed (the GPU machine), the rows are uniform random images of the same shape: the
 cost of either side does not depend on the pixel values.
 
 usage: cnn_path_vs_torch.py [--modeconn BIN] [--threads N] [--runs 3] [--width 16] [--points 25]
-                            [--device cpu|cuda] [--test-rows 10000]
+                            [--device cpu|cuda] [--precision fp32|tf32] [--test-rows 10000]
 """
 import argparse
 import os
@@ -28,10 +30,11 @@ import common  # noqa: E402
 BN_ROWS = 2000
 
 
-def torch_loop_seconds(cls, width, states, x_bn, x, y, threads, points, device):
+def torch_loop_seconds(cls, width, states, x_bn, x, y, threads, points, device, precision):
     import torch
 
     torch.set_num_threads(threads)
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
     model = cls(width=width).to(device)
     states = [{k: v.to(device) for k, v in s.items()} for s in states]
     x_bn, x, y = x_bn.to(device), x.to(device), y.to(device)
@@ -65,6 +68,7 @@ def main():
     p.add_argument("--points", type=int, default=25)
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--test-rows", type=int, default=10000)
+    p.add_argument("--precision", choices=("fp32", "tf32"), default="fp32")
     a = p.parse_args()
     a.modeconn = a.modeconn or common.built("host/modeconn")
     import numpy as np
@@ -105,14 +109,14 @@ def main():
         files.append(out)
     cmd = [a.modeconn, "path", "-q", "--threads", str(a.threads), "--a", files[0], "--b", files[1], "--data",
            data_arg, "--split", "test", "--points", str(a.points), "--align", "none", "--bn", "recompute",
-           "--bn-rows", str(BN_ROWS), "--device", a.device, "--json", f"{work}/p.json"]
-    print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; device {a.device}; median of "
+           "--bn-rows", str(BN_ROWS), "--device", a.device, "--precision", a.precision, "--json", f"{work}/p.json"]
+    print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; device {a.device} {a.precision}; median of "
           f"{a.runs} alternated runs")
     print(f"ResNet width {a.width}/{2 * a.width}, {sum(v.numel() for k, v in states[0].items() if 'running' not in k and 'num_batches' not in k)} "
           f"parameters; {a.points} points, BatchNorm recomputed on {BN_ROWS} train rows, {a.test_rows} test rows ({source})")
     tm, tt = common.alternate(a.runs, lambda: common.time_process(cmd),
                               lambda: torch_loop_seconds(cnns.ResNet, a.width, states, x_bn, x, y, a.threads,
-                                                         a.points, a.device))
+                                                         a.points, a.device, a.precision))
     print(f"{'modeconn path s':>16} {'torch loop s':>13} {'ratio':>7}")
     print(f"{tm:>16.2f} {tt:>13.2f} {tt / tm:>6.2f}x")
 
