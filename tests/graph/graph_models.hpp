@@ -50,13 +50,29 @@ inline constexpr const char* kResidual = R"({"nodes": [
  {"name": "gap", "op": "global_avg_pool"},
  {"name": "fc", "op": "linear", "out_features": 3, "tensors": {"weight": "fc.weight", "bias": "fc.bias"}}]})";
 
+// A one-channel stem as a strided, dilated, unevenly padded, non-square convolution whose taps fall outside
+// the image on every side (the executors lay out one-channel patches their own way), then a second
+// convolution with stride 2 over an odd size.
+inline constexpr const char* kOneChannel = R"({"nodes": [
+ {"name": "input", "op": "input", "shape": [1, 11, 9]},
+ {"name": "stem", "op": "conv2d", "out_channels": 5, "kernel": [3, 4], "stride": [2, 3], "padding": [2, 1],
+  "dilation": [2, 1], "tensors": {"weight": "stem.weight", "bias": "stem.bias"}},
+ {"name": "bn", "op": "batch_norm", "tensors": {"weight": "bn.weight", "bias": "bn.bias",
+  "running_mean": "bn.running_mean", "running_var": "bn.running_var"}},
+ {"name": "relu", "op": "activation", "activation": "relu"},
+ {"name": "conv", "op": "conv2d", "out_channels": 3, "kernel": 2, "stride": 2, "bias": false,
+  "tensors": {"weight": "conv.weight"}},
+ {"name": "flat", "op": "flatten"},
+ {"name": "fc", "op": "linear", "out_features": 4, "tensors": {"weight": "fc.weight", "bias": "fc.bias"}}]})";
+
 // A named graph for parameterised tests (printed by its name, not its JSON).
 struct GraphCase {
   const char* name;
   const char* json;
 };
 inline void PrintTo(const GraphCase& c, std::ostream* out) { *out << c.name; }
-inline const GraphCase kGraphCases[] = {{"EveryOp", kEveryOp}, {"Residual", kResidual}};
+inline const GraphCase kGraphCases[] = {
+    {"EveryOp", kEveryOp}, {"Residual", kResidual}, {"OneChannel", kOneChannel}};
 
 inline GraphModel random_graph_model(const char* json, uint64_t seed) {
   GraphModel m;

@@ -2,6 +2,7 @@
 // [rows·Ho·Wo, kh·kw·C] (channels-last, so each kernel tap copies C contiguous floats) times the weights
 // prepared as [out, kh·kw·C]. A 1×1 convolution with stride 1 and no padding reads its input directly.
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "backend/cpu/op_table.hpp"
@@ -25,26 +26,66 @@ int64_t conv_scratch(const Graph& g, const Node& n) {
   return n.shape[1] * n.shape[2] * n.kernel[0] * n.kernel[1] * c;
 }
 
+// Copies c floats, or zeroes them: one input channel (a stem) makes a tap a single float, where a library
+// call per tap would cost more than the copy.
+inline void copy_tap(const float* src, int64_t c, float* dst) {
+  if (c >= 8)
+    std::copy_n(src, c, dst);
+  else
+    for (int64_t q = 0; q < c; ++q) dst[q] = src[q];
+}
+inline void zero_tap(int64_t c, float* dst) {
+  if (c >= 8)
+    std::fill_n(dst, c, 0.f);
+  else
+    for (int64_t q = 0; q < c; ++q) dst[q] = 0.f;
+}
+
+// First output column whose tap j reads inside the row, and one past the last: the padding's columns are
+// known in advance, so the copy loop carries no bounds test.
+std::pair<int64_t, int64_t> inside_columns(int64_t j, const Node& n, int64_t w, int64_t wo) {
+  const int64_t offset = j * n.dilation[1] - n.padding[1], sx = n.stride[1];  // x = ox·sx + offset
+  const int64_t lo = offset >= 0 ? 0 : (-offset + sx - 1) / sx;
+  const int64_t hi = w - 1 - offset < 0 ? 0 : (w - 1 - offset) / sx + 1;
+  return {std::min(lo, wo), std::clamp<int64_t>(hi, std::min(lo, wo), wo)};
+}
+
+// Patches [rows·Ho·Wo, kh·kw·C]. Tap by tap over a whole output row: each tap's slot is written for every
+// output column in one loop, the columns that read padding zeroed apart from those that copy. With one input
+// channel (a stem) the patches are written transposed instead, [kh·kw, rows·Ho·Wo], so that each tap's row is
+// written contiguously; the SGEMM then reads them as Aᵀ.
 void im2col(const Graph& g, const Node& n, const float* in, int64_t rows, float* patches) {
   const auto& s = g.nodes[static_cast<std::size_t>(n.inputs.front())].shape;
   const int64_t c = s[0], h = s[1], w = s[2], ho = n.shape[1], wo = n.shape[2];
-  const int64_t kh = n.kernel[0], kw = n.kernel[1];
+  const int64_t kh = n.kernel[0], kw = n.kernel[1], k = kh * kw * c, sx = n.stride[1];
+  const int64_t m = rows * ho * wo;
   for (int64_t r = 0; r < rows; ++r) {
     const float* image = in + r * h * w * c;
-    for (int64_t oy = 0; oy < ho; ++oy)
-      for (int64_t ox = 0; ox < wo; ++ox) {
-        float* p = patches + ((r * ho + oy) * wo + ox) * kh * kw * c;
-        for (int64_t i = 0; i < kh; ++i) {
-          const int64_t y = oy * n.stride[0] - n.padding[0] + i * n.dilation[0];
-          for (int64_t j = 0; j < kw; ++j, p += c) {
-            const int64_t x = ox * n.stride[1] - n.padding[1] + j * n.dilation[1];
-            if (y < 0 || y >= h || x < 0 || x >= w)
-              std::fill(p, p + c, 0.f);
-            else
-              std::copy(image + (y * w + x) * c, image + (y * w + x) * c + c, p);
+    for (int64_t oy = 0; oy < ho; ++oy) {
+      const int64_t pos0 = (r * ho + oy) * wo;  // the first output position of this row
+      for (int64_t i = 0; i < kh; ++i) {
+        const int64_t y = oy * n.stride[0] - n.padding[0] + i * n.dilation[0];
+        for (int64_t j = 0; j < kw; ++j) {
+          const int64_t t = i * kw + j;
+          const auto [lo, hi] =
+              y < 0 || y >= h ? std::pair<int64_t, int64_t>{wo, wo} : inside_columns(j, n, w, wo);
+          const int64_t x0 =
+              j * n.dilation[1] - n.padding[1];  // input column of output column ox: ox·sx + x0
+          if (c == 1) {
+            float* dst = patches + t * m + pos0;
+            std::fill(dst, dst + lo, 0.f);
+            for (int64_t ox = lo; ox < hi; ++ox) dst[ox] = image[y * w + ox * sx + x0];
+            std::fill(dst + hi, dst + wo, 0.f);
+          } else {
+            float* dst = patches + pos0 * k + t * c;
+            for (int64_t ox = 0; ox < lo; ++ox) zero_tap(c, dst + ox * k);
+            for (int64_t ox = lo; ox < hi; ++ox)
+              copy_tap(image + (y * w + ox * sx + x0) * c, c, dst + ox * k);
+            for (int64_t ox = hi; ox < wo; ++ox) zero_tap(c, dst + ox * k);
           }
         }
       }
+    }
   }
 }
 
@@ -62,7 +103,8 @@ void conv_forward(const OpArgs& a) {
     for (int64_t r = 0; r < a.rows; r += step) {
       const int64_t rows = std::min(step, a.rows - r);
       im2col(a.graph, n, a.in0 + r * in_size, rows, a.scratch);
-      gemm(rows * per_row, n.out, k, 1.f, a.scratch, false, a.weight, true, 0.f, a.out + r * per_row * n.out);
+      gemm(rows * per_row, n.out, k, 1.f, a.scratch, in_shape[0] == 1, a.weight, true, 0.f,
+           a.out + r * per_row * n.out);
     }
   }
   if (a.bias) add_bias(a.out, a.rows * per_row, n.out, a.bias);
