@@ -21,10 +21,12 @@ void transpose_channels(const float* d_in, float* d_out, int64_t rows, int64_t c
                         bool to_channels_last, cudaStream_t stream);
 // patches[r][oy][ox][i][j][c] = in[r][oy·sh − ph + i·dh][ox·sw − pw + j·dw][c], 0 outside the map.
 void im2col(const float* d_in, int64_t rows, const Window& g, float* d_patches, cudaStream_t stream);
-// y[i][c] = act(scale[c]·x[i][c] + shift[c]) for n values of C channels (in place when x = y): BatchNorm
-// folded, with the activation after it fused (identity when none).
-void channel_affine(const float* d_x, float* d_y, int64_t n, int64_t channels, const float* d_scale,
-                    const float* d_shift, Activation act, cudaStream_t stream);
+// y[p][i][c] = act(scale_p[c]·x[p][i][c] + shift_p[c]) for `batch` points of n values of C channels each (in
+// place when x = y), point p's scale and shift param_stride floats after point p − 1's: BatchNorm folded,
+// with the activation after it fused (identity when none).
+void channel_affine(const float* d_x, float* d_y, int64_t batch, int64_t n, int64_t channels,
+                    const float* d_scale, const float* d_shift, int64_t param_stride, Activation act,
+                    cudaStream_t stream);
 // y[i] = act(x[i]) (in place when x = y).
 void activation_forward(const float* d_x, float* d_y, int64_t n, Activation act, cudaStream_t stream);
 // Max (padding never chosen) or average (padding counted, as PyTorch's count_include_pad) over each window.

@@ -36,12 +36,13 @@ __global__ void im2col_kernel(const float* __restrict__ d_in, int64_t rows, Wind
   }
 }
 
-__global__ void channel_affine_kernel(const float* d_x, float* d_y, int64_t n, int64_t channels,
-                                      const float* __restrict__ d_scale, const float* __restrict__ d_shift,
+__global__ void channel_affine_kernel(const float* d_x, float* d_y, int64_t total, int64_t n,
+                                      int64_t channels, const float* __restrict__ d_scale,
+                                      const float* __restrict__ d_shift, int64_t param_stride,
                                       Activation act) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total;
        i += int64_t{gridDim.x} * blockDim.x) {
-    const int64_t c = i % channels;
+    const int64_t c = (i / n) * param_stride + i % channels;  // n is a multiple of channels
     d_y[i] = modeconn::activate(act, d_scale[c] * d_x[i] + d_shift[c]);
   }
 }
@@ -109,12 +110,14 @@ void im2col(const float* d_in, int64_t rows, const Window& g, float* d_patches, 
          g, d_patches);
 }
 
-void channel_affine(const float* d_x, float* d_y, int64_t n, int64_t channels, const float* d_scale,
-                    const float* d_shift, Activation act, cudaStream_t stream) {
-  MODECONN_EXPECTS(n >= 0 && channels > 0 && n % channels == 0, "channel_affine shapes");
-  if (n == 0) return;
-  launch(channel_affine_kernel, dim3(grid_for(n)), kBlock, 0, stream, d_x, d_y, n, channels, d_scale, d_shift,
-         act);
+void channel_affine(const float* d_x, float* d_y, int64_t batch, int64_t n, int64_t channels,
+                    const float* d_scale, const float* d_shift, int64_t param_stride, Activation act,
+                    cudaStream_t stream) {
+  MODECONN_EXPECTS(batch >= 0 && n >= 0 && channels > 0 && n % channels == 0 && param_stride >= 0,
+                   "channel_affine shapes");
+  if (batch == 0 || n == 0) return;
+  launch(channel_affine_kernel, dim3(grid_for(batch * n)), kBlock, 0, stream, d_x, d_y, batch * n, n,
+         channels, d_scale, d_shift, param_stride, act);
 }
 
 void activation_forward(const float* d_x, float* d_y, int64_t n, Activation act, cudaStream_t stream) {

@@ -1,6 +1,8 @@
 // The CUDA backend's graph executor: the only loop over a graph's nodes on the device. Each block of rows
-// goes up once and runs through every path point; convolutions are im2col + cuBLAS GEMMs over every output
-// position of the block, the other ops the kernels of graph_ops.cu, looked up in a table indexed by the op.
+// goes up once and runs through all path points together: every node's output holds the points one after
+// another ([points][rows][...]), so each op is one launch for all points (convolutions and linear layers one
+// strided-batched cuBLAS GEMM over the points' weights, convolutions as im2col over every output position of
+// the block), the other ops the kernels of graph_ops.cu, looked up in a table indexed by the op.
 // The first layer is factorised over control points as on the CPU; BatchNorm arrives folded into a
 // per-channel scale and shift (host/path/graph_path_eval.cpp computes them for every --bn mode).
 #include <algorithm>
@@ -26,11 +28,14 @@ struct OpArgs {
   const float* in0 = nullptr;
   const float* in1 = nullptr;
   float* out = nullptr;
-  int64_t rows = 0;
-  const float* weight = nullptr;  // conv2d: channels-last, [out, kh·kw·C]
+  int64_t rows = 0;    // per point
+  int64_t points = 1;  // inputs and output hold this many points' maps, each rows × the node's size
+  const float* weight = nullptr;  // the first point's; conv2d: channels-last, [out, kh·kw·C]
   const float* bias = nullptr;
+  int64_t param_stride = 0;  // floats from one point's weight and bias to the next one's
   const float* scale = nullptr;
   const float* shift = nullptr;
+  int64_t bn_stride = 0;                   // floats from one point's folded BatchNorm to the next one's
   Activation then = Activation::identity;  // batch_norm: an activation fused after it (GraphPlan)
   float* scratch = nullptr;
 };
@@ -64,58 +69,68 @@ void input_forward(const OpArgs& a) {
 
 void linear_forward(const OpArgs& a) {
   const int64_t in = input_shape(a).front();
-  gemm(a.ctx, a.rows, a.node.out, in, 1.f, a.in0, false, a.weight, true, 0.f, a.out);
+  gemm(a.ctx, a.rows, a.node.out, in, 1.f, a.in0, false, a.weight, true, 0.f, a.out,
+       {a.points, a.rows * in, a.param_stride, a.rows * a.node.out});
   if (a.bias)
-    bias_activation(a.out, 1, a.rows, a.node.out, a.bias, 0, Activation::identity, false, a.ctx.stream());
+    bias_activation(a.out, a.points, a.rows, a.node.out, a.bias, a.param_stride, Activation::identity, false,
+                    a.ctx.stream());
 }
 
 void conv_forward(const OpArgs& a) {
   const Node& n = a.node;
   const auto& in = input_shape(a);
   const int64_t m = a.rows * n.shape[1] * n.shape[2], k = in[0] * n.kernel[0] * n.kernel[1];
+  // Every point's patches at once (the points' maps are consecutive rows to im2col), then one GEMM per point
+  // in one batched call: m × k patches against that point's [out, k] weights.
   const float* patches = a.in0;
   if (!pointwise(n)) {
-    im2col(a.in0, a.rows, window(in, n), a.scratch, a.ctx.stream());
+    im2col(a.in0, a.points * a.rows, window(in, n), a.scratch, a.ctx.stream());
     patches = a.scratch;
   }
-  gemm(a.ctx, m, n.out, k, 1.f, patches, false, a.weight, true, 0.f, a.out);
-  if (a.bias) bias_activation(a.out, 1, m, n.out, a.bias, 0, Activation::identity, false, a.ctx.stream());
+  gemm(a.ctx, m, n.out, k, 1.f, patches, false, a.weight, true, 0.f, a.out,
+       {a.points, m * k, a.param_stride, m * n.out});
+  if (a.bias)
+    bias_activation(a.out, a.points, m, n.out, a.bias, a.param_stride, Activation::identity, false,
+                    a.ctx.stream());
 }
 
 void batch_norm_forward(const OpArgs& a) {
   const int64_t n = a.rows * elements(a.node.shape);
-  channel_affine(a.in0, a.out, n, a.node.shape.front(), a.scale, a.shift, a.then, a.ctx.stream());
+  channel_affine(a.in0, a.out, a.points, n, a.node.shape.front(), a.scale, a.shift, a.bn_stride, a.then,
+                 a.ctx.stream());
 }
 
+// The ops below treat the points' maps as points × rows rows: they have no parameters of their own.
 void activation_op(const OpArgs& a) {
-  activation_forward(a.in0, a.out, a.rows * elements(a.node.shape), a.node.activation, a.ctx.stream());
+  activation_forward(a.in0, a.out, a.points * a.rows * elements(a.node.shape), a.node.activation,
+                     a.ctx.stream());
 }
 
 void max_pool_forward(const OpArgs& a) {
-  window_pool(a.in0, a.rows, window(input_shape(a), a.node), true, a.out, a.ctx.stream());
+  window_pool(a.in0, a.points * a.rows, window(input_shape(a), a.node), true, a.out, a.ctx.stream());
 }
 void avg_pool_forward(const OpArgs& a) {
-  window_pool(a.in0, a.rows, window(input_shape(a), a.node), false, a.out, a.ctx.stream());
+  window_pool(a.in0, a.points * a.rows, window(input_shape(a), a.node), false, a.out, a.ctx.stream());
 }
 
 void global_avg_pool_forward(const OpArgs& a) {
   const auto& in = input_shape(a);
-  global_avg_pool(a.in0, a.rows, in[1] * in[2], in[0], a.out, a.ctx.stream());
+  global_avg_pool(a.in0, a.points * a.rows, in[1] * in[2], in[0], a.out, a.ctx.stream());
 }
 
 // nn.Flatten of a [C, H, W] map: channels-last back to channel-major.
 void flatten_forward(const OpArgs& a) {
   const auto& in = input_shape(a);
   if (in.size() == 3)
-    transpose_channels(a.in0, a.out, a.rows, in[0], in[1] * in[2], false, a.ctx.stream());
+    transpose_channels(a.in0, a.out, a.points * a.rows, in[0], in[1] * in[2], false, a.ctx.stream());
   else
     MODECONN_CUDA_CHECK(cudaMemcpyAsync(a.out, a.in0,
-                                        static_cast<std::size_t>(a.rows * in[0]) * sizeof(float),
+                                        static_cast<std::size_t>(a.points * a.rows * in[0]) * sizeof(float),
                                         cudaMemcpyDeviceToDevice, a.ctx.stream()));
 }
 
 void add_forward(const OpArgs& a) {
-  add(a.in0, a.in1, a.out, a.rows * elements(a.node.shape), a.ctx.stream());
+  add(a.in0, a.in1, a.out, a.points * a.rows * elements(a.node.shape), a.ctx.stream());
 }
 
 using Forward = void (*)(const OpArgs&);
@@ -347,19 +362,24 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
   for (std::size_t i = 0; i < g.nodes.size(); ++i)
     if (plan.needed[i]) scratch = std::max(scratch, scratch_per_row(g, g.nodes[i]));
   const int64_t first_size = factorise ? plan.size[f] : 0;
-  int64_t per_row = split.features + plan.size[0] + scratch + static_cast<int64_t>(num_cp) * first_size;
-  for (int64_t v : plan.slot_size) per_row += v;
+  // Per row of a block: the data, every point's input copy, patches and slots, the control points'
+  // first-layer products. The input is copied for every point so that every op reads its operands laid out
+  // alike.
+  const auto pts_count = static_cast<int64_t>(num_pts);
+  int64_t per_point = plan.size[0] + scratch;
+  for (int64_t v : plan.slot_size) per_point += v;
+  const int64_t per_row = split.features + pts_count * per_point + static_cast<int64_t>(num_cp) * first_size;
   const int64_t budget = static_cast<int64_t>(ctx().free_memory() / 4 / sizeof(float));
   const int64_t block = std::clamp<int64_t>(budget / std::max<int64_t>(per_row, 1), 1,
                                             std::min<int64_t>({count, 8192, backend_.max_chunk_rows()}));
+  const auto sized = [&](int64_t per_block_row) { return static_cast<std::size_t>(block * per_block_row); };
 
-  DeviceBuffer<float> d_x = backend_.buffer<float>(static_cast<std::size_t>(block * split.features));
-  DeviceBuffer<float> d_input = backend_.buffer<float>(static_cast<std::size_t>(block * plan.size[0]));
-  DeviceBuffer<float> d_scratch = backend_.buffer<float>(static_cast<std::size_t>(block * scratch));
-  DeviceBuffer<float> d_parts = backend_.buffer<float>(num_cp * static_cast<std::size_t>(block * first_size));
+  DeviceBuffer<float> d_x = backend_.buffer<float>(sized(split.features));
+  DeviceBuffer<float> d_input = backend_.buffer<float>(sized(pts_count * plan.size[0]));
+  DeviceBuffer<float> d_scratch = backend_.buffer<float>(sized(pts_count * scratch));
+  DeviceBuffer<float> d_parts = backend_.buffer<float>(num_cp * sized(first_size));
   std::vector<DeviceBuffer<float>> slots;
-  for (int64_t v : plan.slot_size)
-    slots.push_back(backend_.buffer<float>(static_cast<std::size_t>(block * v)));
+  for (int64_t v : plan.slot_size) slots.push_back(backend_.buffer<float>(sized(pts_count * v)));
   const auto output_of = [&](int node) -> float* {
     return node == 0 ? d_input.data()
                      : slots[static_cast<std::size_t>(plan.slot[static_cast<std::size_t>(node)])].data();
@@ -367,9 +387,14 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
 
   for (int64_t r0 = first; r0 < first + count; r0 += block) {
     const int64_t rows = std::min(block, first + count - r0);
+    const int64_t input_floats = rows * plan.size[0];
     d_x.upload(split.x.data() + r0 * split.features, static_cast<std::size_t>(rows * split.features), s);
     op_table()[static_cast<std::size_t>(Op::input)](
         {ctx(), g, g.nodes[0], d_x.data(), nullptr, d_input.data(), rows});
+    for (std::size_t p = 1; p < num_pts; ++p)
+      MODECONN_CUDA_CHECK(cudaMemcpyAsync(
+          d_input.data() + static_cast<int64_t>(p) * input_floats, d_input.data(),
+          static_cast<std::size_t>(input_floats) * sizeof(float), cudaMemcpyDeviceToDevice, s));
     if (factorise) {
       const Node& n = g.nodes[f];
       for (std::size_t k = 0; k < num_cp; ++k) {
@@ -383,40 +408,43 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
         op_table()[static_cast<std::size_t>(n.op)](args);
       }
     }
-    for (std::size_t p = 0; p < num_pts; ++p) {
-      const float* params = d_params.data() + p * np;
-      for (int i = 1; i <= plan.stop; ++i) {
-        const auto ui = static_cast<std::size_t>(i);
-        if (!plan.needed[ui] || plan.fused_away[ui]) continue;
-        const Node& n = g.nodes[ui];
-        float* out = output_of(i);
-        const TensorPlace& bias = places[ui][static_cast<std::size_t>(TensorRole::bias)];
-        if (factorise && ui == f) {
-          // Σ_k c_k · part_k + bias over every output position, as rows·positions rows of `out` columns.
-          combine_bias_activation(d_parts.data(), static_cast<int64_t>(num_cp), d_coef.data() + p * num_cp, 1,
-                                  rows * positions_of(n.shape), n.out,
-                                  bias.present ? params + bias.offset : d_zero.data(), 0,
-                                  Activation::identity, out, s);
-          continue;
-        }
-        OpArgs args{
-            ctx(), g,   n, output_of(n.inputs[0]), n.inputs.size() > 1 ? output_of(n.inputs[1]) : nullptr,
-            out,   rows};
-        if (n.op == Op::linear || n.op == Op::conv2d) {
-          args.weight = params + places[ui][static_cast<std::size_t>(TensorRole::weight)].offset;
-          args.bias = bias.present ? params + bias.offset : nullptr;
-        }
-        if (n.op == Op::batch_norm) {
-          args.scale = d_scale.data() + p * static_cast<std::size_t>(bn_total) + bn_offset[ui];
-          args.shift = d_shift.data() + p * static_cast<std::size_t>(bn_total) + bn_offset[ui];
-          if (const int act = plan.fused_activation[ui]; act >= 0)
-            args.then = g.nodes[static_cast<std::size_t>(act)].activation;
-        }
-        args.scratch = d_scratch.data();
-        op_table()[static_cast<std::size_t>(n.op)](args);
+    for (int i = 1; i <= plan.stop; ++i) {
+      const auto ui = static_cast<std::size_t>(i);
+      if (!plan.needed[ui] || plan.fused_away[ui]) continue;
+      const Node& n = g.nodes[ui];
+      float* out = output_of(i);
+      const TensorPlace& bias = places[ui][static_cast<std::size_t>(TensorRole::bias)];
+      if (factorise && ui == f) {
+        // Σ_k c_k · part_k + bias over every output position of every point, as rows·positions rows of `out`
+        // columns per point.
+        combine_bias_activation(d_parts.data(), static_cast<int64_t>(num_cp), d_coef.data(), pts_count,
+                                rows * positions_of(n.shape), n.out,
+                                bias.present ? d_params.data() + bias.offset : d_zero.data(),
+                                bias.present ? static_cast<int64_t>(np) : 0, Activation::identity, out, s);
+        continue;
       }
-      sink(r0, rows, p, output_of(plan.stop));
+      OpArgs args{
+          ctx(), g,   n, output_of(n.inputs[0]), n.inputs.size() > 1 ? output_of(n.inputs[1]) : nullptr,
+          out,   rows};
+      args.points = pts_count;
+      if (n.op == Op::linear || n.op == Op::conv2d) {
+        args.weight = d_params.data() + places[ui][static_cast<std::size_t>(TensorRole::weight)].offset;
+        args.bias = bias.present ? d_params.data() + bias.offset : nullptr;
+        args.param_stride = static_cast<int64_t>(np);
+      }
+      if (n.op == Op::batch_norm) {
+        args.scale = d_scale.data() + bn_offset[ui];
+        args.shift = d_shift.data() + bn_offset[ui];
+        args.bn_stride = bn_total;
+        if (const int act = plan.fused_activation[ui]; act >= 0)
+          args.then = g.nodes[static_cast<std::size_t>(act)].activation;
+      }
+      args.scratch = d_scratch.data();
+      op_table()[static_cast<std::size_t>(n.op)](args);
     }
+    const int64_t out_floats = rows * plan.size[static_cast<std::size_t>(plan.stop)];
+    for (std::size_t p = 0; p < num_pts; ++p)
+      sink(r0, rows, p, output_of(plan.stop) + static_cast<int64_t>(p) * out_floats);
   }
 }
 
