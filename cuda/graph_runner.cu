@@ -35,8 +35,9 @@ struct OpArgs {
   int64_t param_stride = 0;  // floats from one point's weight and bias to the next one's
   const float* scale = nullptr;
   const float* shift = nullptr;
-  int64_t bn_stride = 0;                   // floats from one point's folded BatchNorm to the next one's
-  Activation then = Activation::identity;  // batch_norm: an activation fused after it (GraphPlan)
+  int64_t bn_stride = 0;  // floats from one point's folded BatchNorm to the next one's
+  Activation then =
+      Activation::identity;  // batch_norm, linear, conv2d: an activation fused after it (GraphPlan)
   float* scratch = nullptr;
 };
 
@@ -67,13 +68,21 @@ void input_forward(const OpArgs& a) {
                                         cudaMemcpyDeviceToDevice, a.ctx.stream()));
 }
 
+// After a linear layer's or convolution's GEMM (every point's `rows` rows of `cols`): the bias and the
+// activation the plan fused after it, in one pass.
+void finish_affine(const OpArgs& a, int64_t rows, int64_t cols) {
+  const bool activate = a.then != Activation::identity;
+  if (a.bias)
+    bias_activation(a.out, a.points, rows, cols, a.bias, a.param_stride, a.then, activate, a.ctx.stream());
+  else if (activate)
+    activation_forward(a.out, a.out, a.points * rows * cols, a.then, a.ctx.stream());
+}
+
 void linear_forward(const OpArgs& a) {
   const int64_t in = input_shape(a).front();
   gemm(a.ctx, a.rows, a.node.out, in, 1.f, a.in0, false, a.weight, true, 0.f, a.out,
        {a.points, a.rows * in, a.param_stride, a.rows * a.node.out});
-  if (a.bias)
-    bias_activation(a.out, a.points, a.rows, a.node.out, a.bias, a.param_stride, Activation::identity, false,
-                    a.ctx.stream());
+  finish_affine(a, a.rows, a.node.out);
 }
 
 void conv_forward(const OpArgs& a) {
@@ -89,9 +98,7 @@ void conv_forward(const OpArgs& a) {
   }
   gemm(a.ctx, m, n.out, k, 1.f, patches, false, a.weight, true, 0.f, a.out,
        {a.points, m * k, a.param_stride, m * n.out});
-  if (a.bias)
-    bias_activation(a.out, a.points, m, n.out, a.bias, a.param_stride, Activation::identity, false,
-                    a.ctx.stream());
+  finish_affine(a, m, n.out);
 }
 
 void batch_norm_forward(const OpArgs& a) {
@@ -417,10 +424,12 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
       if (factorise && ui == f) {
         // Σ_k c_k · part_k + bias over every output position of every point, as rows·positions rows of `out`
         // columns per point.
-        combine_bias_activation(d_parts.data(), static_cast<int64_t>(num_cp), d_coef.data(), pts_count,
-                                rows * positions_of(n.shape), n.out,
-                                bias.present ? d_params.data() + bias.offset : d_zero.data(),
-                                bias.present ? static_cast<int64_t>(np) : 0, Activation::identity, out, s);
+        const int act = plan.fused_activation[ui];
+        combine_bias_activation(
+            d_parts.data(), static_cast<int64_t>(num_cp), d_coef.data(), pts_count,
+            rows * positions_of(n.shape), n.out, bias.present ? d_params.data() + bias.offset : d_zero.data(),
+            bias.present ? static_cast<int64_t>(np) : 0,
+            act >= 0 ? g.nodes[static_cast<std::size_t>(act)].activation : Activation::identity, out, s);
         continue;
       }
       OpArgs args{
@@ -436,9 +445,9 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
         args.scale = d_scale.data() + bn_offset[ui];
         args.shift = d_shift.data() + bn_offset[ui];
         args.bn_stride = bn_total;
-        if (const int act = plan.fused_activation[ui]; act >= 0)
-          args.then = g.nodes[static_cast<std::size_t>(act)].activation;
       }
+      if (const int act = plan.fused_activation[ui]; act >= 0)
+        args.then = g.nodes[static_cast<std::size_t>(act)].activation;
       args.scratch = d_scratch.data();
       op_table()[static_cast<std::size_t>(n.op)](args);
     }

@@ -95,8 +95,4 @@ void row_losses(const float* logits, int64_t rows, int64_t cols, const Split& sp
 PointMetrics metrics_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
                               std::span<const int64_t> rows, std::span<float> grad);
 
-// The CPU backend's activation_stats and outputs.
-ActivationStats activation_stats(const Model& a, const Model& b, const Split& split, std::size_t layer);
-std::vector<float> outputs(const Model& m, const Split& split, int64_t first, int64_t count);
-
 }  // namespace modeconn::cpu

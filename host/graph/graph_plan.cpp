@@ -80,9 +80,10 @@ GraphPlan make_plan(const Graph& graph, int stop) {
   for (int i = 1; i <= stop; ++i) {
     const Node& node = graph.nodes[static_cast<std::size_t>(i)];
     const int in = node.inputs.front();
-    // The BatchNorm's own output must not be delivered (it is overwritten), nor read by anything else.
+    // The fused op's own output must not be delivered (it is overwritten), nor read by anything else.
+    const Op in_op = graph.nodes[static_cast<std::size_t>(in)].op;
     if (plan.needed[static_cast<std::size_t>(i)] && node.op == Op::activation && in != 0 && in != stop &&
-        graph.nodes[static_cast<std::size_t>(in)].op == Op::batch_norm &&
+        (in_op == Op::batch_norm || in_op == Op::linear || in_op == Op::conv2d) &&
         last_use[static_cast<std::size_t>(in)] == i) {
       plan.fused_activation[static_cast<std::size_t>(in)] = i;
       plan.fused_away[static_cast<std::size_t>(i)] = true;

@@ -202,6 +202,42 @@ std::vector<PointMetrics> evaluate_graph_path(GraphRunner& runner, const GraphPa
   return runner.metrics(graph_points(runner, path, ts, bn), split);
 }
 
+GraphPoints mlp_graph_points(const Graph& mlp, const Path& path, std::span<const double> ts) {
+  MODECONN_EXPECTS(mlp.num_params() == static_cast<int64_t>(path.arch.num_params()), "the path's MLP graph");
+  GraphPoints pts;
+  pts.graph = &mlp;
+  pts.task = path.arch.task;
+  pts.control = &path;
+  for (double t : ts) {
+    pts.coef.push_back(path.coefficients(t));
+    pts.params.emplace_back(path.arch.num_params());
+    path.interpolate(pts.coef.back(), 0, pts.params.back().size(), pts.params.back().data());
+  }
+  pts.scale.resize(ts.size());
+  pts.shift.resize(ts.size());
+  return pts;
+}
+
+GraphPoints mlp_model_points(const Graph& mlp, std::span<const Model* const> models) {
+  GraphPoints pts;
+  pts.graph = &mlp;
+  for (const Model* m : models) {
+    MODECONN_EXPECTS(mlp.num_params() == static_cast<int64_t>(m->arch.num_params()), "models of the graph");
+    pts.task = m->arch.task;
+    pts.params.push_back(m->params);
+  }
+  pts.scale.resize(models.size());
+  pts.shift.resize(models.size());
+  return pts;
+}
+
+int mlp_activation_node(const Graph& mlp, std::size_t layer) {
+  // input, then per layer its linear node and, for a hidden layer, its activation node.
+  const auto node = static_cast<std::size_t>(2 + 2 * layer);
+  MODECONN_EXPECTS(node < mlp.nodes.size() && mlp.nodes[node].op == Op::activation, "a hidden layer");
+  return static_cast<int>(node);
+}
+
 GraphPoints model_graph_points(GraphRunner& runner, const GraphModel& model) {
   const double t = 0;
   return graph_points(runner, model_graph_path(model), {&t, 1}, {});

@@ -79,6 +79,14 @@ std::vector<PointMetrics> evaluate_graph_path(GraphRunner& runner, const GraphPa
 // A single graph model's points: one point, its BatchNorm with the running statistics as trained.
 GraphPoints model_graph_points(GraphRunner& runner, const GraphModel& model);
 
+// An MLP's path as the executor's points: `mlp` is mlp_graph(path.arch), whose tensors lie in the order of
+// the MLP's parameters, so each point's parameters are the path's interpolation as they are; no BatchNorm.
+GraphPoints mlp_graph_points(const Graph& mlp, const Path& path, std::span<const double> ts);
+// Models of `mlp`'s shape as points 0, 1, ... (not a path: nothing to factorise).
+GraphPoints mlp_model_points(const Graph& mlp, std::span<const Model* const> models);
+// The node of `mlp` whose output is hidden layer `layer`'s activations.
+int mlp_activation_node(const Graph& mlp, std::size_t layer);
+
 // A single graph model's outputs for split rows [first, first + count), its BatchNorm as trained.
 std::vector<float> graph_outputs(GraphRunner& runner, const GraphModel& model, const Split& split,
                                  int64_t first, int64_t count);

@@ -20,9 +20,10 @@ struct GraphPlan {
   // The first layer (DESIGN's factorisation): a linear or conv2d node reading the input, -1 when none. Its
   // output is linear in its weights, so K control points cost K products.
   int first_layer = -1;
-  // BatchNorm followed by an activation that alone reads it: one pass does both (y = act(scale·x + shift)),
-  // in the BatchNorm's slot. Per node: the activation a batch_norm applies (-1: none), and whether a node is
-  // such an activation, done already.
+  // A BatchNorm, linear layer or convolution followed by an activation that alone reads it: the op applies it
+  // in the pass that writes its output (y = act(scale·x + shift), or act(x·Wᵀ + b)), in the op's slot. Per
+  // node: the activation node an op applies (-1: none), and whether a node is such an activation, done
+  // already.
   std::vector<int> fused_activation;
   std::vector<bool> fused_away;
 };

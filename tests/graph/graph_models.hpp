@@ -52,7 +52,7 @@ inline constexpr const char* kResidual = R"({"nodes": [
 
 // A one-channel stem as a strided, dilated, unevenly padded, non-square convolution whose taps fall outside
 // the image on every side (the executors lay out one-channel patches their own way), then a second
-// convolution with stride 2 over an odd size.
+// convolution with stride 2 over an odd size, without a bias, whose activation the plan fuses into it.
 inline constexpr const char* kOneChannel = R"({"nodes": [
  {"name": "input", "op": "input", "shape": [1, 11, 9]},
  {"name": "stem", "op": "conv2d", "out_channels": 5, "kernel": [3, 4], "stride": [2, 3], "padding": [2, 1],
@@ -62,6 +62,7 @@ inline constexpr const char* kOneChannel = R"({"nodes": [
  {"name": "relu", "op": "activation", "activation": "relu"},
  {"name": "conv", "op": "conv2d", "out_channels": 3, "kernel": 2, "stride": 2, "bias": false,
   "tensors": {"weight": "conv.weight"}},
+ {"name": "tanh", "op": "activation", "activation": "tanh"},
  {"name": "flat", "op": "flatten"},
  {"name": "fc", "op": "linear", "out_features": 4, "tensors": {"weight": "fc.weight", "bias": "fc.bias"}}]})";
 

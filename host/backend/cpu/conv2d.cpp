@@ -107,7 +107,7 @@ void conv_forward(const OpArgs& a) {
            a.out + r * per_row * n.out);
     }
   }
-  if (a.bias) add_bias(a.out, a.rows * per_row, n.out, a.bias);
+  finish_affine(a, a.rows * per_row, n.out);
 }
 
 }  // namespace

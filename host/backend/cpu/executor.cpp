@@ -24,7 +24,9 @@ using Sink =
 // The points' parameters in the layouts the ops read (conv2d weights reordered), and the factorised first
 // layer's control-point weights likewise.
 struct Prepared {
-  std::vector<std::vector<float>> params;
+  // The points' own parameters when no op rewrites its weights (an MLP), else `rewritten`.
+  const std::vector<std::vector<float>>* params = nullptr;
+  std::vector<std::vector<float>> rewritten;
   std::vector<std::vector<float>> first_weights;  // per control point, when factorising
   std::vector<float> zero_bias;
 };
@@ -32,12 +34,16 @@ struct Prepared {
 Prepared prepare(const GraphPoints& pts, const GraphPlan& plan, const TensorPlaces& places, bool factorise) {
   const Graph& g = *pts.graph;
   Prepared out;
-  out.params = pts.params;
+  out.params = &pts.params;
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
     const auto prep = op_kernels(g.nodes[i].op).prepare;
     if (!prep || !plan.needed[i]) continue;
+    if (out.params == &pts.params) {
+      out.rewritten = pts.params;
+      out.params = &out.rewritten;
+    }
     const int64_t at = places[i][static_cast<std::size_t>(TensorRole::weight)].offset;
-    for (auto& p : out.params) prep(g, g.nodes[i], p.data() + at);
+    for (auto& p : out.rewritten) prep(g, g.nodes[i], p.data() + at);
   }
   if (factorise) {
     const std::size_t f = static_cast<std::size_t>(plan.first_layer);
@@ -73,8 +79,9 @@ void run(const GraphPoints& pts, const GraphPlan& plan, const Split& split, int6
   const int64_t first_size = factorise ? plan.size[static_cast<std::size_t>(plan.first_layer)] : 0;
   int64_t per_row = plan.size[0] + scratch + static_cast<int64_t>(num_cp) * first_size;
   for (int64_t s : plan.slot_size) per_row += s;
-  // A block's activations within a few MiB per thread, and no more rows than there are to share.
-  const int64_t block = std::clamp<int64_t>((int64_t{1} << 21) / std::max<int64_t>(per_row, 1), 1, 256);
+  // A block's activations within 16 MiB per thread (an MLP of width 1024 gets 512 rows, a small ResNet a
+  // dozen: the GEMMs are long enough either way), and no more rows than there are to share.
+  const int64_t block = std::clamp<int64_t>((int64_t{1} << 22) / std::max<int64_t>(per_row, 1), 1, 512);
   const int64_t num_blocks = (count + block - 1) / block;
 
   BlasThreadsGuard single_threaded_blas(1);
@@ -118,9 +125,12 @@ void run(const GraphPoints& pts, const GraphPlan& plan, const Split& split, int6
           float* out = output_of(i);
           const TensorPlace& bias = places[ui][static_cast<std::size_t>(TensorRole::bias)];
           if (i == plan.first_layer && factorise) {
-            const float* b = bias.present ? prep.params[p].data() + bias.offset : prep.zero_bias.data();
+            const float* b = bias.present ? (*prep.params)[p].data() + bias.offset : prep.zero_bias.data();
             const int64_t positions = rows * positions_of(n.shape);
-            combine_bias_activation(part_ptrs, pts.coef[p], out, positions, n.out, b, Activation::identity);
+            const int act = plan.fused_activation[ui];
+            combine_bias_activation(
+                part_ptrs, pts.coef[p], out, positions, n.out, b,
+                act >= 0 ? g.nodes[static_cast<std::size_t>(act)].activation : Activation::identity);
             continue;
           }
           OpArgs args{
@@ -128,15 +138,15 @@ void run(const GraphPoints& pts, const GraphPlan& plan, const Split& split, int6
               out, rows};
           const TensorPlace& weight = places[ui][static_cast<std::size_t>(TensorRole::weight)];
           if (n.op == Op::linear || n.op == Op::conv2d) {
-            args.weight = prep.params[p].data() + weight.offset;
-            args.bias = bias.present ? prep.params[p].data() + bias.offset : nullptr;
+            args.weight = (*prep.params)[p].data() + weight.offset;
+            args.bias = bias.present ? (*prep.params)[p].data() + bias.offset : nullptr;
           }
           if (n.op == Op::batch_norm) {
             args.scale = pts.scale[p].data() + bn_offset[ui];
             args.shift = pts.shift[p].data() + bn_offset[ui];
-            if (const int act = plan.fused_activation[ui]; act >= 0)
-              args.then = &g.nodes[static_cast<std::size_t>(act)].activation;
           }
+          if (const int act = plan.fused_activation[ui]; act >= 0)
+            args.then = &g.nodes[static_cast<std::size_t>(act)].activation;
           args.scratch = work.data();
           op_kernels(n.op).forward(args);
         }

@@ -1,4 +1,5 @@
-// A linear layer over a block of rows: one SGEMM against W [out, in] (PyTorch's layout), then the bias.
+// A linear layer over a block of rows: one SGEMM against W [out, in] (PyTorch's layout), then the bias and
+// the activation the plan fused into it, in one pass.
 #include "backend/cpu/op_table.hpp"
 #include "backend/cpu_ops.hpp"
 
@@ -9,7 +10,7 @@ void linear_forward(const OpArgs& a) {
   const int64_t out = a.node.out;
   const int64_t in = a.graph.nodes[static_cast<std::size_t>(a.node.inputs.front())].shape.front();
   gemm(a.rows, out, in, 1.f, a.in0, false, a.weight, true, 0.f, a.out);
-  if (a.bias) add_bias(a.out, a.rows, out, a.bias);
+  finish_affine(a, a.rows, out);
 }
 
 }  // namespace

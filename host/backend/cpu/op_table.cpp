@@ -3,7 +3,17 @@
 
 #include <array>
 
+#include "backend/cpu_ops.hpp"
+
 namespace modeconn::cpu {
+
+void finish_affine(const OpArgs& a, int64_t rows, int64_t cols) {
+  const Activation act = a.then ? *a.then : Activation::identity;
+  if (a.bias)
+    bias_activation(a.out, rows, cols, a.bias, act, a.then != nullptr);
+  else if (a.then)
+    apply_activation(a.out, rows * cols, act);
+}
 
 const OpKernels& op_kernels(Op op) {
   static const std::array<const OpKernels*, kNumOps> table = [] {

@@ -22,7 +22,7 @@ struct OpArgs {
   const float* bias = nullptr;    // linear, conv2d; null when the node has none
   const float* scale = nullptr;   // batch_norm: y = scale[c]·x + shift[c], per channel
   const float* shift = nullptr;
-  const Activation* then = nullptr;  // batch_norm: an activation fused after it (GraphPlan)
+  const Activation* then = nullptr;  // batch_norm, linear, conv2d: an activation fused after it (GraphPlan)
   float* scratch = nullptr;          // scratch_per_row(node) · rows floats
 };
 
@@ -36,6 +36,10 @@ struct OpKernels {
 };
 
 const OpKernels& op_kernels(Op op);
+
+// After a linear layer's or convolution's GEMM into a.out (`rows` rows of `cols`): its bias and the
+// activation fused after it, if any, in one pass.
+void finish_affine(const OpArgs& a, int64_t rows, int64_t cols);
 
 // Registered by each op's file.
 extern const OpKernels kInputKernels, kLinearKernels, kConv2dKernels, kBatchNormKernels, kActivationKernels,
