@@ -88,7 +88,7 @@ int run_align(const Args& args) {
   outputs.check();
 
   const TensorFile file_a = read_safetensors(a_path), file_b = read_safetensors(b_path);
-  if (holds_graph_beyond_mlp(file_a, a_path) || holds_graph_beyond_mlp(file_b, b_path))
+  if (holds_graph_beyond_mlp(file_a.metadata, a_path) || holds_graph_beyond_mlp(file_b.metadata, b_path))
     return align_graphs(cl, method, a_path, file_a, b_path, file_b, out, json);
   Model a = model_from_tensors(file_a, a_path, cl.get<std::string>("activation"));
   Model b = model_from_tensors(file_b, b_path, cl.get<std::string>("activation"));

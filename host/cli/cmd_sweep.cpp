@@ -85,7 +85,7 @@ int run_sweep(const Args& args) {
   plan_sweep_outputs(cl.outputs(), paths, cl.get<std::string>("data"), out_dir, shard);
   // The data set is loaded once per process, and every model once.
   const Dataset data = load_dataset(cl.get<std::string>("data"));
-  const bool graphs = holds_graph_beyond_mlp(read_safetensors(paths.front()), paths.front());
+  const bool graphs = holds_graph_beyond_mlp(read_safetensors_metadata(paths.front()), paths.front());
   std::vector<Model> models;
   std::vector<GraphModel> graph_models;
   SweepPlan plan;

@@ -61,8 +61,9 @@ void fit_graph_to_data(GraphModel& model, const std::string& model_path, const D
 }
 
 bool graph_inputs(const std::string& a_path, const std::string& b_path) {
-  return holds_graph_beyond_mlp(read_safetensors(a_path), a_path) ||
-         holds_graph_beyond_mlp(read_safetensors(b_path), b_path);
+  // The headers only: the command reads the files in full once it knows which kind they are.
+  return holds_graph_beyond_mlp(read_safetensors_metadata(a_path), a_path) ||
+         holds_graph_beyond_mlp(read_safetensors_metadata(b_path), b_path);
 }
 
 std::string describe(const GraphModel& m) {

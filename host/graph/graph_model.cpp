@@ -29,9 +29,9 @@ TensorPlaces tensor_places(const Graph& graph) {
   return places;
 }
 
-bool holds_graph_beyond_mlp(const TensorFile& file, const std::string& where) {
-  const auto graph = file.metadata.find("modeconn.graph");
-  return graph != file.metadata.end() && !graph_from_json(graph->second, where).is_mlp();
+bool holds_graph_beyond_mlp(const std::map<std::string, std::string>& metadata, const std::string& where) {
+  const auto graph = metadata.find("modeconn.graph");
+  return graph != metadata.end() && !graph_from_json(graph->second, where).is_mlp();
 }
 
 GraphModel graph_model_from_tensors(const TensorFile& file, const std::string& where) {

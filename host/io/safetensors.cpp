@@ -214,9 +214,11 @@ TensorFile parse_safetensors(const std::vector<unsigned char>& bytes, const std:
   return file;
 }
 
-TensorFile read_safetensors(const std::string& path) {
-  // The header first: a file whose header does not hold, or that is too large for any model, is refused
-  // before its data is read (a sparse file of hundreds of gigabytes costs nothing to make).
+namespace {
+
+// The header alone, validated: a file whose header does not hold, or that is too large for any model, is
+// refused before its data is read (a sparse file of hundreds of gigabytes costs nothing to make).
+Header read_header(const std::string& path) {
   const uint64_t size = file_size(path);
   const uint64_t max = kMaxSafetensorsBytes;
   static_assert(kMaxSafetensorsBytes == 8 + kMaxHeaderBytes + static_cast<uint64_t>(kMaxParams) * 8);
@@ -226,9 +228,19 @@ TensorFile read_safetensors(const std::string& path) {
   const auto first8 = read_file_prefix(path, 8);
   const uint64_t length = header_length(first8.data(), size, path);
   const auto head = read_file_prefix(path, 8 + length);
-  parse_header({reinterpret_cast<const char*>(head.data() + 8), static_cast<std::size_t>(length)}, size,
-               path);
-  return parse_safetensors(read_file(path, max), path);
+  return parse_header({reinterpret_cast<const char*>(head.data() + 8), static_cast<std::size_t>(length)},
+                      size, path);
+}
+
+}  // namespace
+
+std::map<std::string, std::string> read_safetensors_metadata(const std::string& path) {
+  return read_header(path).metadata;
+}
+
+TensorFile read_safetensors(const std::string& path) {
+  read_header(path);
+  return parse_safetensors(read_file(path, kMaxSafetensorsBytes), path);
 }
 
 std::vector<unsigned char> serialize_safetensors(const TensorFile& file) {

@@ -37,8 +37,8 @@ struct GraphModel {
   std::map<std::string, std::string> metadata;  // the file's, kept when the model is written back
 };
 
-// Whether a file holds a layer graph that is not a plain MLP (those load as Model).
-bool holds_graph_beyond_mlp(const TensorFile& file, const std::string& where);
+// Whether a file's metadata holds a layer graph that is not a plain MLP (those load as Model).
+bool holds_graph_beyond_mlp(const std::map<std::string, std::string>& metadata, const std::string& where);
 
 // Reads a graph model: the graph from `modeconn.graph`, every tensor checked against it and finite.
 GraphModel graph_model_from_tensors(const TensorFile& file, const std::string& where);

@@ -30,6 +30,9 @@ struct TensorFile {
 
 // Reads and validates a safetensors file (F32, F64, F16, BF16). Throws an input error naming the file.
 TensorFile read_safetensors(const std::string& path);
+// The file's __metadata__ from its header alone (the header validated as read_safetensors does; the tensors
+// are not read).
+std::map<std::string, std::string> read_safetensors_metadata(const std::string& path);
 // Parses safetensors bytes; `path` is only used in messages.
 TensorFile parse_safetensors(const std::vector<unsigned char>& bytes, const std::string& path);
 // Serialises tensors as F32 safetensors.
