@@ -270,8 +270,8 @@ class CpuGraphRunner final : public GraphRunner {
         ls += loss[p * static_cast<std::size_t>(split.rows) + static_cast<std::size_t>(r)];
         es += err[p * static_cast<std::size_t>(split.rows) + static_cast<std::size_t>(r)];
       }
-      result[p] = {ls / static_cast<double>(std::max<int64_t>(split.rows, 1)),
-                   es / static_cast<double>(std::max<int64_t>(split.rows, 1))};
+      // No rows: NaN, the mean of nothing, as the CUDA executor gives.
+      result[p] = {ls / static_cast<double>(split.rows), es / static_cast<double>(split.rows)};
     }
     return result;
   }
