@@ -117,10 +117,12 @@ ActivationStats CudaBackend::activation_stats(const Model& a, const Model& b, co
   for (int64_t r0 = 0; r0 < split.rows; r0 += chunk) {
     const int64_t rows = std::min(chunk, split.rows - r0);
     const float* x = stream ? stream->chunk(r0) : data.x.data() + r0 * d;
-    widen(forward_to(arch, d_a.data(), x, rows, layer, ping_a, pong_a), wide_a.data(), rows * n, s);
-    widen(forward_to(arch, d_b.data(), x, rows, layer, ping_b, pong_b), wide_b.data(), rows * n, s);
-    column_stats(wide_a.data(), rows, n, sums, sums + n, sums + 2 * n, scratch.data(), s);
-    column_stats(wide_b.data(), rows, n, sums + 3 * n, sums + 4 * n, sums + 5 * n, scratch.data(), s);
+    const float* h_a = forward_to(arch, d_a.data(), x, rows, layer, ping_a, pong_a);
+    const float* h_b = forward_to(arch, d_b.data(), x, rows, layer, ping_b, pong_b);
+    column_stats(h_a, rows, n, sums, sums + n, sums + 2 * n, scratch.data(), s);
+    column_stats(h_b, rows, n, sums + 3 * n, sums + 4 * n, sums + 5 * n, scratch.data(), s);
+    widen(h_a, wide_a.data(), rows * n, s);  // for the float64 cross product
+    widen(h_b, wide_b.data(), rows * n, s);
     gemm_f64(ctx_, n, n, rows, 1.0, wide_a.data(), true, wide_b.data(), false, 1.0, d_cross.data());
     if (stream) stream->consumed();
   }

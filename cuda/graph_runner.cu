@@ -223,9 +223,9 @@ class CudaGraphRunner final : public GraphRunner {
       DeviceBuffer<double>& wide = p == 0 ? wide_a : wide_b;
       grow(wide, m * c);
       grow(scratch, column_stats_scratch(m, c));
-      widen(out, wide.data(), m * c, s);
+      widen(out, wide.data(), m * c, s);  // for the float64 cross product
       double* at = d_sums.data() + 3 * p * uc;
-      column_stats(wide.data(), m, c, at, at + c, at + 2 * c, scratch.data(), s);
+      column_stats(out, m, c, at, at + c, at + 2 * c, scratch.data(), s);
       if (p == 1)
         gemm_f64(ctx(), c, c, m, 1.0, wide_a.data(), true, wide_b.data(), false, 1.0, d_cross.data());
     });
@@ -369,20 +369,30 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
   for (std::size_t i = 0; i < g.nodes.size(); ++i)
     if (plan.needed[i]) scratch = std::max(scratch, scratch_per_row(g, g.nodes[i]));
   const int64_t first_size = factorise ? plan.size[f] : 0;
-  // Per row of a block: the data, every point's input copy, patches and slots, the control points'
-  // first-layer products. The input is copied for every point so that every op reads its operands laid out
-  // alike.
+  // An op that reads the input reads it as every other operand, one copy per point; the factorised first
+  // layer reads one copy for all points, so when it is the input's only reader one copy is all there is.
   const auto pts_count = static_cast<int64_t>(num_pts);
-  int64_t per_point = plan.size[0] + scratch;
+  bool input_per_point = false;
+  for (int i = 1; i <= plan.stop; ++i) {
+    const Node& n = g.nodes[static_cast<std::size_t>(i)];
+    if (plan.needed[static_cast<std::size_t>(i)] && !plan.fused_away[static_cast<std::size_t>(i)] &&
+        !(factorise && static_cast<std::size_t>(i) == f))
+      input_per_point |= std::find(n.inputs.begin(), n.inputs.end(), 0) != n.inputs.end();
+  }
+  const int64_t input_copies = input_per_point ? pts_count : 1;
+  // Per row of a block: the data, the input copies, every point's patches and slots, the control points'
+  // first-layer products.
+  int64_t per_point = scratch;
   for (int64_t v : plan.slot_size) per_point += v;
-  const int64_t per_row = split.features + pts_count * per_point + static_cast<int64_t>(num_cp) * first_size;
+  const int64_t per_row = split.features + input_copies * plan.size[0] + pts_count * per_point +
+                          static_cast<int64_t>(num_cp) * first_size;
   const int64_t budget = static_cast<int64_t>(ctx().free_memory() / 4 / sizeof(float));
   const int64_t block = std::clamp<int64_t>(budget / std::max<int64_t>(per_row, 1), 1,
                                             std::min<int64_t>({count, 8192, backend_.max_chunk_rows()}));
   const auto sized = [&](int64_t per_block_row) { return static_cast<std::size_t>(block * per_block_row); };
 
   DeviceBuffer<float> d_x = backend_.buffer<float>(sized(split.features));
-  DeviceBuffer<float> d_input = backend_.buffer<float>(sized(pts_count * plan.size[0]));
+  DeviceBuffer<float> d_input = backend_.buffer<float>(sized(input_copies * plan.size[0]));
   DeviceBuffer<float> d_scratch = backend_.buffer<float>(sized(pts_count * scratch));
   DeviceBuffer<float> d_parts = backend_.buffer<float>(num_cp * sized(first_size));
   std::vector<DeviceBuffer<float>> slots;
@@ -398,10 +408,10 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
     d_x.upload(split.x.data() + r0 * split.features, static_cast<std::size_t>(rows * split.features), s);
     op_table()[static_cast<std::size_t>(Op::input)](
         {ctx(), g, g.nodes[0], d_x.data(), nullptr, d_input.data(), rows});
-    for (std::size_t p = 1; p < num_pts; ++p)
-      MODECONN_CUDA_CHECK(cudaMemcpyAsync(
-          d_input.data() + static_cast<int64_t>(p) * input_floats, d_input.data(),
-          static_cast<std::size_t>(input_floats) * sizeof(float), cudaMemcpyDeviceToDevice, s));
+    for (int64_t p = 1; p < input_copies; ++p)
+      MODECONN_CUDA_CHECK(cudaMemcpyAsync(d_input.data() + p * input_floats, d_input.data(),
+                                          static_cast<std::size_t>(input_floats) * sizeof(float),
+                                          cudaMemcpyDeviceToDevice, s));
     if (factorise) {
       const Node& n = g.nodes[f];
       for (std::size_t k = 0; k < num_cp; ++k) {
@@ -424,12 +434,10 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
       if (factorise && ui == f) {
         // Σ_k c_k · part_k + bias over every output position of every point, as rows·positions rows of `out`
         // columns per point.
-        const int act = plan.fused_activation[ui];
         combine_bias_activation(
             d_parts.data(), static_cast<int64_t>(num_cp), d_coef.data(), pts_count,
             rows * positions_of(n.shape), n.out, bias.present ? d_params.data() + bias.offset : d_zero.data(),
-            bias.present ? static_cast<int64_t>(np) : 0,
-            act >= 0 ? g.nodes[static_cast<std::size_t>(act)].activation : Activation::identity, out, s);
+            bias.present ? static_cast<int64_t>(np) : 0, fused_activation_of(g, plan, i), out, s);
         continue;
       }
       OpArgs args{
@@ -446,8 +454,7 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
         args.shift = d_shift.data() + bn_offset[ui];
         args.bn_stride = bn_total;
       }
-      if (const int act = plan.fused_activation[ui]; act >= 0)
-        args.then = g.nodes[static_cast<std::size_t>(act)].activation;
+      args.then = fused_activation_of(g, plan, i);
       args.scratch = d_scratch.data();
       op_table()[static_cast<std::size_t>(n.op)](args);
     }

@@ -56,8 +56,6 @@ void widen(const float* d_in, double* d_out, int64_t n, cudaStream_t stream);
 // grid). Parallel over rows as well as columns, so a few channels over millions of positions (a convolution's
 // output) run as fast as many units over few rows. d_scratch holds column_stats_scratch(rows, cols) doubles.
 int64_t column_stats_scratch(int64_t rows, int64_t cols);
-void column_stats(const double* d_h, int64_t rows, int64_t cols, double* d_sum, double* d_sq, double* d_max,
-                  double* d_scratch, cudaStream_t stream);
 void column_stats(const float* d_h, int64_t rows, int64_t cols, double* d_sum, double* d_sq, double* d_max,
                   double* d_scratch, cudaStream_t stream);
 

@@ -23,9 +23,8 @@ constexpr int64_t kStatsChunk = 256;
 // writes the chunk's sum, sum of squares and max to d_part ([3][cols][chunks]). Neighbouring threads read
 // neighbouring columns of a row, which keeps the loads coalesced; the chunks are fixed by the row count
 // alone, so the partials, and the sums made of them, are the same whatever the grid.
-template <typename T>
-__global__ void column_partials_kernel(const T* __restrict__ d_h, int64_t rows, int64_t cols, int64_t chunks,
-                                       double* __restrict__ d_part) {
+__global__ void column_partials_kernel(const float* __restrict__ d_h, int64_t rows, int64_t cols,
+                                       int64_t chunks, double* __restrict__ d_part) {
   const int64_t n = chunks * cols;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
        i += int64_t{gridDim.x} * blockDim.x) {
@@ -80,18 +79,6 @@ __global__ void column_combine_kernel(const double* __restrict__ d_part, int64_t
   }
 }
 
-template <typename T>
-void column_stats_of(const T* d_h, int64_t rows, int64_t cols, double* d_sum, double* d_sq, double* d_max,
-                     double* d_scratch, cudaStream_t stream) {
-  MODECONN_EXPECTS(rows >= 0 && cols >= 0, "column_stats shape");
-  if (rows == 0 || cols == 0) return;
-  const int64_t chunks = (rows + kStatsChunk - 1) / kStatsChunk;
-  launch(column_partials_kernel<T>, grid_for(chunks * cols), kBlock, 0, stream, d_h, rows, cols, chunks,
-         d_scratch);
-  launch(column_combine_kernel, blocks_for(cols), kBlock, 0, stream, d_scratch, cols, chunks, d_sum, d_sq,
-         d_max);
-}
-
 }  // namespace
 
 void widen(const float* d_in, double* d_out, int64_t n, cudaStream_t stream) {
@@ -104,14 +91,15 @@ int64_t column_stats_scratch(int64_t rows, int64_t cols) {
   return 3 * cols * std::max<int64_t>(1, (rows + kStatsChunk - 1) / kStatsChunk);
 }
 
-void column_stats(const double* d_h, int64_t rows, int64_t cols, double* d_sum, double* d_sq, double* d_max,
-                  double* d_scratch, cudaStream_t stream) {
-  column_stats_of(d_h, rows, cols, d_sum, d_sq, d_max, d_scratch, stream);
-}
-
 void column_stats(const float* d_h, int64_t rows, int64_t cols, double* d_sum, double* d_sq, double* d_max,
                   double* d_scratch, cudaStream_t stream) {
-  column_stats_of(d_h, rows, cols, d_sum, d_sq, d_max, d_scratch, stream);
+  MODECONN_EXPECTS(rows >= 0 && cols >= 0, "column_stats shape");
+  if (rows == 0 || cols == 0) return;
+  const int64_t chunks = (rows + kStatsChunk - 1) / kStatsChunk;
+  launch(column_partials_kernel, grid_for(chunks * cols), kBlock, 0, stream, d_h, rows, cols, chunks,
+         d_scratch);
+  launch(column_combine_kernel, blocks_for(cols), kBlock, 0, stream, d_scratch, cols, chunks, d_sum, d_sq,
+         d_max);
 }
 
 }  // namespace modeconn::cuda

@@ -100,4 +100,9 @@ GraphPlan make_plan(const Graph& graph, int stop) {
   return plan;
 }
 
+Activation fused_activation_of(const Graph& graph, const GraphPlan& plan, int node) {
+  const int act = plan.fused_activation[static_cast<std::size_t>(node)];
+  return act >= 0 ? graph.nodes[static_cast<std::size_t>(act)].activation : Activation::identity;
+}
+
 }  // namespace modeconn

@@ -38,4 +38,7 @@ void conv_weight_channels_last(const Graph& graph, const Node& node, float* weig
 // The plan for delivering node `stop`'s output (the graph's output by default).
 GraphPlan make_plan(const Graph& graph, int stop = -1);
 
+// The activation node `node` applies after itself in the plan (identity when none).
+Activation fused_activation_of(const Graph& graph, const GraphPlan& plan, int node);
+
 }  // namespace modeconn

@@ -11,13 +11,6 @@
 namespace modeconn {
 namespace {
 
-int index_of(const Graph& g, const std::string& name) {
-  for (std::size_t i = 0; i < g.nodes.size(); ++i)
-    if (g.nodes[i].name == name) return static_cast<int>(i);
-  ADD_FAILURE() << "no node " << name;
-  return -1;
-}
-
 TEST(GraphPlan, AnMlpsHiddenActivationsRunInsideTheirLinearLayers) {
   const Model m = test::random_model({12, 16, 10, 4}, Activation::gelu, Task::classification, 3);
   const Graph g = mlp_graph(m.arch);
@@ -55,15 +48,15 @@ TEST(GraphPlan, BatchNormAndConvolutionsFuseTheActivationThatAloneReadsThem) {
   const GraphPlan plan = make_plan(residual);
   // stem → bn → relu: the BatchNorm applies the ReLU; relu's output is read twice (conv and the sum), which
   // is fine: the fused op writes it.
-  EXPECT_EQ(plan.fused_activation[static_cast<std::size_t>(index_of(residual, "bn"))],
-            index_of(residual, "relu"));
+  EXPECT_EQ(plan.fused_activation[static_cast<std::size_t>(node_index(residual, "bn"))],
+            node_index(residual, "relu"));
   // sum → relu2: an add is not an op that fuses.
-  EXPECT_FALSE(plan.fused_away[static_cast<std::size_t>(index_of(residual, "relu2"))]);
+  EXPECT_FALSE(plan.fused_away[static_cast<std::size_t>(node_index(residual, "relu2"))]);
 
   const Graph one = graph_from_json(test::kOneChannel, "one channel");
   const GraphPlan p1 = make_plan(one);
-  EXPECT_EQ(p1.fused_activation[static_cast<std::size_t>(index_of(one, "conv"))], index_of(one, "tanh"));
-  EXPECT_TRUE(p1.fused_away[static_cast<std::size_t>(index_of(one, "tanh"))]);
+  EXPECT_EQ(p1.fused_activation[static_cast<std::size_t>(node_index(one, "conv"))], node_index(one, "tanh"));
+  EXPECT_TRUE(p1.fused_away[static_cast<std::size_t>(node_index(one, "tanh"))]);
 }
 
 TEST(GraphPlan, AnOutputReadByMoreThanTheActivationIsNotFusedInto) {
@@ -77,8 +70,8 @@ TEST(GraphPlan, AnOutputReadByMoreThanTheActivationIsNotFusedInto) {
    {"name": "fc2", "op": "linear", "out_features": 3, "tensors": {"weight": "fc2.weight", "bias": "fc2.bias"}}]})",
                                   "skip");
   const GraphPlan plan = make_plan(g);
-  EXPECT_EQ(plan.fused_activation[static_cast<std::size_t>(index_of(g, "fc1"))], -1);
-  EXPECT_FALSE(plan.fused_away[static_cast<std::size_t>(index_of(g, "act"))]);
+  EXPECT_EQ(plan.fused_activation[static_cast<std::size_t>(node_index(g, "fc1"))], -1);
+  EXPECT_FALSE(plan.fused_away[static_cast<std::size_t>(node_index(g, "act"))]);
 }
 
 }  // namespace

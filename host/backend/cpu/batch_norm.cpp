@@ -9,7 +9,7 @@ namespace {
 
 void batch_norm_forward(const OpArgs& a) {
   const int64_t c = channels_of(a.node.shape), n = a.rows * positions_of(a.node.shape);
-  with_activation(a.then ? *a.then : Activation::identity, [&](auto act) {
+  with_activation(a.then, [&](auto act) {
     for (int64_t i = 0; i < n; ++i) {
       const float* in = a.in0 + i * c;
       float* out = a.out + i * c;

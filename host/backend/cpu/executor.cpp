@@ -127,10 +127,8 @@ void run(const GraphPoints& pts, const GraphPlan& plan, const Split& split, int6
           if (i == plan.first_layer && factorise) {
             const float* b = bias.present ? (*prep.params)[p].data() + bias.offset : prep.zero_bias.data();
             const int64_t positions = rows * positions_of(n.shape);
-            const int act = plan.fused_activation[ui];
-            combine_bias_activation(
-                part_ptrs, pts.coef[p], out, positions, n.out, b,
-                act >= 0 ? g.nodes[static_cast<std::size_t>(act)].activation : Activation::identity);
+            combine_bias_activation(part_ptrs, pts.coef[p], out, positions, n.out, b,
+                                    fused_activation_of(g, plan, i));
             continue;
           }
           OpArgs args{
@@ -145,8 +143,7 @@ void run(const GraphPoints& pts, const GraphPlan& plan, const Split& split, int6
             args.scale = pts.scale[p].data() + bn_offset[ui];
             args.shift = pts.shift[p].data() + bn_offset[ui];
           }
-          if (const int act = plan.fused_activation[ui]; act >= 0)
-            args.then = &g.nodes[static_cast<std::size_t>(act)].activation;
+          args.then = fused_activation_of(g, plan, i);
           args.scratch = work.data();
           op_kernels(n.op).forward(args);
         }

@@ -8,11 +8,11 @@
 namespace modeconn::cpu {
 
 void finish_affine(const OpArgs& a, int64_t rows, int64_t cols) {
-  const Activation act = a.then ? *a.then : Activation::identity;
+  const bool activate = a.then != Activation::identity;
   if (a.bias)
-    bias_activation(a.out, rows, cols, a.bias, act, a.then != nullptr);
-  else if (a.then)
-    apply_activation(a.out, rows * cols, act);
+    bias_activation(a.out, rows, cols, a.bias, a.then, activate);
+  else if (activate)
+    apply_activation(a.out, rows * cols, a.then);
 }
 
 const OpKernels& op_kernels(Op op) {

@@ -22,8 +22,9 @@ struct OpArgs {
   const float* bias = nullptr;    // linear, conv2d; null when the node has none
   const float* scale = nullptr;   // batch_norm: y = scale[c]·x + shift[c], per channel
   const float* shift = nullptr;
-  const Activation* then = nullptr;  // batch_norm, linear, conv2d: an activation fused after it (GraphPlan)
-  float* scratch = nullptr;          // scratch_per_row(node) · rows floats
+  Activation then =
+      Activation::identity;  // batch_norm, linear, conv2d: an activation fused after it (GraphPlan)
+  float* scratch = nullptr;  // scratch_per_row(node) · rows floats
 };
 
 struct OpKernels {
