@@ -1,7 +1,9 @@
 // The CPU backend: path evaluation, activation statistics and outputs through the graph executor
-// (backend/cpu/executor.cpp), and backpropagation, on OpenBLAS and OpenMP.
+// (backend/cpu/executor.cpp), and backpropagation through the graph's backward (backend/cpu/backprop.cpp), on
+// OpenBLAS and OpenMP. The MLP is a graph like any other here.
 #include <vector>
 
+#include "backend/cpu/backprop.hpp"
 #include "backend/cpu_ops.hpp"
 #include "modeconn/backend.hpp"
 #include "modeconn/error.hpp"
@@ -22,7 +24,8 @@ class CpuBackend final : public Backend {
   std::vector<float> outputs(const Model& model, const Split& split, int64_t first, int64_t count) override;
   PointMetrics metrics_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
                                 std::span<const int64_t> rows, std::span<float> grad) override {
-    return cpu::metrics_and_grad(arch, params, split, rows, grad);
+    MODECONN_EXPECTS(split.task == arch.task, "data of the model's task");
+    return cpu::graph_metrics_and_grad(mlp_graph(arch), params, {}, false, split, rows, grad);
   }
   std::unique_ptr<GraphRunner> graph_runner() override { return make_cpu_graph_runner(); }
 };

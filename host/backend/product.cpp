@@ -1,4 +1,4 @@
-// The defaults of Backend: the host's matrix product, and no graph runner.
+// The defaults of Backend (the host's matrix product, and no graph runner) and of GraphRunner (no backward).
 #include "backend/cpu_ops.hpp"
 #include "modeconn/backend.hpp"
 #include "modeconn/error.hpp"
@@ -13,5 +13,10 @@ void Backend::product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t 
 }
 
 std::unique_ptr<GraphRunner> Backend::graph_runner() { return nullptr; }
+
+PointMetrics GraphRunner::metrics_and_grad(const Graph&, std::span<const float>, std::span<float>, bool,
+                                           const Split&, std::span<const int64_t>, std::span<float>) {
+  throw usage_error("this backend has no backward pass through layer graphs yet; use --device cpu");
+}
 
 }  // namespace modeconn

@@ -21,6 +21,18 @@ void conv_weight_channels_last(const Graph& g, const Node& n, float* w) {
   }
 }
 
+void conv_weight_channels_first(const Graph& g, const Node& n, float* w) {
+  const int64_t c = g.nodes[static_cast<std::size_t>(n.inputs.front())].shape[0];
+  const int64_t taps = n.kernel[0] * n.kernel[1];
+  std::vector<float> filter(static_cast<std::size_t>(c * taps));
+  for (int64_t o = 0; o < n.out; ++o) {
+    float* f = w + o * c * taps;
+    std::copy(f, f + c * taps, filter.begin());
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t t = 0; t < taps; ++t) f[ch * taps + t] = filter[static_cast<std::size_t>(t * c + ch)];
+  }
+}
+
 GraphPlan make_plan(const Graph& graph, int stop) {
   const int n = static_cast<int>(graph.nodes.size());
   if (stop < 0) stop = n - 1;

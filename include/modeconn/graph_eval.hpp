@@ -63,6 +63,14 @@ class GraphRunner {
   // The output (logits) at point 0 for split rows [first, first + count), row-major.
   virtual std::vector<float> outputs(const GraphPoints& points, const Split& split, int64_t first,
                                      int64_t count) = 0;
+  // Mean loss and error over split rows `rows` (a minibatch) at one model's `params` (the GraphModel's flat
+  // vector), and the loss's gradient, written to `grad`. BatchNorm normalises with the running statistics in
+  // `buffers`, or with `train_bn` with the minibatch's own as PyTorch's train mode does, `buffers` then
+  // updated as it updates them (momentum 0.1, the variance unbiased). A backend that has no backward for
+  // graphs yet refuses with a usage error.
+  virtual PointMetrics metrics_and_grad(const Graph& graph, std::span<const float> params,
+                                        std::span<float> buffers, bool train_bn, const Split& split,
+                                        std::span<const int64_t> rows, std::span<float> grad);
 };
 
 std::unique_ptr<GraphRunner> make_cpu_graph_runner();

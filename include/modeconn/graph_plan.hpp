@@ -34,6 +34,9 @@ bool runs_in_place(Op op);
 // Both backends run feature maps channels-last ([H, W, C] per row), so a convolution is one GEMM over every
 // output position: its weight, PyTorch's [out, C, kh, kw], is rewritten in place as [out, kh, kw, C].
 void conv_weight_channels_last(const Graph& graph, const Node& node, float* weight);
+// Its inverse: [out, kh, kw, C] back to PyTorch's [out, C, kh, kw] (a weight gradient computed
+// channels-last).
+void conv_weight_channels_first(const Graph& graph, const Node& node, float* weight);
 
 // The plan for delivering node `stop`'s output (the graph's output by default).
 GraphPlan make_plan(const Graph& graph, int stop = -1);

@@ -11,21 +11,44 @@
 
 namespace modeconn::test {
 
+// The activations in float64 from their definitions (PyTorch's: leaky slope 0.01, softplus linear above 20,
+// the exact erf GELU), so that finite differences of the reference are accurate.
+inline double reference_activate(Activation a, double x) {
+  switch (a) {
+    case Activation::relu:
+      return x > 0 ? x : 0.0;
+    case Activation::leaky_relu:
+      return x > 0 ? x : 0.01 * x;
+    case Activation::tanh:
+      return std::tanh(x);
+    case Activation::sigmoid:
+      return 1 / (1 + std::exp(-x));
+    case Activation::gelu:
+      return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+    case Activation::softplus:
+      return x > 20 ? x : std::log1p(std::exp(x));
+    case Activation::identity:
+      return x;
+  }
+  return x;
+}
+
 // Per BatchNorm node: the statistics to normalise with (the running ones, or recomputed ones).
 struct BnStats {
   std::vector<double> mean, var;
 };
 
-// The output of every node for one sample (x: the sample, [C, H, W] or [D]). `stats[i]`, when given for a
-// batch_norm node i, replaces its running statistics.
-inline std::vector<std::vector<double>> reference_forward(const GraphModel& m, const float* x,
+// The output of every node for one sample (x: the sample, [C, H, W] or [D]) at float64 parameters and
+// buffers (the GraphModel's flat layouts). `stats[i]`, when given for a batch_norm node i, replaces its
+// running statistics.
+inline std::vector<std::vector<double>> reference_forward(const Graph& g, const double* params,
+                                                          const double* buffers, const float* x,
                                                           const std::vector<BnStats>* stats = nullptr) {
-  const Graph& g = m.graph;
   const TensorPlaces places = tensor_places(g);
-  const auto tensor = [&](std::size_t node, TensorRole role) -> const float* {
+  const auto tensor = [&](std::size_t node, TensorRole role) -> const double* {
     const TensorPlace& p = places[node][static_cast<std::size_t>(role)];
     if (!p.present) return nullptr;
-    return (p.buffer ? m.buffers.data() : m.params.data()) + p.offset;
+    return (p.buffer ? buffers : params) + p.offset;
   };
   std::vector<std::vector<double>> out(g.nodes.size());
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
@@ -42,8 +65,8 @@ inline std::vector<std::vector<double>> reference_forward(const GraphModel& m, c
         for (int64_t k = 0; k < size; ++k) y[static_cast<std::size_t>(k)] = x[k];
         break;
       case Op::linear: {
-        const float* w = tensor(i, TensorRole::weight);
-        const float* b = tensor(i, TensorRole::bias);
+        const double* w = tensor(i, TensorRole::weight);
+        const double* b = tensor(i, TensorRole::bias);
         for (int64_t o = 0; o < n.out; ++o) {
           double v = b ? b[o] : 0.0;
           for (int64_t k = 0; k < is[0]; ++k)
@@ -53,8 +76,8 @@ inline std::vector<std::vector<double>> reference_forward(const GraphModel& m, c
         break;
       }
       case Op::conv2d: {
-        const float* w = tensor(i, TensorRole::weight);
-        const float* b = tensor(i, TensorRole::bias);
+        const double* w = tensor(i, TensorRole::weight);
+        const double* b = tensor(i, TensorRole::bias);
         const int64_t c = is[0], h = is[1], wd = is[2], kh = n.kernel[0], kw = n.kernel[1];
         for (int64_t o = 0; o < n.out; ++o)
           for (int64_t oy = 0; oy < s[1]; ++oy)
@@ -74,10 +97,10 @@ inline std::vector<std::vector<double>> reference_forward(const GraphModel& m, c
         break;
       }
       case Op::batch_norm: {
-        const float* gamma = tensor(i, TensorRole::weight);
-        const float* beta = tensor(i, TensorRole::bias);
-        const float* rm = tensor(i, TensorRole::running_mean);
-        const float* rv = tensor(i, TensorRole::running_var);
+        const double* gamma = tensor(i, TensorRole::weight);
+        const double* beta = tensor(i, TensorRole::bias);
+        const double* rm = tensor(i, TensorRole::running_mean);
+        const double* rv = tensor(i, TensorRole::running_var);
         const int64_t per = size / s[0];
         for (int64_t c = 0; c < s[0]; ++c) {
           const bool given = stats && !(*stats)[i].mean.empty();
@@ -94,7 +117,7 @@ inline std::vector<std::vector<double>> reference_forward(const GraphModel& m, c
       case Op::activation:
         for (int64_t k = 0; k < size; ++k)
           y[static_cast<std::size_t>(k)] =
-              activate(n.activation, static_cast<float>((*in)[static_cast<std::size_t>(k)]));
+              reference_activate(n.activation, (*in)[static_cast<std::size_t>(k)]);
         break;
       case Op::max_pool2d:
       case Op::avg_pool2d: {
@@ -137,6 +160,14 @@ inline std::vector<std::vector<double>> reference_forward(const GraphModel& m, c
     }
   }
   return out;
+}
+
+// The same at a model's own (float) values.
+inline std::vector<std::vector<double>> reference_forward(const GraphModel& m, const float* x,
+                                                          const std::vector<BnStats>* stats = nullptr) {
+  const std::vector<double> params(m.params.begin(), m.params.end()),
+      buffers(m.buffers.begin(), m.buffers.end());
+  return reference_forward(m.graph, params.data(), buffers.data(), x, stats);
 }
 
 }  // namespace modeconn::test

@@ -1,6 +1,7 @@
 // BatchNorm in inference form: per channel y = scale·x + shift, the executor having folded the weight, bias
 // and the statistics of the chosen --bn mode into scale and shift; with an activation fused after it (the
-// plan's fused_activation), y = act(scale·x + shift) in the same pass.
+// plan's fused_activation), y = act(scale·x + shift) in the same pass. Training's passes (batch statistics
+// and the backward) are the functions after it, which the training executor calls between its meetings.
 #include "backend/cpu/op_table.hpp"
 #include "backend/cpu_ops.hpp"
 
@@ -20,6 +21,40 @@ void batch_norm_forward(const OpArgs& a) {
 
 }  // namespace
 
-const OpKernels kBatchNormKernels{batch_norm_forward, nullptr, nullptr};
+const OpKernels kBatchNormKernels{batch_norm_forward, nullptr, nullptr, nullptr};
+
+void batch_norm_value_sums(const float* x, int64_t m, int64_t c, double* sums) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const double v = x[i * c + ch];
+      sums[ch] += v;
+      sums[c + ch] += v * v;
+    }
+}
+
+void batch_norm_grad_sums(const float* x, const float* dy, int64_t m, int64_t c, const double* mean,
+                          const double* inv, double* sums) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const double g = dy[i * c + ch];
+      sums[ch] += g;
+      sums[c + ch] += g * (x[i * c + ch] - mean[ch]) * inv[ch];
+    }
+}
+
+void batch_norm_input_grad(const float* x, const float* dy, int64_t m, int64_t c, const double* mean,
+                           const double* inv, const float* gamma, const double* totals, bool train,
+                           double count, float* dx) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const double scale = (gamma ? gamma[ch] : 1.0) * inv[ch];
+      double g = dy[i * c + ch];
+      if (train) {
+        const double xhat = (x[i * c + ch] - mean[ch]) * inv[ch];
+        g -= (totals[ch] + xhat * totals[c + ch]) / count;
+      }
+      dx[i * c + ch] += static_cast<float>(scale * g);
+    }
+}
 
 }  // namespace modeconn::cpu

@@ -1,6 +1,8 @@
 // Convolution as im2col + SGEMM over every output position of a block of rows at once: the patches
 // [rows·Ho·Wo, kh·kw·C] (channels-last, so each kernel tap copies C contiguous floats) times the weights
 // prepared as [out, kh·kw·C]. A 1×1 convolution with stride 1 and no padding reads its input directly.
+// Backward over the same patches: ∂W += ∂Yᵀ·patches, and ∂X from ∂patches = ∂Y·W scattered back to the
+// positions each patch copied (col2im).
 #include <algorithm>
 #include <utility>
 #include <vector>
@@ -110,8 +112,64 @@ void conv_forward(const OpArgs& a) {
   finish_affine(a, a.rows * per_row, n.out);
 }
 
+// Adds ∂patches [rows·Ho·Wo, kh·kw·C] (never transposed) into ∂X at the positions im2col copied from; taps
+// that read padding had no source.
+void col2im_add(const Graph& g, const Node& n, const float* dpatches, int64_t rows, float* dx) {
+  const auto& s = g.nodes[static_cast<std::size_t>(n.inputs.front())].shape;
+  const int64_t c = s[0], h = s[1], w = s[2], ho = n.shape[1], wo = n.shape[2];
+  const int64_t kh = n.kernel[0], kw = n.kernel[1], k = kh * kw * c, sx = n.stride[1];
+  for (int64_t r = 0; r < rows; ++r) {
+    float* image = dx + r * h * w * c;
+    for (int64_t oy = 0; oy < ho; ++oy) {
+      const int64_t pos0 = (r * ho + oy) * wo;
+      for (int64_t i = 0; i < kh; ++i) {
+        const int64_t y = oy * n.stride[0] - n.padding[0] + i * n.dilation[0];
+        if (y < 0 || y >= h) continue;
+        for (int64_t j = 0; j < kw; ++j) {
+          const auto [lo, hi] = inside_columns(j, n, w, wo);
+          const int64_t x0 = j * n.dilation[1] - n.padding[1];
+          const float* src = dpatches + pos0 * k + (i * kw + j) * c;
+          for (int64_t ox = lo; ox < hi; ++ox) {
+            float* to = image + (y * w + ox * sx + x0) * c;
+            const float* from = src + ox * k;
+            for (int64_t q = 0; q < c; ++q) to[q] += from[q];
+          }
+        }
+      }
+    }
+  }
+}
+
+void conv_backward(const GradArgs& a) {
+  const Node& n = a.node;
+  const auto& in_shape = a.graph.nodes[static_cast<std::size_t>(n.inputs.front())].shape;
+  const int64_t in_size = in_shape[0] * in_shape[1] * in_shape[2];
+  const int64_t per_row = n.shape[1] * n.shape[2];
+  const int64_t k = n.kernel[0] * n.kernel[1] * in_shape[0];
+  if (a.dbias) column_sums(a.dout, a.rows * per_row, n.out, a.dbias);
+  if (is_pointwise(n)) {
+    gemm(n.out, k, a.rows * per_row, 1.f, a.dout, true, a.in0, false, 1.f, a.dweight);
+    if (a.din0) gemm(a.rows * per_row, k, n.out, 1.f, a.dout, false, a.weight, false, 1.f, a.din0);
+    return;
+  }
+  const int64_t step = std::max<int64_t>(1, kPatchFloats / (per_row * k));
+  std::vector<float> patches(static_cast<std::size_t>(step * per_row * k));
+  std::vector<float> dpatches(a.din0 ? patches.size() : 0);
+  for (int64_t r = 0; r < a.rows; r += step) {
+    const int64_t rows = std::min(step, a.rows - r), m = rows * per_row;
+    const float* dy = a.dout + r * per_row * n.out;
+    im2col(a.graph, n, a.in0 + r * in_size, rows, patches.data());
+    // One input channel: im2col wrote the patches transposed, [k, m].
+    gemm(n.out, k, m, 1.f, dy, true, patches.data(), in_shape[0] == 1, 1.f, a.dweight);
+    if (a.din0) {
+      gemm(m, k, n.out, 1.f, dy, false, a.weight, false, 0.f, dpatches.data());
+      col2im_add(a.graph, n, dpatches.data(), rows, a.din0 + r * in_size);
+    }
+  }
+}
+
 }  // namespace
 
-const OpKernels kConv2dKernels{conv_forward, conv_scratch, conv_weight_channels_last};
+const OpKernels kConv2dKernels{conv_forward, conv_backward, conv_scratch, conv_weight_channels_last};
 
 }  // namespace modeconn::cpu

@@ -1,5 +1,5 @@
 // Graph ops without parameters that move or combine values: the input (to channels-last), activations,
-// flatten (back to PyTorch's channel-major order) and the residual add.
+// flatten (back to PyTorch's channel-major order) and the residual add; and their backward passes.
 #include "backend/cpu/op_table.hpp"
 #include "backend/cpu_ops.hpp"
 
@@ -46,11 +46,42 @@ void add_forward(const OpArgs& a) {
   for (int64_t i = 0; i < n; ++i) a.out[i] = a.in0[i] + a.in1[i];
 }
 
+int64_t size_of(const Node& n) {
+  int64_t size = 1;
+  for (int64_t d : n.shape) size *= d;
+  return size;
+}
+
+void activation_backward(const GradArgs& a) {
+  const int64_t n = a.rows * size_of(a.node);
+  with_activation(a.node.activation, [&](auto act) {
+    for (int64_t i = 0; i < n; ++i) a.din0[i] += a.dout[i] * activate_grad(act, a.in0[i], a.out[i]);
+  });
+}
+
+void flatten_backward(const GradArgs& a) {
+  const auto& s = a.graph.nodes[static_cast<std::size_t>(a.node.inputs.front())].shape;
+  const int64_t c = channels_of(s), hw = positions_of(s);
+  for (int64_t r = 0; r < a.rows; ++r) {
+    const float* from = a.dout + r * c * hw;
+    float* to = a.din0 + r * c * hw;
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t p = 0; p < hw; ++p) to[p * c + ch] += from[ch * hw + p];
+  }
+}
+
+void add_backward(const GradArgs& a) {
+  const int64_t n = a.rows * size_of(a.node);
+  for (float* d : {a.din0, a.din1})
+    if (d)
+      for (int64_t i = 0; i < n; ++i) d[i] += a.dout[i];
+}
+
 }  // namespace
 
-const OpKernels kInputKernels{input_forward, nullptr, nullptr};
-const OpKernels kActivationKernels{activation_forward, nullptr, nullptr};
-const OpKernels kFlattenKernels{flatten_forward, nullptr, nullptr};
-const OpKernels kAddKernels{add_forward, nullptr, nullptr};
+const OpKernels kInputKernels{input_forward, nullptr, nullptr, nullptr};
+const OpKernels kActivationKernels{activation_forward, activation_backward, nullptr, nullptr};
+const OpKernels kFlattenKernels{flatten_forward, flatten_backward, nullptr, nullptr};
+const OpKernels kAddKernels{add_forward, add_backward, nullptr, nullptr};
 
 }  // namespace modeconn::cpu

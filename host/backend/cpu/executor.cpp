@@ -8,6 +8,7 @@
 #include <functional>
 #include <vector>
 
+#include "backend/cpu/backprop.hpp"
 #include "backend/cpu/op_table.hpp"
 #include "backend/cpu_ops.hpp"
 #include "modeconn/error.hpp"
@@ -271,6 +272,12 @@ class CpuGraphRunner final : public GraphRunner {
       result[p] = {ls / static_cast<double>(split.rows), es / static_cast<double>(split.rows)};
     }
     return result;
+  }
+
+  PointMetrics metrics_and_grad(const Graph& graph, std::span<const float> params, std::span<float> buffers,
+                                bool train_bn, const Split& split, std::span<const int64_t> rows,
+                                std::span<float> grad) override {
+    return graph_metrics_and_grad(graph, params, buffers, train_bn, split, rows, grad);
   }
 
   std::vector<float> outputs(const GraphPoints& pts, const Split& split, int64_t first,

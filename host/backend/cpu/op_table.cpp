@@ -2,6 +2,7 @@
 #include "backend/cpu/op_table.hpp"
 
 #include <array>
+#include <vector>
 
 #include "backend/cpu_ops.hpp"
 
@@ -13,6 +14,13 @@ void finish_affine(const OpArgs& a, int64_t rows, int64_t cols) {
     bias_activation(a.out, rows, cols, a.bias, a.then, activate);
   else if (activate)
     apply_activation(a.out, rows * cols, a.then);
+}
+
+void column_sums(const float* x, int64_t rows, int64_t cols, float* sums) {
+  std::vector<double> s(static_cast<std::size_t>(cols), 0.0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < cols; ++j) s[static_cast<std::size_t>(j)] += x[r * cols + j];
+  for (int64_t j = 0; j < cols; ++j) sums[j] += static_cast<float>(s[static_cast<std::size_t>(j)]);
 }
 
 const OpKernels& op_kernels(Op op) {

@@ -27,8 +27,29 @@ struct OpArgs {
   float* scratch = nullptr;  // scratch_per_row(node) · rows floats
 };
 
+// One node's backward over a block of rows: given the gradient of the loss with respect to its output, adds
+// the gradients with respect to its inputs and to its parameters. Row-local like the forward; BatchNorm,
+// whose training form couples the rows through the batch statistics, is run by the training executor itself
+// (batch_norm_* below).
+struct GradArgs {
+  const Node& node;
+  const Graph& graph;
+  const float* in0 = nullptr;  // the forward's inputs and output, rows × their sizes
+  const float* in1 = nullptr;
+  const float* out = nullptr;
+  const float* dout = nullptr;  // ∂loss/∂out, rows × this node's size
+  float* din0 = nullptr;        // ∂loss/∂in0 and ∂loss/∂in1, added to (a node read twice sums both)
+  float* din1 = nullptr;
+  int64_t rows = 0;
+  const float* weight = nullptr;  // linear, conv2d: as prepared
+  float* dweight = nullptr;       // their gradients, added to, in the prepared layout
+  float* dbias = nullptr;         // null when the node has no bias
+};
+
 struct OpKernels {
   void (*forward)(const OpArgs& args) = nullptr;
+  // Null for the input (nothing upstream of it) and BatchNorm (see GradArgs).
+  void (*backward)(const GradArgs& args) = nullptr;
   // Floats of scratch per row the forward needs (im2col's patches).
   int64_t (*scratch_per_row)(const Graph& graph, const Node& node) = nullptr;
   // Rewrites a weight tensor, in place, into the layout the forward reads (conv2d: [out, kh, kw, in]); null
@@ -41,6 +62,22 @@ const OpKernels& op_kernels(Op op);
 // After a linear layer's or convolution's GEMM into a.out (`rows` rows of `cols`): its bias and the
 // activation fused after it, if any, in one pass.
 void finish_affine(const OpArgs& a, int64_t rows, int64_t cols);
+
+// BatchNorm over a block of m = rows·positions values of c channels, channels-last. Training needs the sums
+// of every row of the batch, so the executor adds each block's (float64) and meets between the passes. Σx and
+// Σx² per channel, added to sum[0..c) and sum[c..2c).
+void batch_norm_value_sums(const float* x, int64_t m, int64_t c, double* sums);
+// With x̂ = (x − mean)·inv: Σ∂y and Σ∂y·x̂ per channel (∂β and ∂γ), added to sums[0..c) and sums[c..2c).
+void batch_norm_grad_sums(const float* x, const float* dy, int64_t m, int64_t c, const double* mean,
+                          const double* inv, double* sums);
+// ∂loss/∂x added to dx. y = γ·x̂ + β, so ∂x = γ·inv·∂y with fixed statistics (eval), and with the batch's
+// own (train, over `count` values per channel) ∂x = γ·inv·(∂y − Σ∂y/count − x̂·Σ∂y·x̂/count).
+void batch_norm_input_grad(const float* x, const float* dy, int64_t m, int64_t c, const double* mean,
+                           const double* inv, const float* gamma, const double* totals, bool train,
+                           double count, float* dx);
+
+// sums[j] += Σ_rows x[r, j] (accumulated in float64): a bias's gradient.
+void column_sums(const float* x, int64_t rows, int64_t cols, float* sums);
 
 // Registered by each op's file.
 extern const OpKernels kInputKernels, kLinearKernels, kConv2dKernels, kBatchNormKernels, kActivationKernels,

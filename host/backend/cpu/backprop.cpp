@@ -1,0 +1,301 @@
+// Backpropagation through a layer graph on a minibatch: the CPU backend's only training loop over a graph's
+// nodes (an MLP is a graph like any other), forward keeping every node's output, then backward through the op
+// table in reverse.
+//
+// One parallel region per minibatch. Each thread carries its own rows through every node with
+// single-threaded GEMMs, so most of the pass needs no synchronisation: every op but BatchNorm is row-local.
+// The threads meet only where the rows couple, at each BatchNorm in training mode (the batch's statistics,
+// forward and backward) and once at the end, where each thread's parameter gradients, summed over its rows,
+// are added in thread order. A minibatch is small (128 rows of 256 units is a few milliseconds of work), so
+// waking threads for each GEMM, about twenty times a step, would cost more than the second core gives back;
+// waiting threads sleep (OMP_WAIT_POLICY=PASSIVE), so fewer meetings is what makes N threads pay on an idle
+// machine and never hurt on a busy one.
+#include "backend/cpu/backprop.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "backend/cpu/op_table.hpp"
+#include "backend/cpu_ops.hpp"
+#include "modeconn/error.hpp"
+#include "modeconn/graph_model.hpp"
+#include "modeconn/graph_plan.hpp"
+
+namespace modeconn::cpu {
+namespace {
+
+// This thread's share [begin, end) of `total` items, in contiguous blocks.
+struct Share {
+  int64_t begin = 0, end = 0;
+  Share(int64_t total, int thread, int threads) {
+    const int64_t per = (total + threads - 1) / threads;
+    begin = std::min(total, per * thread);
+    end = std::min(total, begin + per);
+  }
+  int64_t size() const { return end - begin; }
+};
+
+// PyTorch's BatchNorm default: running = (1 − momentum)·running + momentum·batch.
+constexpr double kBnMomentum = 0.1;
+
+// One BatchNorm's statistics for the pass: per channel the mean, the (biased) variance and 1/√(var + eps) it
+// normalised with.
+struct BnState {
+  std::vector<double> mean, var, inv;
+  std::vector<float> scale, shift;  // the forward folded: y = scale·x + shift
+};
+
+}  // namespace
+
+PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> params, std::span<float> buffers,
+                                    bool train_bn, const Split& split, std::span<const int64_t> rows,
+                                    std::span<float> grad) {
+  MODECONN_EXPECTS(params.size() == static_cast<std::size_t>(g.num_params()) && grad.size() == params.size(),
+                   "parameter sizes");
+  MODECONN_EXPECTS(buffers.size() == static_cast<std::size_t>(g.num_buffers()), "buffer sizes");
+  MODECONN_EXPECTS(!rows.empty(), "a minibatch needs rows");
+  MODECONN_EXPECTS(split.features == g.input_size(), "data width matches the graph's input");
+  for (int64_t r : rows) MODECONN_EXPECTS(r >= 0 && r < split.rows, "rows inside the split");
+  const std::size_t num_nodes = g.nodes.size();
+  const int64_t n = static_cast<int64_t>(rows.size());
+  const int64_t d = g.input_size(), classes = g.output_size();
+  const TensorPlaces places = tensor_places(g);
+  const GraphPlan plan = make_plan(g);  // for `needed` and sizes only: training runs nothing fused
+
+  // The parameters in the layouts the ops read (convolution weights channels-last).
+  std::vector<float> prepared;
+  const float* w = params.data();
+  for (std::size_t i = 0; i < num_nodes; ++i)
+    if (const auto prep = op_kernels(g.nodes[i].op).prepare; prep && plan.needed[i]) {
+      if (prepared.empty()) prepared.assign(params.begin(), params.end());
+      prep(g, g.nodes[i], prepared.data() + places[i][static_cast<std::size_t>(TensorRole::weight)].offset);
+      w = prepared.data();
+    }
+  const auto tensor = [&](std::size_t node, TensorRole role, const float* base) -> const float* {
+    const TensorPlace& p = places[node][static_cast<std::size_t>(role)];
+    return p.present ? base + p.offset : nullptr;
+  };
+
+  // Every node's output and its gradient, for all rows.
+  std::vector<std::vector<float>> value(num_nodes), dvalue(num_nodes);
+  for (std::size_t i = 0; i < num_nodes; ++i)
+    if (plan.needed[i]) {
+      value[i].resize(static_cast<std::size_t>(n * plan.size[i]));
+      if (i > 0) dvalue[i].resize(value[i].size());  // nothing flows into the data
+    }
+  std::vector<BnState> bn(num_nodes);
+  std::vector<double> losses(static_cast<std::size_t>(n)), errors(static_cast<std::size_t>(n));
+
+  // Rows per thread: a few for small graphs (an MLP), where splitting costs more than it saves; one for
+  // feature maps.
+  int64_t per_row = 0;
+  for (std::size_t i = 0; i < num_nodes; ++i) per_row += plan.needed[i] ? plan.size[i] : 0;
+  const int64_t min_rows = std::clamp<int64_t>((int64_t{1} << 15) / std::max<int64_t>(per_row, 1), 1, 8);
+  const int team =
+      static_cast<int>(std::clamp<int64_t>((n + min_rows - 1) / min_rows, 1, omp_get_max_threads()));
+  // Per thread: its parameter gradients and its share of each BatchNorm's sums (2 per channel).
+  std::vector<std::vector<float>> partial(static_cast<std::size_t>(team));
+  int64_t max_channels = 0;
+  for (std::size_t i = 0; i < num_nodes; ++i)
+    if (g.nodes[i].op == Op::batch_norm) max_channels = std::max(max_channels, channels_of(g.nodes[i].shape));
+  std::vector<std::vector<double>> bn_sums(static_cast<std::size_t>(team),
+                                           std::vector<double>(static_cast<std::size_t>(2 * max_channels)));
+  // The sums of every thread, in thread order (the same totals on every thread).
+  const auto totals = [&](int64_t c) {
+    std::vector<double> t(static_cast<std::size_t>(2 * c), 0.0);
+    for (const auto& s : bn_sums)
+      for (std::size_t k = 0; k < t.size(); ++k) t[k] += s[k];
+    return t;
+  };
+
+  BlasThreadsGuard single_threaded_blas(1);
+#pragma omp parallel num_threads(team)
+  {
+    const int thread = omp_get_thread_num(), threads = omp_get_num_threads();
+    const Share mine(n, thread, threads);
+    std::vector<float>& my_grad = partial[static_cast<std::size_t>(thread)];
+    my_grad.assign(params.size(), 0.f);
+    std::vector<double>& my_sums = bn_sums[static_cast<std::size_t>(thread)];
+    std::vector<float> x(static_cast<std::size_t>(mine.size() * d));
+    for (int64_t i = mine.begin; i < mine.end; ++i)
+      std::memcpy(x.data() + (i - mine.begin) * d, split.x.data() + rows[static_cast<std::size_t>(i)] * d,
+                  sizeof(float) * static_cast<std::size_t>(d));
+    const auto mine_of = [&](std::vector<float>& v, std::size_t node) {
+      return v.data() + mine.begin * plan.size[node];
+    };
+    std::vector<float> scratch;
+
+    // Forward, this thread's rows.
+    op_kernels(Op::input).forward({g.nodes[0], g, x.data(), nullptr, mine_of(value[0], 0), mine.size()});
+    for (std::size_t i = 1; i < num_nodes; ++i) {
+      if (!plan.needed[i]) continue;
+      const Node& node = g.nodes[i];
+      const auto in0 = static_cast<std::size_t>(node.inputs[0]);
+      OpArgs args{node, g, mine_of(value[in0], in0), nullptr, mine_of(value[i], i), mine.size()};
+      if (node.inputs.size() > 1)
+        args.in1 = mine_of(value[static_cast<std::size_t>(node.inputs[1])],
+                           static_cast<std::size_t>(node.inputs[1]));
+      args.weight = tensor(i, TensorRole::weight, w);
+      args.bias = tensor(i, TensorRole::bias, w);
+      if (const auto s = op_kernels(node.op).scratch_per_row) {
+        scratch.resize(static_cast<std::size_t>(mine.size() * s(g, node)));
+        args.scratch = scratch.data();
+      }
+      if (node.op == Op::batch_norm) {
+        const int64_t c = channels_of(node.shape), m = positions_of(node.shape);
+        if (train_bn) {
+          std::fill(my_sums.begin(), my_sums.begin() + 2 * c, 0.0);
+          batch_norm_value_sums(args.in0, mine.size() * m, c, my_sums.data());
+#pragma omp barrier
+        }
+        // Every thread folds the same statistics; one keeps them for the backward and the running update.
+        BnState s;
+        s.mean.resize(static_cast<std::size_t>(c));
+        s.var.resize(s.mean.size());
+        s.inv.resize(s.mean.size());
+        const float* rm = tensor(i, TensorRole::running_mean, buffers.data());
+        const float* rv = tensor(i, TensorRole::running_var, buffers.data());
+        std::vector<double> t;
+        if (train_bn) t = totals(c);
+        const double count = static_cast<double>(n * m);
+        for (int64_t ch = 0; ch < c; ++ch) {
+          const auto u = static_cast<std::size_t>(ch);
+          const double mean = train_bn ? t[u] / count : rm[ch];
+          const double var =
+              train_bn ? std::max(0.0, t[static_cast<std::size_t>(c + ch)] / count - mean * mean) : rv[ch];
+          s.mean[u] = mean;
+          s.var[u] = var;
+          s.inv[u] = 1.0 / std::sqrt(var + node.eps);
+        }
+        const float* gamma = tensor(i, TensorRole::weight, w);
+        const float* beta = tensor(i, TensorRole::bias, w);
+        for (int64_t ch = 0; ch < c; ++ch) {
+          const auto u = static_cast<std::size_t>(ch);
+          const double scale = (gamma ? gamma[ch] : 1.0) * s.inv[u];
+          s.scale.push_back(static_cast<float>(scale));
+          s.shift.push_back(static_cast<float>((beta ? beta[ch] : 0.0) - s.mean[u] * scale));
+        }
+        args.scale = s.scale.data();
+        args.shift = s.shift.data();
+        op_kernels(node.op).forward(args);
+        if (thread == 0) {
+          if (train_bn) {
+            // The running statistics as PyTorch updates them: the variance unbiased (count − 1).
+            float* run_mean =
+                buffers.data() + places[i][static_cast<std::size_t>(TensorRole::running_mean)].offset;
+            float* run_var =
+                buffers.data() + places[i][static_cast<std::size_t>(TensorRole::running_var)].offset;
+            for (int64_t ch = 0; ch < c; ++ch) {
+              const auto u = static_cast<std::size_t>(ch);
+              const double unbiased = count > 1 ? s.var[u] * count / (count - 1) : s.var[u];
+              run_mean[ch] = static_cast<float>((1 - kBnMomentum) * run_mean[ch] + kBnMomentum * s.mean[u]);
+              run_var[ch] = static_cast<float>((1 - kBnMomentum) * run_var[ch] + kBnMomentum * unbiased);
+            }
+          }
+          bn[i] = std::move(s);
+        }
+        // Every thread has read the sums before any overwrites them for the next BatchNorm, and bn[i] is
+        // kept.
+#pragma omp barrier
+        continue;
+      }
+      op_kernels(node.op).forward(args);
+    }
+
+    // The loss and its gradient with respect to the output, this thread's rows.
+    const std::size_t last = num_nodes - 1;
+    for (int64_t i = mine.begin; i < mine.end; ++i) {
+      const auto u = static_cast<std::size_t>(i);
+      row_loss(value[last].data() + i * classes, classes, split, rows[u], &losses[u], &errors[u],
+               dvalue[last].data() + i * classes, n);
+    }
+    for (std::size_t i = 1; i < last; ++i)
+      if (plan.needed[i])
+        std::fill(mine_of(dvalue[i], i), mine_of(dvalue[i], i) + mine.size() * plan.size[i], 0.f);
+
+    // Backward in reverse node order; gradients add into each input's (a node read twice gets both).
+    for (std::size_t i = last; i > 0; --i) {
+      if (!plan.needed[i]) continue;
+      const Node& node = g.nodes[i];
+      const auto in0 = static_cast<std::size_t>(node.inputs[0]);
+      float* din0 = in0 == 0 ? nullptr : mine_of(dvalue[in0], in0);
+      if (node.op == Op::batch_norm) {
+        const int64_t c = channels_of(node.shape), m = positions_of(node.shape);
+        // Thread 0 wrote bn[i] before the forward's barrier after it; read-only from here on.
+        const BnState* s = &bn[i];
+        std::fill(my_sums.begin(), my_sums.begin() + 2 * c, 0.0);
+        batch_norm_grad_sums(mine_of(value[in0], in0), mine_of(dvalue[i], i), mine.size() * m, c,
+                             s->mean.data(), s->inv.data(), my_sums.data());
+#pragma omp barrier
+        const std::vector<double> t = totals(c);
+        const float* gamma = tensor(i, TensorRole::weight, w);
+        if (din0)
+          batch_norm_input_grad(mine_of(value[in0], in0), mine_of(dvalue[i], i), mine.size() * m, c,
+                                s->mean.data(), s->inv.data(), gamma, t.data(), train_bn,
+                                static_cast<double>(n * m), din0);
+        if (thread == 0 && gamma) {
+          float* dgamma = my_grad.data() + places[i][static_cast<std::size_t>(TensorRole::weight)].offset;
+          float* dbeta = my_grad.data() + places[i][static_cast<std::size_t>(TensorRole::bias)].offset;
+          for (int64_t ch = 0; ch < c; ++ch) {
+            dgamma[ch] += static_cast<float>(t[static_cast<std::size_t>(c + ch)]);
+            dbeta[ch] += static_cast<float>(t[static_cast<std::size_t>(ch)]);
+          }
+        }
+        // Every thread has its totals before the next BatchNorm overwrites the sums.
+#pragma omp barrier
+        continue;
+      }
+      GradArgs args{node,
+                    g,
+                    mine_of(value[in0], in0),
+                    nullptr,
+                    mine_of(value[i], i),
+                    mine_of(dvalue[i], i),
+                    din0,
+                    nullptr,
+                    mine.size()};
+      if (node.inputs.size() > 1) {
+        const auto in1 = static_cast<std::size_t>(node.inputs[1]);
+        args.in1 = mine_of(value[in1], in1);
+        args.din1 = in1 == 0 ? nullptr : mine_of(dvalue[in1], in1);
+      }
+      args.weight = tensor(i, TensorRole::weight, w);
+      if (const TensorPlace& p = places[i][static_cast<std::size_t>(TensorRole::weight)]; p.present)
+        args.dweight = my_grad.data() + p.offset;
+      if (const TensorPlace& p = places[i][static_cast<std::size_t>(TensorRole::bias)]; p.present)
+        args.dbias = my_grad.data() + p.offset;
+      op_kernels(node.op).backward(args);
+    }
+
+    // Each thread's sums over its rows, added in thread order, parameter by parameter.
+#pragma omp barrier
+    const Share params_share(static_cast<int64_t>(grad.size()), thread, threads);
+    for (int64_t k = params_share.begin; k < params_share.end; ++k) {
+      float s = 0.f;
+      for (const auto& p : partial)
+        if (!p.empty()) s += p[static_cast<std::size_t>(k)];  // empty: a thread the team did not get
+      grad[static_cast<std::size_t>(k)] = s;
+    }
+  }
+
+  // Weight gradients of ops that read a rewritten layout (convolutions, channels-last) back to PyTorch's.
+  for (std::size_t i = 0; i < num_nodes; ++i)
+    if (op_kernels(g.nodes[i].op).prepare && g.nodes[i].op == Op::conv2d && plan.needed[i])
+      conv_weight_channels_first(
+          g, g.nodes[i], grad.data() + places[i][static_cast<std::size_t>(TensorRole::weight)].offset);
+
+  PointMetrics metrics;
+  for (std::size_t i = 0; i < losses.size(); ++i) {
+    metrics.loss += losses[i];
+    metrics.error += errors[i];
+  }
+  metrics.loss /= static_cast<double>(n);
+  metrics.error /= static_cast<double>(n);
+  return metrics;
+}
+
+}  // namespace modeconn::cpu
