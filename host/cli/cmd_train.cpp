@@ -1,4 +1,5 @@
-// modeconn train: trains an MLP minimum to start a study from, deterministically for a seed.
+// modeconn train: trains a minimum to start a study from, deterministically for a seed: an MLP (--hidden), or
+// a layer graph (--arch: a graph JSON file or a named family such as resnet:16,32,64).
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -8,6 +9,9 @@
 #include "cli/optimizer_options.hpp"
 #include "cli/training_run.hpp"
 #include "modeconn/error.hpp"
+#include "modeconn/file_util.hpp"
+#include "modeconn/graph_families.hpp"
+#include "modeconn/graph_train.hpp"
 #include "modeconn/tensor_file.hpp"
 #include "modeconn/train.hpp"
 
@@ -38,23 +42,67 @@ std::vector<int64_t> parse_widths(const std::string& text) {
   return widths;
 }
 
+// The graph --arch names for the data: a family built for its samples, or a graph JSON file.
+Graph arch_graph(const std::string& spec, const Dataset& data) {
+  if (is_graph_family(spec)) {
+    std::vector<int64_t> shape = data.train.sample_shape;
+    if (shape.size() == 2) shape.insert(shape.begin(), 1);  // an IDX image: one channel
+    return graph_family(spec, shape, output_width(data));
+  }
+  const auto text = read_file(spec, kMaxTextFileBytes);
+  return graph_from_json(std::string(text.begin(), text.end()), spec);
+}
+
+int train_graph_model(CommandLine& cl, const TrainOptions& o, const std::string& out) {
+  const std::string spec = cl.get<std::string>("arch");
+  const Dataset data = load_dataset(cl.get<std::string>("data"));
+  GraphModel model = init_graph_model(arch_graph(spec, data), data.train.task, o.seed);
+  if (model.params.size() > static_cast<std::size_t>(kMaxParams))
+    throw usage_error("--arch " + spec + " makes " + std::to_string(model.params.size()) +
+                      " parameters; at most " + std::to_string(kMaxParams));
+  fit_graph_to_data(model, spec, data);
+  auto backend = cl.backend();
+  std::string device;
+  auto runner = graph_runner(*backend, cl, &device);
+  cl.say("training " + describe(model) + " on " + data.source + " (" + std::to_string(data.train.rows) +
+         " samples, " + device + ")");
+  run_graph_training(*runner, model, data, o, !cl.common().quiet);
+  cl.outputs().stage(out, serialize_safetensors(graph_model_to_tensors(model)));
+  cl.outputs().commit();
+  cl.summary("trained " + spec + " for " + std::to_string(o.epochs) + " epochs");
+  return 0;
+}
+
 }  // namespace
 
 int run_train(const Args& args) {
   CommandLine cl("train",
-                 "modeconn train --data D --hidden 256,256 [--activation relu] [--epochs N --lr X --batch B "
-                 "--seed S] --out M.safetensors");
+                 "modeconn train --data D (--hidden 256,256 [--activation relu] | --arch resnet:16,32,64) "
+                 "[--epochs N --lr X --batch B --seed S] --out M.safetensors");
   cl.options().add_options()("data", po::value<std::string>()->required(),
                              "data folder or builtin:fashion-mnist")(
       "hidden", po::value<std::string>()->default_value("256,256"),
       "hidden widths, comma-separated, each 1 to 65536 (empty: a linear model)")(
       "activation", po::value<std::string>()->default_value("relu"),
       "relu, leaky_relu, tanh, sigmoid, gelu, softplus, identity")(
-      "out", po::value<std::string>()->required(), "where to write the model (safetensors)");
+      "arch", po::value<std::string>(),
+      "a layer graph instead of an MLP: a graph JSON file, or vgg:W1,W2,... or resnet:W1,W2,...[:BLOCKS] "
+      "(BatchNorm CNNs for image data)")("out", po::value<std::string>()->required(),
+                                         "where to write the model (safetensors)");
   add_optimizer_options(cl, 10);
   if (!cl.parse(args)) return 0;
 
   const TrainOptions o = read_optimizer_options(cl);
+  if (cl.has("arch")) {
+    if (cl.has("hidden") || cl.has("activation"))
+      throw usage_error("--arch describes the whole network; drop --hidden and --activation");
+    const auto out = cl.get<std::string>("out");
+    cl.outputs().data_inputs(cl.get<std::string>("data"));
+    if (!is_graph_family(cl.get<std::string>("arch"))) cl.outputs().input(cl.get<std::string>("arch"));
+    cl.outputs().output("--out", out);
+    cl.outputs().check();
+    return train_graph_model(cl, o, out);
+  }
   const auto activation = parse_activation(cl.get<std::string>("activation"), "--activation");
   const auto hidden = parse_widths(cl.get<std::string>("hidden"));
   const auto out = cl.get<std::string>("out");

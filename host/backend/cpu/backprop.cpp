@@ -97,7 +97,31 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
   const int64_t min_rows = std::clamp<int64_t>((int64_t{1} << 15) / std::max<int64_t>(per_row, 1), 1, 8);
   const int team =
       static_cast<int>(std::clamp<int64_t>((n + min_rows - 1) / min_rows, 1, omp_get_max_threads()));
-  // Per thread: its parameter gradients and its share of each BatchNorm's sums (2 per channel).
+  // Where each parameter's gradient comes from: ops with param_grad write theirs over every row after the
+  // backward, threads sharing the output units (linear); BatchNorm's are its totals, written by one thread;
+  // the rest (conv2d) add each thread's rows into the thread's partial sums, packed (`packed[i]`: where node
+  // i's tensors start in them), added in thread order at the end. Parameters of nodes the output does not
+  // need get 0.
+  struct Packed {
+    int64_t grad_offset, at, size;
+  };
+  std::vector<Packed> packed;
+  std::vector<int64_t> packed_at(num_nodes, -1);
+  int64_t packed_size = 0;
+  for (std::size_t i = 0; i < num_nodes; ++i) {
+    for (TensorRole role : {TensorRole::weight, TensorRole::bias}) {
+      const TensorPlace& p = places[i][static_cast<std::size_t>(role)];
+      if (!p.present || p.buffer) continue;
+      if (!plan.needed[i]) {
+        std::fill_n(grad.begin() + p.offset, p.size, 0.f);
+      } else if (const OpKernels& k = op_kernels(g.nodes[i].op); k.backward && !k.param_grad) {
+        if (packed_at[i] < 0) packed_at[i] = packed_size;
+        packed.push_back({p.offset, packed_size, p.size});
+        packed_size += p.size;
+      }
+    }
+  }
+  // Per thread: its packed partial sums and its share of each BatchNorm's sums (2 per channel).
   std::vector<std::vector<float>> partial(static_cast<std::size_t>(team));
   int64_t max_channels = 0;
   for (std::size_t i = 0; i < num_nodes; ++i)
@@ -118,7 +142,7 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
     const int thread = omp_get_thread_num(), threads = omp_get_num_threads();
     const Share mine(n, thread, threads);
     std::vector<float>& my_grad = partial[static_cast<std::size_t>(thread)];
-    my_grad.assign(params.size(), 0.f);
+    my_grad.assign(static_cast<std::size_t>(packed_size), 0.f);
     std::vector<double>& my_sums = bn_sums[static_cast<std::size_t>(thread)];
     std::vector<float> x(static_cast<std::size_t>(mine.size() * d));
     for (int64_t i = mine.begin; i < mine.end; ++i)
@@ -238,11 +262,11 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
                                 s->mean.data(), s->inv.data(), gamma, t.data(), train_bn,
                                 static_cast<double>(n * m), din0);
         if (thread == 0 && gamma) {
-          float* dgamma = my_grad.data() + places[i][static_cast<std::size_t>(TensorRole::weight)].offset;
-          float* dbeta = my_grad.data() + places[i][static_cast<std::size_t>(TensorRole::bias)].offset;
+          float* dgamma = grad.data() + places[i][static_cast<std::size_t>(TensorRole::weight)].offset;
+          float* dbeta = grad.data() + places[i][static_cast<std::size_t>(TensorRole::bias)].offset;
           for (int64_t ch = 0; ch < c; ++ch) {
-            dgamma[ch] += static_cast<float>(t[static_cast<std::size_t>(c + ch)]);
-            dbeta[ch] += static_cast<float>(t[static_cast<std::size_t>(ch)]);
+            dgamma[ch] = static_cast<float>(t[static_cast<std::size_t>(c + ch)]);
+            dbeta[ch] = static_cast<float>(t[static_cast<std::size_t>(ch)]);
           }
         }
         // Every thread has its totals before the next BatchNorm overwrites the sums.
@@ -264,21 +288,38 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
         args.din1 = in1 == 0 ? nullptr : mine_of(dvalue[in1], in1);
       }
       args.weight = tensor(i, TensorRole::weight, w);
-      if (const TensorPlace& p = places[i][static_cast<std::size_t>(TensorRole::weight)]; p.present)
-        args.dweight = my_grad.data() + p.offset;
-      if (const TensorPlace& p = places[i][static_cast<std::size_t>(TensorRole::bias)]; p.present)
-        args.dbias = my_grad.data() + p.offset;
-      op_kernels(node.op).backward(args);
+      if (packed_at[i] >= 0) {
+        args.dweight = my_grad.data() + packed_at[i];
+        if (places[i][static_cast<std::size_t>(TensorRole::bias)].present)
+          args.dbias = args.dweight + places[i][static_cast<std::size_t>(TensorRole::weight)].size;
+      }
+      if (mine.size() > 0) op_kernels(node.op).backward(args);
     }
 
-    // Each thread's sums over its rows, added in thread order, parameter by parameter.
+    // Every row's gradient is in; the parameter gradients that need all rows.
 #pragma omp barrier
-    const Share params_share(static_cast<int64_t>(grad.size()), thread, threads);
-    for (int64_t k = params_share.begin; k < params_share.end; ++k) {
-      float s = 0.f;
-      for (const auto& p : partial)
-        if (!p.empty()) s += p[static_cast<std::size_t>(k)];  // empty: a thread the team did not get
-      grad[static_cast<std::size_t>(k)] = s;
+    for (std::size_t i = 1; i < num_nodes; ++i) {
+      const auto param_grad = op_kernels(g.nodes[i].op).param_grad;
+      if (!param_grad || !plan.needed[i]) continue;
+      const Node& node = g.nodes[i];
+      const auto in0 = static_cast<std::size_t>(node.inputs[0]);
+      GradArgs args{node,    g, value[in0].data(), nullptr, value[i].data(), dvalue[i].data(), nullptr,
+                    nullptr, n};
+      args.dweight = grad.data() + places[i][static_cast<std::size_t>(TensorRole::weight)].offset;
+      if (const TensorPlace& p = places[i][static_cast<std::size_t>(TensorRole::bias)]; p.present)
+        args.dbias = grad.data() + p.offset;
+      const Share units(node.out, thread, threads);
+      if (units.size() > 0) param_grad(args, units.begin, units.end);
+    }
+    // Each thread's partial sums, added in thread order.
+    for (const Packed& range : packed) {
+      const Share share(range.size, thread, threads);
+      for (int64_t k = share.begin; k < share.end; ++k) {
+        float s = 0.f;
+        for (const auto& p : partial)
+          if (!p.empty()) s += p[static_cast<std::size_t>(range.at + k)];  // empty: a thread never started
+        grad[static_cast<std::size_t>(range.grad_offset + k)] = s;
+      }
     }
   }
 

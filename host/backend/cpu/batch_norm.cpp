@@ -21,7 +21,7 @@ void batch_norm_forward(const OpArgs& a) {
 
 }  // namespace
 
-const OpKernels kBatchNormKernels{batch_norm_forward, nullptr, nullptr, nullptr};
+const OpKernels kBatchNormKernels{batch_norm_forward, nullptr, nullptr, nullptr, nullptr};
 
 void batch_norm_value_sums(const float* x, int64_t m, int64_t c, double* sums) {
   for (int64_t i = 0; i < m; ++i)

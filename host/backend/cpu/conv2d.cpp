@@ -170,6 +170,6 @@ void conv_backward(const GradArgs& a) {
 
 }  // namespace
 
-const OpKernels kConv2dKernels{conv_forward, conv_backward, conv_scratch, conv_weight_channels_last};
+const OpKernels kConv2dKernels{conv_forward, conv_backward, nullptr, conv_scratch, conv_weight_channels_last};
 
 }  // namespace modeconn::cpu

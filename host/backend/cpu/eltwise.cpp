@@ -1,5 +1,7 @@
 // Graph ops without parameters that move or combine values: the input (to channels-last), activations,
 // flatten (back to PyTorch's channel-major order) and the residual add; and their backward passes.
+#include <algorithm>
+
 #include "backend/cpu/op_table.hpp"
 #include "backend/cpu_ops.hpp"
 
@@ -11,6 +13,10 @@ namespace {
 void transpose_rows(const float* in, float* out, int64_t rows, const std::vector<int64_t>& shape,
                     bool to_channels_last) {
   const int64_t c = channels_of(shape), hw = positions_of(shape);
+  if (hw == 1) {
+    std::copy(in, in + rows * c, out);
+    return;
+  }
   for (int64_t r = 0; r < rows; ++r) {
     const float* from = in + r * c * hw;
     float* to = out + r * c * hw;
@@ -79,9 +85,9 @@ void add_backward(const GradArgs& a) {
 
 }  // namespace
 
-const OpKernels kInputKernels{input_forward, nullptr, nullptr, nullptr};
-const OpKernels kActivationKernels{activation_forward, activation_backward, nullptr, nullptr};
-const OpKernels kFlattenKernels{flatten_forward, flatten_backward, nullptr, nullptr};
-const OpKernels kAddKernels{add_forward, add_backward, nullptr, nullptr};
+const OpKernels kInputKernels{input_forward, nullptr, nullptr, nullptr, nullptr};
+const OpKernels kActivationKernels{activation_forward, activation_backward, nullptr, nullptr, nullptr};
+const OpKernels kFlattenKernels{flatten_forward, flatten_backward, nullptr, nullptr, nullptr};
+const OpKernels kAddKernels{add_forward, add_backward, nullptr, nullptr, nullptr};
 
 }  // namespace modeconn::cpu

@@ -48,8 +48,14 @@ struct GradArgs {
 
 struct OpKernels {
   void (*forward)(const OpArgs& args) = nullptr;
-  // Null for the input (nothing upstream of it) and BatchNorm (see GradArgs).
+  // Null for the input (nothing upstream of it) and BatchNorm (see GradArgs). With dweight and dbias null it
+  // leaves the parameters' gradients to param_grad.
   void (*backward)(const GradArgs& args) = nullptr;
+  // For ops whose parameter gradients split by output unit (linear): the gradients of output units [u0, u1)
+  // over every row of the batch, written (not added), so threads share a layer without partial sums. Null:
+  // backward adds each thread's rows into its own partial sums instead (conv2d, whose patches are the
+  // thread's).
+  void (*param_grad)(const GradArgs& args, int64_t u0, int64_t u1) = nullptr;
   // Floats of scratch per row the forward needs (im2col's patches).
   int64_t (*scratch_per_row)(const Graph& graph, const Node& node) = nullptr;
   // Rewrites a weight tensor, in place, into the layout the forward reads (conv2d: [out, kh, kw, in]); null

@@ -107,8 +107,8 @@ void global_avg_pool_backward(const GradArgs& a) {
 
 }  // namespace
 
-const OpKernels kMaxPoolKernels{window_pool<true>, window_pool_backward<true>, nullptr, nullptr};
-const OpKernels kAvgPoolKernels{window_pool<false>, window_pool_backward<false>, nullptr, nullptr};
-const OpKernels kGlobalAvgPoolKernels{global_avg_pool, global_avg_pool_backward, nullptr, nullptr};
+const OpKernels kMaxPoolKernels{window_pool<true>, window_pool_backward<true>, nullptr, nullptr, nullptr};
+const OpKernels kAvgPoolKernels{window_pool<false>, window_pool_backward<false>, nullptr, nullptr, nullptr};
+const OpKernels kGlobalAvgPoolKernels{global_avg_pool, global_avg_pool_backward, nullptr, nullptr, nullptr};
 
 }  // namespace modeconn::cpu
