@@ -53,10 +53,13 @@ Graph arch_graph(const std::string& spec, const Dataset& data) {
   return graph_from_json(std::string(text.begin(), text.end()), spec);
 }
 
+// A layer graph from --arch, freshly initialised, or from --init as it is.
 int train_graph_model(CommandLine& cl, const TrainOptions& o, const std::string& out) {
-  const std::string spec = cl.get<std::string>("arch");
+  const bool from_file = cl.has("init");
+  const std::string spec = cl.get<std::string>(from_file ? "init" : "arch");
   const Dataset data = load_dataset(cl.get<std::string>("data"));
-  GraphModel model = init_graph_model(arch_graph(spec, data), data.train.task, o.seed);
+  GraphModel model =
+      from_file ? load_graph_model(spec) : init_graph_model(arch_graph(spec, data), data.train.task, o.seed);
   if (model.params.size() > static_cast<std::size_t>(kMaxParams))
     throw usage_error("--arch " + spec + " makes " + std::to_string(model.params.size()) +
                       " parameters; at most " + std::to_string(kMaxParams));
@@ -87,18 +90,30 @@ int run_train(const Args& args) {
       "relu, leaky_relu, tanh, sigmoid, gelu, softplus, identity")(
       "arch", po::value<std::string>(),
       "a layer graph instead of an MLP: a graph JSON file, or vgg:W1,W2,... or resnet:W1,W2,...[:BLOCKS] "
-      "(BatchNorm CNNs for image data)")("out", po::value<std::string>()->required(),
-                                         "where to write the model (safetensors)");
+      "(BatchNorm CNNs for image data)")(
+      "init", po::value<std::string>(),
+      "start from this model (safetensors: an MLP or a layer graph, its architecture with it) instead of a "
+      "fresh initialisation")("out", po::value<std::string>()->required(),
+                              "where to write the model (safetensors)");
   add_optimizer_options(cl, 10);
   if (!cl.parse(args)) return 0;
 
   const TrainOptions o = read_optimizer_options(cl);
-  if (cl.has("arch")) {
-    if (cl.has("hidden") || cl.has("activation"))
-      throw usage_error("--arch describes the whole network; drop --hidden and --activation");
+  if (cl.has("arch") && (cl.has("hidden") || cl.has("activation")))
+    throw usage_error("--arch describes the whole network; drop --hidden and --activation");
+  if (cl.has("init") && (cl.has("arch") || cl.has("hidden") || cl.has("activation")))
+    throw usage_error("--init brings its architecture; drop --arch, --hidden and --activation");
+  const bool graph =
+      cl.has("arch") ||
+      (cl.has("init") && holds_graph_beyond_mlp(read_safetensors_metadata(cl.get<std::string>("init")),
+                                                cl.get<std::string>("init")));
+  if (graph) {
     const auto out = cl.get<std::string>("out");
     cl.outputs().data_inputs(cl.get<std::string>("data"));
-    if (!is_graph_family(cl.get<std::string>("arch"))) cl.outputs().input(cl.get<std::string>("arch"));
+    if (cl.has("init"))
+      cl.outputs().input(cl.get<std::string>("init"));
+    else if (!is_graph_family(cl.get<std::string>("arch")))
+      cl.outputs().input(cl.get<std::string>("arch"));
     cl.outputs().output("--out", out);
     cl.outputs().check();
     return train_graph_model(cl, o, out);
@@ -107,20 +122,27 @@ int run_train(const Args& args) {
   const auto hidden = parse_widths(cl.get<std::string>("hidden"));
   const auto out = cl.get<std::string>("out");
   cl.outputs().data_inputs(cl.get<std::string>("data"));
+  if (cl.has("init")) cl.outputs().input(cl.get<std::string>("init"));
   cl.outputs().output("--out", out);
   cl.outputs().check();
 
   const Dataset data = load_dataset(cl.get<std::string>("data"));
-  std::vector<int64_t> widths{data.train.features};
-  widths.insert(widths.end(), hidden.begin(), hidden.end());
-  widths.push_back(output_width(data));
-  const Architecture arch = make_architecture(widths, activation, data.train.task);
-  if (arch.num_params() > static_cast<std::size_t>(kMaxParams))
-    throw usage_error("--hidden " + cl.get<std::string>("hidden") + " makes " +
-                      std::to_string(arch.num_params()) + " parameters; at most " +
-                      std::to_string(kMaxParams));
-  Model model = init_model(arch, o.seed);
-  fit_model_to_data(model, out, data);
+  Model model;
+  if (cl.has("init")) {
+    model = load_model(cl.get<std::string>("init"), "");
+    fit_model_to_data(model, cl.get<std::string>("init"), data);
+  } else {
+    std::vector<int64_t> widths{data.train.features};
+    widths.insert(widths.end(), hidden.begin(), hidden.end());
+    widths.push_back(output_width(data));
+    const Architecture arch = make_architecture(widths, activation, data.train.task);
+    if (arch.num_params() > static_cast<std::size_t>(kMaxParams))
+      throw usage_error("--hidden " + cl.get<std::string>("hidden") + " makes " +
+                        std::to_string(arch.num_params()) + " parameters; at most " +
+                        std::to_string(kMaxParams));
+    model = init_model(arch, o.seed);
+    fit_model_to_data(model, out, data);
+  }
 
   auto backend = cl.backend();
   cl.say("training " + describe(model.arch) + " on " + data.source + " (" + std::to_string(data.train.rows) +

@@ -203,9 +203,8 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
           s.scale.push_back(static_cast<float>(scale));
           s.shift.push_back(static_cast<float>((beta ? beta[ch] : 0.0) - s.mean[u] * scale));
         }
-        args.scale = s.scale.data();
-        args.shift = s.shift.data();
-        op_kernels(node.op).forward(args);
+        batch_norm_train_forward(args.in0, mine.size() * m, c, s.mean.data(), s.inv.data(), gamma, beta,
+                                 args.out);
         if (thread == 0) {
           if (train_bn) {
             // The running statistics as PyTorch updates them: the variance unbiased (count − 1).

@@ -2,6 +2,8 @@
 // and the statistics of the chosen --bn mode into scale and shift; with an activation fused after it (the
 // plan's fused_activation), y = act(scale·x + shift) in the same pass. Training's passes (batch statistics
 // and the backward) are the functions after it, which the training executor calls between its meetings.
+#include <vector>
+
 #include "backend/cpu/op_table.hpp"
 #include "backend/cpu_ops.hpp"
 
@@ -29,6 +31,22 @@ void batch_norm_value_sums(const float* x, int64_t m, int64_t c, double* sums) {
       const double v = x[i * c + ch];
       sums[ch] += v;
       sums[c + ch] += v * v;
+    }
+}
+
+void batch_norm_train_forward(const float* x, int64_t m, int64_t c, const double* mean, const double* inv,
+                              const float* gamma, const float* beta, float* y) {
+  std::vector<float> mu(static_cast<std::size_t>(c)), scale(mu.size()), shift(mu.size());
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const auto u = static_cast<std::size_t>(ch);
+    mu[u] = static_cast<float>(mean[ch]);
+    scale[u] = static_cast<float>((gamma ? gamma[ch] : 1.0) * inv[ch]);
+    shift[u] = beta ? beta[ch] : 0.f;
+  }
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const auto u = static_cast<std::size_t>(ch);
+      y[i * c + ch] = (x[i * c + ch] - mu[u]) * scale[u] + shift[u];
     }
 }
 

@@ -73,6 +73,10 @@ void finish_affine(const OpArgs& a, int64_t rows, int64_t cols);
 // of every row of the batch, so the executor adds each block's (float64) and meets between the passes. Σx and
 // Σx² per channel, added to sum[0..c) and sum[c..2c).
 void batch_norm_value_sums(const float* x, int64_t m, int64_t c, double* sums);
+// y = γ·(x − mean)·inv + β, the centring first (folding the mean into a shift, as inference does, loses the
+// digits that training's steps accumulate).
+void batch_norm_train_forward(const float* x, int64_t m, int64_t c, const double* mean, const double* inv,
+                              const float* gamma, const float* beta, float* y);
 // With x̂ = (x − mean)·inv: Σ∂y and Σ∂y·x̂ per channel (∂β and ∂γ), added to sums[0..c) and sums[c..2c).
 void batch_norm_grad_sums(const float* x, const float* dy, int64_t m, int64_t c, const double* mean,
                           const double* inv, double* sums);
