@@ -1,7 +1,6 @@
 // The CPU backend: path evaluation, activation statistics and outputs through the graph executor
 // (backend/cpu/executor.cpp), and backpropagation through the graph's backward (backend/cpu/backprop.cpp), on
 // OpenBLAS and OpenMP. The MLP is a graph like any other here.
-#include <cstdlib>
 #include <vector>
 
 #include "backend/cpu/backprop.hpp"
@@ -26,7 +25,6 @@ class CpuBackend final : public Backend {
   PointMetrics metrics_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
                                 std::span<const int64_t> rows, std::span<float> grad) override {
     MODECONN_EXPECTS(split.task == arch.task, "data of the model's task");
-    if (getenv("OLD_BP")) return cpu::metrics_and_grad(arch, params, split, rows, grad);
     return cpu::graph_metrics_and_grad(mlp_graph(arch), params, {}, false, split, rows, grad);
   }
   std::unique_ptr<GraphRunner> graph_runner() override { return make_cpu_graph_runner(); }

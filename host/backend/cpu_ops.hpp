@@ -90,9 +90,4 @@ void row_loss(const float* z, int64_t cols, const Split& split, int64_t row, dou
 void row_losses(const float* logits, int64_t rows, int64_t cols, const Split& split, int64_t row0,
                 double* loss, double* error);
 
-// Mean loss and error over split rows `rows` and the loss's gradient by backpropagation (the CPU backend's
-// metrics_and_grad).
-PointMetrics metrics_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
-                              std::span<const int64_t> rows, std::span<float> grad);
-
 }  // namespace modeconn::cpu
