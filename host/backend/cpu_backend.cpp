@@ -25,9 +25,12 @@ class CpuBackend final : public Backend {
   PointMetrics metrics_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
                                 std::span<const int64_t> rows, std::span<float> grad) override {
     MODECONN_EXPECTS(split.task == arch.task, "data of the model's task");
-    return cpu::graph_metrics_and_grad(mlp_graph(arch), params, {}, false, split, rows, grad);
+    return cpu::graph_metrics_and_grad(mlp_graph(arch), params, {}, false, split, rows, grad, workspace_);
   }
   std::unique_ptr<GraphRunner> graph_runner() override { return make_cpu_graph_runner(); }
+
+ private:
+  cpu::BackpropWorkspace workspace_;  // kept from one training step to the next
 };
 
 // The MLP is a graph like any other here: the graph executor runs it (all points per block of rows, the first

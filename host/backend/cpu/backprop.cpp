@@ -53,7 +53,7 @@ struct BnState {
 
 PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> params, std::span<float> buffers,
                                     bool train_bn, const Split& split, std::span<const int64_t> rows,
-                                    std::span<float> grad) {
+                                    std::span<float> grad, BackpropWorkspace& workspace) {
   MODECONN_EXPECTS(params.size() == static_cast<std::size_t>(g.num_params()) && grad.size() == params.size(),
                    "parameter sizes");
   MODECONN_EXPECTS(buffers.size() == static_cast<std::size_t>(g.num_buffers()), "buffer sizes");
@@ -81,7 +81,10 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
   };
 
   // Every node's output and its gradient, for all rows.
-  std::vector<std::vector<float>> value(num_nodes), dvalue(num_nodes);
+  auto& value = workspace.value;
+  auto& dvalue = workspace.dvalue;
+  value.resize(num_nodes);
+  dvalue.resize(num_nodes);
   for (std::size_t i = 0; i < num_nodes; ++i)
     if (plan.needed[i]) {
       value[i].resize(static_cast<std::size_t>(n * plan.size[i]));
@@ -236,16 +239,20 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
       row_loss(value[last].data() + i * classes, classes, split, rows[u], &losses[u], &errors[u],
                dvalue[last].data() + i * classes, n);
     }
-    for (std::size_t i = 1; i < last; ++i)
-      if (plan.needed[i])
-        std::fill(mine_of(dvalue[i], i), mine_of(dvalue[i], i) + mine.size() * plan.size[i], 0.f);
-
-    // Backward in reverse node order; gradients add into each input's (a node read twice gets both).
+    // Backward in reverse node order. The first gradient to reach a node's output is written, later ones
+    // (a node read twice: a residual stream) added, so no gradient buffer is cleared first.
+    std::vector<char> reached(num_nodes, 0);
+    const auto first_reach = [&](std::size_t node) {
+      const bool first = !reached[node];
+      reached[node] = 1;
+      return first;
+    };
     for (std::size_t i = last; i > 0; --i) {
       if (!plan.needed[i]) continue;
       const Node& node = g.nodes[i];
       const auto in0 = static_cast<std::size_t>(node.inputs[0]);
       float* din0 = in0 == 0 ? nullptr : mine_of(dvalue[in0], in0);
+      const bool add0 = !first_reach(in0);
       if (node.op == Op::batch_norm) {
         const int64_t c = channels_of(node.shape), m = positions_of(node.shape);
         // Thread 0 wrote bn[i] before the forward's barrier after it; read-only from here on.
@@ -259,7 +266,7 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
         if (din0)
           batch_norm_input_grad(mine_of(value[in0], in0), mine_of(dvalue[i], i), mine.size() * m, c,
                                 s->mean.data(), s->inv.data(), gamma, t.data(), train_bn,
-                                static_cast<double>(n * m), din0);
+                                static_cast<double>(n * m), din0, add0);
         if (thread == 0 && gamma) {
           float* dgamma = grad.data() + places[i][static_cast<std::size_t>(TensorRole::weight)].offset;
           float* dbeta = grad.data() + places[i][static_cast<std::size_t>(TensorRole::bias)].offset;
@@ -281,10 +288,12 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
                     din0,
                     nullptr,
                     mine.size()};
+      args.add0 = add0;
       if (node.inputs.size() > 1) {
         const auto in1 = static_cast<std::size_t>(node.inputs[1]);
         args.in1 = mine_of(value[in1], in1);
         args.din1 = in1 == 0 ? nullptr : mine_of(dvalue[in1], in1);
+        args.add1 = !first_reach(in1);
       }
       args.weight = tensor(i, TensorRole::weight, w);
       if (packed_at[i] >= 0) {

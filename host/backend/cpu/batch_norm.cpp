@@ -52,27 +52,46 @@ void batch_norm_train_forward(const float* x, int64_t m, int64_t c, const double
 
 void batch_norm_grad_sums(const float* x, const float* dy, int64_t m, int64_t c, const double* mean,
                           const double* inv, double* sums) {
-  for (int64_t i = 0; i < m; ++i)
+  // Σ∂y·(x − mean) per channel, scaled by inv once at the end.
+  std::vector<float> mu(static_cast<std::size_t>(c));
+  for (int64_t ch = 0; ch < c; ++ch) mu[static_cast<std::size_t>(ch)] = static_cast<float>(mean[ch]);
+  std::vector<double> centred(static_cast<std::size_t>(c), 0.0);
+  for (int64_t i = 0; i < m; ++i) {
+    const float* xi = x + i * c;
+    const float* gi = dy + i * c;
     for (int64_t ch = 0; ch < c; ++ch) {
-      const double g = dy[i * c + ch];
-      sums[ch] += g;
-      sums[c + ch] += g * (x[i * c + ch] - mean[ch]) * inv[ch];
+      sums[ch] += gi[ch];
+      centred[static_cast<std::size_t>(ch)] +=
+          static_cast<double>(gi[ch]) * (xi[ch] - mu[static_cast<std::size_t>(ch)]);
     }
+  }
+  for (int64_t ch = 0; ch < c; ++ch) sums[c + ch] += centred[static_cast<std::size_t>(ch)] * inv[ch];
 }
 
 void batch_norm_input_grad(const float* x, const float* dy, int64_t m, int64_t c, const double* mean,
                            const double* inv, const float* gamma, const double* totals, bool train,
-                           double count, float* dx) {
-  for (int64_t i = 0; i < m; ++i)
+                           double count, float* dx, bool add) {
+  // Per channel in float: ∂x = a·(∂y − s) − b·(x − mean), a = γ·inv, s = Σ∂y/count, b = a·inv·Σ∂y·x̂/count
+  // (s and b zero with fixed statistics).
+  std::vector<float> a(static_cast<std::size_t>(c)), s(a.size()), b(a.size()), mu(a.size());
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const auto u = static_cast<std::size_t>(ch);
+    const double scale = (gamma ? gamma[ch] : 1.0) * inv[ch];
+    a[u] = static_cast<float>(scale);
+    s[u] = train ? static_cast<float>(totals[ch] / count) : 0.f;
+    b[u] = train ? static_cast<float>(scale * inv[ch] * totals[c + ch] / count) : 0.f;
+    mu[u] = static_cast<float>(mean[ch]);
+  }
+  for (int64_t i = 0; i < m; ++i) {
+    const float* xi = x + i * c;
+    const float* gi = dy + i * c;
+    float* di = dx + i * c;
     for (int64_t ch = 0; ch < c; ++ch) {
-      const double scale = (gamma ? gamma[ch] : 1.0) * inv[ch];
-      double g = dy[i * c + ch];
-      if (train) {
-        const double xhat = (x[i * c + ch] - mean[ch]) * inv[ch];
-        g -= (totals[ch] + xhat * totals[c + ch]) / count;
-      }
-      dx[i * c + ch] += static_cast<float>(scale * g);
+      const auto u = static_cast<std::size_t>(ch);
+      const float g = a[u] * (gi[ch] - s[u]) - b[u] * (xi[ch] - mu[u]);
+      di[ch] = add ? di[ch] + g : g;
     }
+  }
 }
 
 }  // namespace modeconn::cpu

@@ -4,6 +4,8 @@
 // Backward over the same patches: ∂W += ∂Yᵀ·patches, and ∂X from ∂patches = ∂Y·W scattered back to the
 // positions each patch copied (col2im).
 #include <algorithm>
+#include <cstring>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -28,16 +30,29 @@ int64_t conv_scratch(const Graph& g, const Node& n) {
   return n.shape[1] * n.shape[2] * n.kernel[0] * n.kernel[1] * c;
 }
 
-// Copies c floats, or zeroes them: one input channel (a stem) makes a tap a single float, where a library
-// call per tap would cost more than the copy.
+// Copies c floats, or zeroes them: below a few cache lines a library call per tap costs more than the copy
+// (one input channel, a stem, makes a tap a single float; eight channels, 32 bytes).
 inline void copy_tap(const float* src, int64_t c, float* dst) {
-  if (c >= 8)
+  switch (c) {  // the common widths of small networks as fixed-size moves
+    case 8:
+      std::memcpy(dst, src, 8 * sizeof(float));
+      return;
+    case 16:
+      std::memcpy(dst, src, 16 * sizeof(float));
+      return;
+    case 32:
+      std::memcpy(dst, src, 32 * sizeof(float));
+      return;
+    default:
+      break;
+  }
+  if (c >= 64)
     std::copy_n(src, c, dst);
   else
     for (int64_t q = 0; q < c; ++q) dst[q] = src[q];
 }
 inline void zero_tap(int64_t c, float* dst) {
-  if (c >= 8)
+  if (c >= 64)
     std::fill_n(dst, c, 0.f);
   else
     for (int64_t q = 0; q < c; ++q) dst[q] = 0.f;
@@ -149,21 +164,25 @@ void conv_backward(const GradArgs& a) {
   if (a.dbias) column_sums(a.dout, a.rows * per_row, n.out, a.dbias);
   if (is_pointwise(n)) {
     gemm(n.out, k, a.rows * per_row, 1.f, a.dout, true, a.in0, false, 1.f, a.dweight);
-    if (a.din0) gemm(a.rows * per_row, k, n.out, 1.f, a.dout, false, a.weight, false, 1.f, a.din0);
+    if (a.din0)
+      gemm(a.rows * per_row, k, n.out, 1.f, a.dout, false, a.weight, false, a.add0 ? 1.f : 0.f, a.din0);
     return;
   }
+  if (a.din0 && !a.add0) std::fill(a.din0, a.din0 + a.rows * in_size, 0.f);  // col2im scatters by adding
   const int64_t step = std::max<int64_t>(1, kPatchFloats / (per_row * k));
-  std::vector<float> patches(static_cast<std::size_t>(step * per_row * k));
-  std::vector<float> dpatches(a.din0 ? patches.size() : 0);
+  // Written before they are read: not zeroed.
+  const auto patches = std::make_unique_for_overwrite<float[]>(static_cast<std::size_t>(step * per_row * k));
+  const auto dpatches =
+      std::make_unique_for_overwrite<float[]>(a.din0 ? static_cast<std::size_t>(step * per_row * k) : 0);
   for (int64_t r = 0; r < a.rows; r += step) {
     const int64_t rows = std::min(step, a.rows - r), m = rows * per_row;
     const float* dy = a.dout + r * per_row * n.out;
-    im2col(a.graph, n, a.in0 + r * in_size, rows, patches.data());
+    im2col(a.graph, n, a.in0 + r * in_size, rows, patches.get());
     // One input channel: im2col wrote the patches transposed, [k, m].
-    gemm(n.out, k, m, 1.f, dy, true, patches.data(), in_shape[0] == 1, 1.f, a.dweight);
+    gemm(n.out, k, m, 1.f, dy, true, patches.get(), in_shape[0] == 1, 1.f, a.dweight);
     if (a.din0) {
-      gemm(m, k, n.out, 1.f, dy, false, a.weight, false, 0.f, dpatches.data());
-      col2im_add(a.graph, n, dpatches.data(), rows, a.din0 + r * in_size);
+      gemm(m, k, n.out, 1.f, dy, false, a.weight, false, 0.f, dpatches.get());
+      col2im_add(a.graph, n, dpatches.get(), rows, a.din0 + r * in_size);
     }
   }
 }

@@ -1,6 +1,7 @@
 // Graph ops without parameters that move or combine values: the input (to channels-last), activations,
 // flatten (back to PyTorch's channel-major order) and the residual add; and their backward passes.
 #include <algorithm>
+#include <utility>
 
 #include "backend/cpu/op_table.hpp"
 #include "backend/cpu_ops.hpp"
@@ -61,7 +62,10 @@ int64_t size_of(const Node& n) {
 void activation_backward(const GradArgs& a) {
   const int64_t n = a.rows * size_of(a.node);
   with_activation(a.node.activation, [&](auto act) {
-    for (int64_t i = 0; i < n; ++i) a.din0[i] += a.dout[i] * activate_grad(act, a.in0[i], a.out[i]);
+    if (a.add0)
+      for (int64_t i = 0; i < n; ++i) a.din0[i] += a.dout[i] * activate_grad(act, a.in0[i], a.out[i]);
+    else
+      for (int64_t i = 0; i < n; ++i) a.din0[i] = a.dout[i] * activate_grad(act, a.in0[i], a.out[i]);
   });
 }
 
@@ -72,15 +76,20 @@ void flatten_backward(const GradArgs& a) {
     const float* from = a.dout + r * c * hw;
     float* to = a.din0 + r * c * hw;
     for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t p = 0; p < hw; ++p) to[p * c + ch] += from[ch * hw + p];
+      for (int64_t p = 0; p < hw; ++p) to[p * c + ch] = (a.add0 ? to[p * c + ch] : 0.f) + from[ch * hw + p];
   }
 }
 
 void add_backward(const GradArgs& a) {
   const int64_t n = a.rows * size_of(a.node);
-  for (float* d : {a.din0, a.din1})
-    if (d)
+  // Input 0 first: x + x writes its gradient once, then adds to it.
+  for (const auto& [d, add] : {std::pair{a.din0, a.add0}, std::pair{a.din1, a.add1}}) {
+    if (!d) continue;
+    if (add)
       for (int64_t i = 0; i < n; ++i) d[i] += a.dout[i];
+    else
+      std::copy(a.dout, a.dout + n, d);
+  }
 }
 
 }  // namespace

@@ -277,7 +277,7 @@ class CpuGraphRunner final : public GraphRunner {
   PointMetrics metrics_and_grad(const Graph& graph, std::span<const float> params, std::span<float> buffers,
                                 bool train_bn, const Split& split, std::span<const int64_t> rows,
                                 std::span<float> grad) override {
-    return graph_metrics_and_grad(graph, params, buffers, train_bn, split, rows, grad);
+    return graph_metrics_and_grad(graph, params, buffers, train_bn, split, rows, grad, workspace_);
   }
 
   std::vector<float> outputs(const GraphPoints& pts, const Split& split, int64_t first,
@@ -296,6 +296,9 @@ class CpuGraphRunner final : public GraphRunner {
         });
     return out;
   }
+
+ private:
+  BackpropWorkspace workspace_;  // kept from one training step to the next
 };
 
 }  // namespace

@@ -21,7 +21,7 @@ void linear_backward(const GradArgs& a) {
   const int64_t out = a.node.out, in = in_features(a);
   if (a.dweight) gemm(out, in, a.rows, 1.f, a.dout, true, a.in0, false, 1.f, a.dweight);
   if (a.dbias) column_sums(a.dout, a.rows, out, a.dbias);
-  if (a.din0) gemm(a.rows, in, out, 1.f, a.dout, false, a.weight, false, 1.f, a.din0);
+  if (a.din0) gemm(a.rows, in, out, 1.f, a.dout, false, a.weight, false, a.add0 ? 1.f : 0.f, a.din0);
 }
 
 // Rows [u0, u1) of ∂W = ∂Yᵀ·X and of ∂b, over every row of the batch.

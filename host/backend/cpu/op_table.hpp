@@ -38,12 +38,13 @@ struct GradArgs {
   const float* in1 = nullptr;
   const float* out = nullptr;
   const float* dout = nullptr;  // ∂loss/∂out, rows × this node's size
-  float* din0 = nullptr;        // ∂loss/∂in0 and ∂loss/∂in1, added to (a node read twice sums both)
-  float* din1 = nullptr;
+  float* din0 = nullptr;  // ∂loss/∂in0 and ∂loss/∂in1: added to (a node read twice sums both), or
+  float* din1 = nullptr;  // written where add0/add1 (below) is false
   int64_t rows = 0;
   const float* weight = nullptr;  // linear, conv2d: as prepared
   float* dweight = nullptr;       // their gradients, added to, in the prepared layout
   float* dbias = nullptr;         // null when the node has no bias
+  bool add0 = true, add1 = true;  // false: the first gradient to reach that input, written over what is there
 };
 
 struct OpKernels {
@@ -82,9 +83,10 @@ void batch_norm_grad_sums(const float* x, const float* dy, int64_t m, int64_t c,
                           const double* inv, double* sums);
 // ∂loss/∂x added to dx. y = γ·x̂ + β, so ∂x = γ·inv·∂y with fixed statistics (eval), and with the batch's
 // own (train, over `count` values per channel) ∂x = γ·inv·(∂y − Σ∂y/count − x̂·Σ∂y·x̂/count).
+// Written to dx, or added with `add`.
 void batch_norm_input_grad(const float* x, const float* dy, int64_t m, int64_t c, const double* mean,
                            const double* inv, const float* gamma, const double* totals, bool train,
-                           double count, float* dx);
+                           double count, float* dx, bool add);
 
 // sums[j] += Σ_rows x[r, j] (accumulated in float64): a bias's gradient.
 void column_sums(const float* x, int64_t rows, int64_t cols, float* sums);

@@ -61,6 +61,7 @@ void window_pool_backward(const GradArgs& a) {
   const float inv = 1.f / static_cast<float>(n.kernel[0] * n.kernel[1]);
   std::vector<float> best(static_cast<std::size_t>(c));
   std::vector<int64_t> at(static_cast<std::size_t>(c));
+  if (!a.add0) std::fill(a.din0, a.din0 + a.rows * h * w * c, 0.f);  // windows scatter by adding
   for (int64_t r = 0; r < a.rows; ++r) {
     const float* image = a.in0 + r * h * w * c;
     float* dimage = a.din0 + r * h * w * c;
@@ -101,7 +102,8 @@ void global_avg_pool_backward(const GradArgs& a) {
     float* din = a.din0 + r * hw * c;
     const float* dy = a.dout + r * c;
     for (int64_t p = 0; p < hw; ++p)
-      for (int64_t ch = 0; ch < c; ++ch) din[p * c + ch] += dy[ch] / static_cast<float>(hw);
+      for (int64_t ch = 0; ch < c; ++ch)
+        din[p * c + ch] = (a.add0 ? din[p * c + ch] : 0.f) + dy[ch] / static_cast<float>(hw);
   }
 }
 
