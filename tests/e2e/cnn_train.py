@@ -5,7 +5,7 @@ model (`--init`), modeconn's full-batch training on Fashion-MNIST rows follows P
 with momentum and for Adam with weight decay, BatchNorm in train mode: after every step k of the first STEPS,
 the loss at modeconn's parameters (float64, train-mode BatchNorm) is within 1e-4 relative of PyTorch's float64
 run's (or, where rounding has grown past that, as close as PyTorch's own float32 run is), and the parameters and
-running statistics agree.
+running statistics agree over the first PARAM_STEPS.
 
 usage: cnn_train.py --modeconn BIN --work DIR
 Exits 77 (reported as skipped) when PyTorch, NumPy or Fashion-MNIST is missing.
@@ -33,6 +33,7 @@ from graph_export import read_safetensors  # noqa: E402
 
 ROWS = 64
 STEPS = 20
+PARAM_STEPS = 10
 RTOL = 1e-4
 failures = []
 
@@ -182,16 +183,17 @@ def check_steps(args, spec, twin, start, data_dir, x, y, optimizer):
                f"{spec} {name} step {k}: loss {got} vs PyTorch's float64 {want} (its float32 is {torch_drift:.2e} off)")
         # Adam's first steps move every parameter by about the learning rate whatever the gradient's size, so
         # the sign of a gradient that is zero but for rounding decides them: parameters are compared for SGD.
-        # Held to the same standard: 2e-3 of the tensor's scale, or 8 times PyTorch's float32 deviation (a
-        # BatchNorm bias near 0 has a small scale, and rounding moves it as much as any).
+        # Over the first PARAM_STEPS steps, before rounding's growth dominates, held to the same standard: 1e-3
+        # of the tensor's scale, or 8 times PyTorch's float32 deviation (a BatchNorm bias near 0 has a small
+        # scale, and rounding moves it as much as any).
         single_state = single.state_dict()
         for (pn, p), (_, q) in zip(mine.state_dict().items(), exact.state_dict().items()):
-            if pn.endswith("num_batches_tracked") or (name == "adam" and "running" not in pn):
+            if k > PARAM_STEPS or pn.endswith("num_batches_tracked") or (name == "adam" and "running" not in pn):
                 continue
             scale = max(q.abs().max().item(), 1e-3)
             diff = (p.double() - q).abs().max().item() / scale
             torch_diff = (single_state[pn].double() - q).abs().max().item() / scale
-            expect(diff <= max(2e-3, 8 * torch_diff),
+            expect(diff <= max(1e-3, 8 * torch_diff),
                    f"{spec} {name} step {k}: {pn} differs by {diff:.2e} of its scale (PyTorch float32 {torch_diff:.2e})")
     print(f"{spec} {name}: {STEPS} steps, largest relative loss difference from float64 {worst:.2e}")
 

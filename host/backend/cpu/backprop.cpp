@@ -46,7 +46,6 @@ constexpr double kBnMomentum = 0.1;
 // normalised with.
 struct BnState {
   std::vector<double> mean, var, inv;
-  std::vector<float> scale, shift;  // the forward folded: y = scale·x + shift
 };
 
 }  // namespace
@@ -80,13 +79,26 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
     return p.present ? base + p.offset : nullptr;
   };
 
+  // A BatchNorm followed by an activation that alone reads it (the plan's fusion) runs both in one pass: the
+  // activation's output and gradient live in the BatchNorm's buffers (`held`), and the BatchNorm's backward
+  // applies the activation's derivative as it reads the gradient.
+  std::vector<std::size_t> held(num_nodes);
+  std::vector<Activation> then(num_nodes, Activation::identity);
+  for (std::size_t i = 0; i < num_nodes; ++i) held[i] = i;
+  for (std::size_t i = 0; i < num_nodes; ++i)
+    if (g.nodes[i].op == Op::batch_norm && plan.needed[i] && plan.fused_activation[i] >= 0) {
+      const auto act = static_cast<std::size_t>(plan.fused_activation[i]);
+      held[act] = i;
+      then[i] = g.nodes[act].activation;
+    }
+
   // Every node's output and its gradient, for all rows.
   auto& value = workspace.value;
   auto& dvalue = workspace.dvalue;
   value.resize(num_nodes);
   dvalue.resize(num_nodes);
   for (std::size_t i = 0; i < num_nodes; ++i)
-    if (plan.needed[i]) {
+    if (plan.needed[i] && held[i] == i) {
       value[i].resize(static_cast<std::size_t>(n * plan.size[i]));
       if (i > 0) dvalue[i].resize(value[i].size());  // nothing flows into the data
     }
@@ -151,21 +163,23 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
     for (int64_t i = mine.begin; i < mine.end; ++i)
       std::memcpy(x.data() + (i - mine.begin) * d, split.x.data() + rows[static_cast<std::size_t>(i)] * d,
                   sizeof(float) * static_cast<std::size_t>(d));
-    const auto mine_of = [&](std::vector<float>& v, std::size_t node) {
-      return v.data() + mine.begin * plan.size[node];
+    // This thread's rows of a node's output and of its gradient.
+    const auto val = [&](std::size_t node) {
+      return value[held[node]].data() + mine.begin * plan.size[node];
+    };
+    const auto grad_of = [&](std::size_t node) {
+      return dvalue[held[node]].data() + mine.begin * plan.size[node];
     };
     std::vector<float> scratch;
 
     // Forward, this thread's rows.
-    op_kernels(Op::input).forward({g.nodes[0], g, x.data(), nullptr, mine_of(value[0], 0), mine.size()});
+    op_kernels(Op::input).forward({g.nodes[0], g, x.data(), nullptr, val(0), mine.size()});
     for (std::size_t i = 1; i < num_nodes; ++i) {
-      if (!plan.needed[i]) continue;
+      if (!plan.needed[i] || held[i] != i) continue;  // an activation its BatchNorm applies
       const Node& node = g.nodes[i];
       const auto in0 = static_cast<std::size_t>(node.inputs[0]);
-      OpArgs args{node, g, mine_of(value[in0], in0), nullptr, mine_of(value[i], i), mine.size()};
-      if (node.inputs.size() > 1)
-        args.in1 = mine_of(value[static_cast<std::size_t>(node.inputs[1])],
-                           static_cast<std::size_t>(node.inputs[1]));
+      OpArgs args{node, g, val(in0), nullptr, val(i), mine.size()};
+      if (node.inputs.size() > 1) args.in1 = val(static_cast<std::size_t>(node.inputs[1]));
       args.weight = tensor(i, TensorRole::weight, w);
       args.bias = tensor(i, TensorRole::bias, w);
       if (const auto s = op_kernels(node.op).scratch_per_row) {
@@ -198,16 +212,14 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
           s.var[u] = var;
           s.inv[u] = 1.0 / std::sqrt(var + node.eps);
         }
-        const float* gamma = tensor(i, TensorRole::weight, w);
-        const float* beta = tensor(i, TensorRole::bias, w);
-        for (int64_t ch = 0; ch < c; ++ch) {
-          const auto u = static_cast<std::size_t>(ch);
-          const double scale = (gamma ? gamma[ch] : 1.0) * s.inv[u];
-          s.scale.push_back(static_cast<float>(scale));
-          s.shift.push_back(static_cast<float>((beta ? beta[ch] : 0.0) - s.mean[u] * scale));
-        }
-        batch_norm_train_forward(args.in0, mine.size() * m, c, s.mean.data(), s.inv.data(), gamma, beta,
-                                 args.out);
+        const BnPass pass{mine.size() * m,
+                          c,
+                          s.mean.data(),
+                          s.inv.data(),
+                          tensor(i, TensorRole::weight, w),
+                          tensor(i, TensorRole::bias, w),
+                          then[i]};
+        batch_norm_train_forward(pass, args.in0, args.out);
         if (thread == 0) {
           if (train_bn) {
             // The running statistics as PyTorch updates them: the variance unbiased (count − 1).
@@ -236,36 +248,41 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
     const std::size_t last = num_nodes - 1;
     for (int64_t i = mine.begin; i < mine.end; ++i) {
       const auto u = static_cast<std::size_t>(i);
-      row_loss(value[last].data() + i * classes, classes, split, rows[u], &losses[u], &errors[u],
-               dvalue[last].data() + i * classes, n);
+      row_loss(value[held[last]].data() + i * classes, classes, split, rows[u], &losses[u], &errors[u],
+               dvalue[held[last]].data() + i * classes, n);
     }
     // Backward in reverse node order. The first gradient to reach a node's output is written, later ones
     // (a node read twice: a residual stream) added, so no gradient buffer is cleared first.
     std::vector<char> reached(num_nodes, 0);
     const auto first_reach = [&](std::size_t node) {
-      const bool first = !reached[node];
-      reached[node] = 1;
+      const bool first = !reached[held[node]];
+      reached[held[node]] = 1;
       return first;
     };
     for (std::size_t i = last; i > 0; --i) {
-      if (!plan.needed[i]) continue;
+      if (!plan.needed[i] || held[i] != i) continue;
       const Node& node = g.nodes[i];
       const auto in0 = static_cast<std::size_t>(node.inputs[0]);
-      float* din0 = in0 == 0 ? nullptr : mine_of(dvalue[in0], in0);
+      float* din0 = in0 == 0 ? nullptr : grad_of(in0);
       const bool add0 = !first_reach(in0);
       if (node.op == Op::batch_norm) {
         const int64_t c = channels_of(node.shape), m = positions_of(node.shape);
         // Thread 0 wrote bn[i] before the forward's barrier after it; read-only from here on.
         const BnState* s = &bn[i];
         std::fill(my_sums.begin(), my_sums.begin() + 2 * c, 0.0);
-        batch_norm_grad_sums(mine_of(value[in0], in0), mine_of(dvalue[i], i), mine.size() * m, c,
-                             s->mean.data(), s->inv.data(), my_sums.data());
+        const BnPass pass{mine.size() * m,
+                          c,
+                          s->mean.data(),
+                          s->inv.data(),
+                          tensor(i, TensorRole::weight, w),
+                          tensor(i, TensorRole::bias, w),
+                          then[i]};
+        batch_norm_grad_sums(pass, val(in0), val(i), grad_of(i), my_sums.data());
 #pragma omp barrier
         const std::vector<double> t = totals(c);
         const float* gamma = tensor(i, TensorRole::weight, w);
         if (din0)
-          batch_norm_input_grad(mine_of(value[in0], in0), mine_of(dvalue[i], i), mine.size() * m, c,
-                                s->mean.data(), s->inv.data(), gamma, t.data(), train_bn,
+          batch_norm_input_grad(pass, val(in0), val(i), grad_of(i), t.data(), train_bn,
                                 static_cast<double>(n * m), din0, add0);
         if (thread == 0 && gamma) {
           float* dgamma = grad.data() + places[i][static_cast<std::size_t>(TensorRole::weight)].offset;
@@ -279,20 +296,12 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
 #pragma omp barrier
         continue;
       }
-      GradArgs args{node,
-                    g,
-                    mine_of(value[in0], in0),
-                    nullptr,
-                    mine_of(value[i], i),
-                    mine_of(dvalue[i], i),
-                    din0,
-                    nullptr,
-                    mine.size()};
+      GradArgs args{node, g, val(in0), nullptr, val(i), grad_of(i), din0, nullptr, mine.size()};
       args.add0 = add0;
       if (node.inputs.size() > 1) {
         const auto in1 = static_cast<std::size_t>(node.inputs[1]);
-        args.in1 = mine_of(value[in1], in1);
-        args.din1 = in1 == 0 ? nullptr : mine_of(dvalue[in1], in1);
+        args.in1 = val(in1);
+        args.din1 = in1 == 0 ? nullptr : grad_of(in1);
         args.add1 = !first_reach(in1);
       }
       args.weight = tensor(i, TensorRole::weight, w);
@@ -311,8 +320,15 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
       if (!param_grad || !plan.needed[i]) continue;
       const Node& node = g.nodes[i];
       const auto in0 = static_cast<std::size_t>(node.inputs[0]);
-      GradArgs args{node,    g, value[in0].data(), nullptr, value[i].data(), dvalue[i].data(), nullptr,
-                    nullptr, n};
+      GradArgs args{node,
+                    g,
+                    value[held[in0]].data(),
+                    nullptr,
+                    value[held[i]].data(),
+                    dvalue[held[i]].data(),
+                    nullptr,
+                    nullptr,
+                    n};
       args.dweight = grad.data() + places[i][static_cast<std::size_t>(TensorRole::weight)].offset;
       if (const TensorPlace& p = places[i][static_cast<std::size_t>(TensorRole::bias)]; p.present)
         args.dbias = grad.data() + p.offset;

@@ -74,19 +74,28 @@ void finish_affine(const OpArgs& a, int64_t rows, int64_t cols);
 // of every row of the batch, so the executor adds each block's (float64) and meets between the passes. Σx and
 // Σx² per channel, added to sum[0..c) and sum[c..2c).
 void batch_norm_value_sums(const float* x, int64_t m, int64_t c, double* sums);
-// y = γ·(x − mean)·inv + β, the centring first (folding the mean into a shift, as inference does, loses the
-// digits that training's steps accumulate).
-void batch_norm_train_forward(const float* x, int64_t m, int64_t c, const double* mean, const double* inv,
-                              const float* gamma, const float* beta, float* y);
-// With x̂ = (x − mean)·inv: Σ∂y and Σ∂y·x̂ per channel (∂β and ∂γ), added to sums[0..c) and sums[c..2c).
-void batch_norm_grad_sums(const float* x, const float* dy, int64_t m, int64_t c, const double* mean,
-                          const double* inv, double* sums);
-// ∂loss/∂x added to dx. y = γ·x̂ + β, so ∂x = γ·inv·∂y with fixed statistics (eval), and with the batch's
-// own (train, over `count` values per channel) ∂x = γ·inv·(∂y − Σ∂y/count − x̂·Σ∂y·x̂/count).
-// Written to dx, or added with `add`.
-void batch_norm_input_grad(const float* x, const float* dy, int64_t m, int64_t c, const double* mean,
-                           const double* inv, const float* gamma, const double* totals, bool train,
-                           double count, float* dx, bool add);
+// One BatchNorm in training's passes over a block: m values per channel of c channels, channels-last; the
+// statistics it normalises with (per channel mean and 1/√(var + eps), float64), its affine parameters (null:
+// none) and the activation the plan fused after it (identity: none), whose output y the forward writes.
+struct BnPass {
+  int64_t m = 0, c = 0;
+  const double* mean = nullptr;
+  const double* inv = nullptr;
+  const float* gamma = nullptr;
+  const float* beta = nullptr;
+  Activation then = Activation::identity;
+};
+// y = act(γ·(x − mean)·inv + β), the centring first (folding the mean into a shift, as inference does, loses
+// the digits that training's steps amplify).
+void batch_norm_train_forward(const BnPass& p, const float* x, float* y);
+// With x̂ = (x − mean)·inv and ∂z the gradient before the fused activation (∂y·act'(z), z recomputed from x):
+// Σ∂z and Σ∂z·x̂ per channel (∂β and ∂γ), added to sums[0..c) and sums[c..2c).
+void batch_norm_grad_sums(const BnPass& p, const float* x, const float* y, const float* dy, double* sums);
+// ∂loss/∂x, written to dx or added with `add`. z = γ·x̂ + β, so ∂x = γ·inv·∂z with fixed statistics (eval),
+// and with the batch's own (train, over `count` values per channel) ∂x = γ·inv·(∂z − Σ∂z/count −
+// x̂·Σ∂z·x̂/count).
+void batch_norm_input_grad(const BnPass& p, const float* x, const float* y, const float* dy,
+                           const double* totals, bool train, double count, float* dx, bool add);
 
 // sums[j] += Σ_rows x[r, j] (accumulated in float64): a bias's gradient.
 void column_sums(const float* x, int64_t rows, int64_t cols, float* sums);
