@@ -6,9 +6,37 @@
 #include "cli/optimizer_options.hpp"
 #include "cli/progress.hpp"
 #include "modeconn/error.hpp"
+#include "modeconn/graph_train.hpp"
 #include "modeconn/tensor_file.hpp"
 
 namespace modeconn::cli {
+namespace {
+
+// Between two layer graphs: BatchNorm in train mode on every minibatch at its t, as Garipov et al. train
+// curves; the curve is evaluated with its BatchNorm recomputed.
+int fit_graph_curve_command(CommandLine& cl, const TrainOptions& o, PathKind kind, const std::string& a_path,
+                            const std::string& b_path, const std::string& out) {
+  const GraphPair pair = load_graph_pair(a_path, b_path, cl.get<std::string>("data"));
+  GraphPath curve = init_graph_curve(pair.a, pair.b, kind, cl.get<int>("bends"));
+  auto backend = cl.backend();
+  std::string device;
+  auto runner = training_graph_runner(*backend, cl, &device);
+  cl.say("fitting a " + std::string(path_kind_name(kind)) + " curve with " +
+         std::to_string(curve.params.points.size() - 2) + " bend(s) between " + a_path + " and " + b_path +
+         " (" + describe(pair.a) + ") on " + std::to_string(pair.data.train.rows) + " samples, " + device);
+  EpochProgress progress(!cl.common().quiet, "fitting the curve");
+  fit_graph_curve(*runner, curve, pair.data.train, o, [&](const EpochReport& r) { progress(r); });
+  progress.finish();
+  cl.outputs().stage(out, serialize_safetensors(graph_curve_to_tensors(curve, pair.a)));
+  cl.outputs().commit();
+  std::cout << "wrote " << out << " (evaluate it with modeconn path --kind " << path_kind_name(kind)
+            << " --curve " << out << " --bn recompute)\n";
+  cl.summary(std::string(path_kind_name(kind)) + " curve between layer graphs fitted for " +
+             std::to_string(o.epochs) + " epochs");
+  return 0;
+}
+
+}  // namespace
 
 int run_fit_curve(const Args& args) {
   CommandLine cl("fit-curve",
@@ -43,6 +71,7 @@ int run_fit_curve(const Args& args) {
   outputs.output("--out", out);
   outputs.check();
   const TrainOptions o = read_optimizer_options(cl);
+  if (graph_inputs(a_path, b_path)) return fit_graph_curve_command(cl, o, kind, a_path, b_path, out);
   const Pair pair = load_pair(a_path, b_path, cl.get<std::string>("activation"), cl.get<std::string>("data"));
   const Model& a = pair.a;
   const Model& b = pair.b;

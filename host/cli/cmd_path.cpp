@@ -9,19 +9,34 @@
 #include "modeconn/error.hpp"
 #include "modeconn/graph_align.hpp"
 #include "modeconn/report.hpp"
+#include "modeconn/tensor_file.hpp"
 
 namespace modeconn::cli {
 namespace {
 
-// Two layer graphs: aligned over the graph's permutation groups, BatchNorm as --bn says.
+// A graph curve file from fit-curve, checked against the endpoints it must join.
+GraphPath load_graph_curve(const std::string& curve_path, PathKind kind, const GraphPair& pair,
+                           const std::string& a_path, const std::string& b_path) {
+  GraphPath curve = graph_curve_from_tensors(read_safetensors(curve_path), curve_path, pair.a, a_path);
+  if (curve.params.kind != kind)
+    throw input_error(curve_path, "holds a " + std::string(path_kind_name(curve.params.kind)) +
+                                      " curve, not " + std::string(path_kind_name(kind)));
+  if (curve.params.points.front() != pair.a.params)
+    throw input_error(curve_path, "its first control point is not " + a_path);
+  if (curve.params.points.back() != pair.b.params)
+    throw input_error(curve_path, "its last control point is not " + b_path);
+  return curve;
+}
+
+// Two layer graphs: the line (aligned over the graph's permutation groups) or a fitted curve, BatchNorm as
+// --bn says.
 int run_graph_path(CommandLine& cl, PathKind kind, AlignMethod align, const std::vector<double>& ts,
                    const std::string& json, const std::string& csv) {
   const auto a_path = cl.get<std::string>("a"), b_path = cl.get<std::string>("b");
-  if (kind != PathKind::linear)
-    throw usage_error(
-        "--kind " + std::string(path_kind_name(kind)) +
-        ": curves between layer graphs beyond MLPs are not fitted by this version; use --kind linear");
   const GraphPair pair = load_graph_pair(a_path, b_path, cl.get<std::string>("data"));
+  const std::string curve_path = kind != PathKind::linear ? cl.get<std::string>("curve") : "";
+  const GraphPath curve =
+      kind != PathKind::linear ? load_graph_curve(curve_path, kind, pair, a_path, b_path) : GraphPath{};
   const auto splits = chosen_splits(pair.data, cl.get<std::string>("split"));
   const BnOptions bn = read_bn_options(cl, pair.a.graph, pair.data);
   auto backend = cl.backend();
@@ -29,6 +44,7 @@ int run_graph_path(CommandLine& cl, PathKind kind, AlignMethod align, const std:
   report.kind = kind;
   report.a = a_path;
   report.b = b_path;
+  report.curve = curve_path;
   report.data = pair.data.source;
   report.architecture = describe(pair.a);
   auto runner = graph_runner(*backend, cl, &report.device);
@@ -45,7 +61,7 @@ int run_graph_path(CommandLine& cl, PathKind kind, AlignMethod align, const std:
   }
   const auto start = std::chrono::steady_clock::now();
   const auto profile = [&](const GraphModel& b) {
-    const GraphPath path = linear_graph_path(pair.a, b);
+    const GraphPath path = kind != PathKind::linear ? curve : linear_graph_path(pair.a, b);
     const GraphPoints points = graph_points(*runner, path, ts, bn);
     std::vector<SplitProfile> out;
     for (const Split* s : splits) out.push_back(make_profile(s->name, ts, runner->metrics(points, *s)));
@@ -60,9 +76,9 @@ int run_graph_path(CommandLine& cl, PathKind kind, AlignMethod align, const std:
   if (!csv.empty()) outputs.stage(csv, path_report_csv(report));
   outputs.commit();
   std::cout << path_report_table(report);
-  cl.summary(std::to_string(ts.size()) + " points of the linear path between layer graphs on " +
-             std::to_string(splits.size()) + " split(s), BatchNorm " + report.bn +
-             (report.graph_alignment ? ", aligned and naive" : ""));
+  cl.summary(std::to_string(ts.size()) + " points of the " + std::string(path_kind_name(kind)) +
+             " path between layer graphs on " + std::to_string(splits.size()) + " split(s), BatchNorm " +
+             report.bn + (report.graph_alignment ? ", aligned and naive" : ""));
   return 0;
 }
 

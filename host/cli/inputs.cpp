@@ -90,6 +90,17 @@ std::unique_ptr<GraphRunner> graph_runner(Backend& backend, const CommandLine& c
   return make_cpu_graph_runner();
 }
 
+std::unique_ptr<GraphRunner> training_graph_runner(Backend& backend, const CommandLine& cl,
+                                                   std::string* device) {
+  if (auto runner = backend.graph_runner(); runner && runner->has_backward()) {
+    *device = backend.name();
+    return runner;
+  }
+  cl.say("the " + backend.name() + " backend does not train layer graphs yet; training on the CPU backend");
+  *device = "cpu";
+  return make_cpu_graph_runner();
+}
+
 std::string describe(const Architecture& arch) {
   return arch.widths() + " " + std::string(activation_name(arch.activation)) + " " +
          std::string(task_name(arch.task));

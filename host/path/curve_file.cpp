@@ -33,19 +33,16 @@ Path load_curve(const std::string& file, const std::string& activation_override)
   return curve_from_tensors(read_safetensors(file), file, activation_override);
 }
 
-Path curve_from_tensors(const TensorFile& tf, const std::string& file,
-                        const std::string& activation_override) {
+PathKind curve_file_kind(const TensorFile& tf, const std::string& file) {
   const auto kind = tf.metadata.find("modeconn.curve");
   if (kind == tf.metadata.end())
     throw input_error(file, "is not a curve file (no modeconn.curve in its metadata)");
-  Path path;
-  if (kind->second == "bezier")
-    path.kind = PathKind::bezier;
-  else if (kind->second == "polychain")
-    path.kind = PathKind::polychain;
-  else
-    throw input_error(file, "unknown curve kind '" + kind->second + "' (bezier, polychain)");
+  if (kind->second == "bezier") return PathKind::bezier;
+  if (kind->second == "polychain") return PathKind::polychain;
+  throw input_error(file, "unknown curve kind '" + kind->second + "' (bezier, polychain)");
+}
 
+std::vector<TensorFile> curve_file_points(const TensorFile& tf, const std::string& file) {
   std::map<int, TensorFile> by_point;
   for (const auto& t : tf.tensors) {
     std::size_t dot = 0;
@@ -60,8 +57,9 @@ Path curve_from_tensors(const TensorFile& tf, const std::string& file,
   // damaged file, not a Linear(bias=False) (which would read as zeros).
   std::set<std::string> first_names;
   for (const auto& t : by_point.begin()->second.tensors) first_names.insert(t.name);
-  int expected = 0;
+  std::vector<TensorFile> points;
   for (auto& [k, point] : by_point) {
+    const int expected = static_cast<int>(points.size());
     if (k != expected) throw input_error(file, "control point " + std::to_string(expected) + " is missing");
     std::set<std::string> names;
     for (const auto& t : point.tensors) names.insert(t.name);
@@ -73,11 +71,21 @@ Path curve_from_tensors(const TensorFile& tf, const std::string& file,
       if (!first_names.count(name))
         throw input_error(file, "control point " + std::to_string(k) + " has '" + name +
                                     "', which control point 0 has not");
-    ++expected;
     point.metadata = tf.metadata;
     point.metadata.erase("modeconn.curve");  // each control point is a model
-    Model m =
-        model_from_tensors(point, file + " (control point " + std::to_string(k) + ")", activation_override);
+    points.push_back(std::move(point));
+  }
+  return points;
+}
+
+Path curve_from_tensors(const TensorFile& tf, const std::string& file,
+                        const std::string& activation_override) {
+  Path path;
+  path.kind = curve_file_kind(tf, file);
+  const std::vector<TensorFile> points = curve_file_points(tf, file);
+  for (std::size_t k = 0; k < points.size(); ++k) {
+    Model m = model_from_tensors(points[k], file + " (control point " + std::to_string(k) + ")",
+                                 activation_override);
     if (path.points.empty())
       path.arch = m.arch;
     else if (!path.arch.same_shape(m.arch))

@@ -67,7 +67,8 @@ class GraphRunner {
   // vector), and the loss's gradient, written to `grad`. BatchNorm normalises with the running statistics in
   // `buffers`, or with `train_bn` with the minibatch's own as PyTorch's train mode does, `buffers` then
   // updated as it updates them (momentum 0.1, the variance unbiased). A backend that has no backward for
-  // graphs yet refuses with a usage error.
+  // graphs yet (has_backward false) refuses with a usage error.
+  virtual bool has_backward() const { return false; }
   virtual PointMetrics metrics_and_grad(const Graph& graph, std::span<const float> params,
                                         std::span<float> buffers, bool train_bn, const Split& split,
                                         std::span<const int64_t> rows, std::span<float> grad);

@@ -67,4 +67,12 @@ GraphPath linear_graph_path(const GraphModel& a, const GraphModel& b);
 // The model alone, as a path of one control point (every t is the model).
 GraphPath model_graph_path(const GraphModel& model);
 
+// Curve files of layer graphs: every control point's parameters and BatchNorm buffers under its graph's
+// tensor names, prefixed points.K., with the graph (`endpoint`'s, whose task and metadata the file takes)
+// once in the metadata and modeconn.curve = bezier|polychain.
+TensorFile graph_curve_to_tensors(const GraphPath& curve, const GraphModel& endpoint);
+// Reads one whose graph must be A's (the curve points at a.graph); `where` names the file in errors.
+GraphPath graph_curve_from_tensors(const TensorFile& file, const std::string& where, const GraphModel& a,
+                                   const std::string& a_path);
+
 }  // namespace modeconn

@@ -47,6 +47,11 @@ struct TensorFile;
 Path curve_from_tensors(const TensorFile& tensors, const std::string& file,
                         const std::string& activation_override = "");
 void save_curve(const Path& path, const std::string& file);
+// The pieces every curve file shares: its kind (modeconn.curve), and its control points in order, each as the
+// tensor file of one model (names without the points.K. prefix, the file's metadata less modeconn.curve),
+// checked to be numbered 0, 1, ... without gaps and to name the same tensors.
+PathKind curve_file_kind(const TensorFile& tensors, const std::string& file);
+std::vector<TensorFile> curve_file_points(const TensorFile& tensors, const std::string& file);
 TensorFile curve_to_tensors(const Path& path);
 
 // t = i/(n-1) for i = 0..n-1, with t = 1/2 added when n is even, so the midpoint is always evaluated.

@@ -208,6 +208,15 @@ TEST_F(HostileInput, OptionsThatContradictEachOtherAreRefusedInOneLine) {
       {"path" + pair_args(dir_.file("tanh1.safetensors"), dir_.file("tanh2.safetensors")) +
            " --canonicalize-scale",
        "--canonicalize-scale"},
+      {"train --data " + data_ + " --arch resnet:4 --hidden 8 --out " + dir_.file("t.safetensors"),
+       "--arch describes the whole network"},
+      {"train --data " + data_ + " --init " + dir_.file("a.safetensors") + " --activation tanh --out " +
+           dir_.file("t.safetensors"),
+       "--init brings its architecture"},
+      {"train --data " + data_ + " --arch resnet:4,8 --out " + dir_.file("t.safetensors"),
+       "needs image data"},
+      {"train --data " + data_ + " --arch vgg:4,,8 --out " + dir_.file("t.safetensors"), "--arch vgg:4,,8"},
+      {"train --data " + data_ + " --arch mlp:4 --out " + dir_.file("t.safetensors"), "mlp:4"},
   };
   for (const auto& c : cases) {
     const auto r = test::run_modeconn(dir_, c.args, 60);
