@@ -8,14 +8,17 @@
 namespace modeconn {
 
 TensorFile graph_curve_to_tensors(const GraphPath& curve, const GraphModel& endpoint) {
-  MODECONN_EXPECTS(curve.params.kind != PathKind::linear, "a curve file holds a Bézier curve or a polygonal chain");
+  MODECONN_EXPECTS(curve.params.kind != PathKind::linear,
+                   "a curve file holds a Bézier curve or a polygonal chain");
   MODECONN_EXPECTS(curve.buffers.size() == curve.params.points.size(), "buffers for every control point");
   TensorFile out;
   for (std::size_t k = 0; k < curve.params.points.size(); ++k) {
-    GraphModel point{endpoint.graph, curve.task, true, curve.params.points[k], curve.buffers[k], endpoint.metadata};
+    GraphModel point{endpoint.graph,         curve.task,       true,
+                     curve.params.points[k], curve.buffers[k], endpoint.metadata};
     const TensorFile file = graph_model_to_tensors(point);
     if (k == 0) out.metadata = file.metadata;
-    for (const auto& t : file.tensors) out.tensors.push_back({"points." + std::to_string(k) + "." + t.name, t.shape, t.values});
+    for (const auto& t : file.tensors)
+      out.tensors.push_back({"points." + std::to_string(k) + "." + t.name, t.shape, t.values});
   }
   out.metadata["modeconn.curve"] = std::string(path_kind_name(curve.params.kind));
   return out;

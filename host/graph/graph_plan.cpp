@@ -9,7 +9,10 @@ namespace modeconn {
 
 bool runs_in_place(Op op) { return op == Op::activation || op == Op::batch_norm; }
 
-void conv_weight_channels_last(const Graph& g, const Node& n, float* w) {
+namespace {
+
+// [out, C, kh, kw] ↔ [out, kh, kw, C], in place, one filter at a time.
+void permute_conv_weight(const Graph& g, const Node& n, float* w, bool to_channels_last) {
   const int64_t c = g.nodes[static_cast<std::size_t>(n.inputs.front())].shape[0];
   const int64_t taps = n.kernel[0] * n.kernel[1];
   std::vector<float> filter(static_cast<std::size_t>(c * taps));
@@ -17,20 +20,22 @@ void conv_weight_channels_last(const Graph& g, const Node& n, float* w) {
     float* f = w + o * c * taps;
     std::copy(f, f + c * taps, filter.begin());
     for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t t = 0; t < taps; ++t) f[t * c + ch] = filter[static_cast<std::size_t>(ch * taps + t)];
+      for (int64_t t = 0; t < taps; ++t) {
+        const int64_t first = ch * taps + t, last = t * c + ch;
+        f[to_channels_last ? last : first] =
+            filter[static_cast<std::size_t>(to_channels_last ? first : last)];
+      }
   }
 }
 
+}  // namespace
+
+void conv_weight_channels_last(const Graph& g, const Node& n, float* w) {
+  permute_conv_weight(g, n, w, true);
+}
+
 void conv_weight_channels_first(const Graph& g, const Node& n, float* w) {
-  const int64_t c = g.nodes[static_cast<std::size_t>(n.inputs.front())].shape[0];
-  const int64_t taps = n.kernel[0] * n.kernel[1];
-  std::vector<float> filter(static_cast<std::size_t>(c * taps));
-  for (int64_t o = 0; o < n.out; ++o) {
-    float* f = w + o * c * taps;
-    std::copy(f, f + c * taps, filter.begin());
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t t = 0; t < taps; ++t) f[ch * taps + t] = filter[static_cast<std::size_t>(t * c + ch)];
-  }
+  permute_conv_weight(g, n, w, false);
 }
 
 GraphPlan make_plan(const Graph& graph, int stop) {

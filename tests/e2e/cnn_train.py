@@ -28,7 +28,9 @@ except ImportError as e:
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "models"))
 import fashion_data  # noqa: E402
+from cnns import Block  # noqa: E402  (a CIFAR basic block as researchers write it: the family's block)
 from graph_export import read_safetensors  # noqa: E402
 
 ROWS = 64
@@ -64,22 +66,6 @@ class TwinVGG(nn.Module):
         return self.classifier(torch.flatten(self.features(x), 1))
 
 
-class TwinBlock(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.shortcut = nn.Sequential()
-        if stride != 1 or cin != cout:
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-        return F.relu(out + self.shortcut(x))
-
-
 class TwinResNet(nn.Module):
     """resnet:W1,W2,...[:B]: stem conv3x3, BatchNorm, ReLU; per width B basic blocks, the first of each later
     stage with stride 2; global average pooling; linear."""
@@ -92,7 +78,7 @@ class TwinResNet(nn.Module):
         for s, w in enumerate(widths):
             stage = []
             for k in range(blocks):
-                stage.append(TwinBlock(c, w, 2 if s > 0 and k == 0 else 1))
+                stage.append(Block(c, w, 2 if s > 0 and k == 0 else 1))
                 c = w
             setattr(self, f"layer{s + 1}", nn.Sequential(*stage))
         self.stages = len(widths)

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""One epoch of CNN training and one epoch of curve fitting on Fashion-MNIST images: `modeconn train --arch`
+and `modeconn fit-curve` (whole processes) against the same loops in PyTorch on the CPU, same threads, same
+data, batch 128, SGD with momentum, BatchNorm in train mode. The PyTorch networks are the twins the end-to-end
+tests load modeconn's files into (tests/e2e/cnn_train.py); the PyTorch curve step draws t, forms each parameter
+from the Bernstein basis and runs the network functionally at those parameters (Garipov et al.'s loop).
+
+usage: cnn_train_vs_torch.py [--modeconn BIN] [--arch resnet:8,16 vgg:8,16] [--rows 60000] [--runs 1]
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "../../tests/e2e"))
+import common  # noqa: E402
+
+
+def images(folder, rows):
+    """Fashion-MNIST's first `rows` training images as [N, 1, 28, 28] (random images where the data set is not
+    installed: the timing does not depend on the pixels)."""
+    try:
+        import fashion_data
+        fashion_data.require()
+        data = fashion_data.load(rows, 100)
+    except SystemExit:
+        rng = np.random.default_rng(0)
+        data = {s: (rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n).astype(np.int64))
+                for s, n in (("train", rows), ("test", 100))}
+    os.makedirs(folder, exist_ok=True)
+    for split, (x, y) in data.items():
+        np.save(f"{folder}/x_{split}.npy", x.reshape(-1, 1, 28, 28))
+        np.save(f"{folder}/y_{split}.npy", y)
+
+
+def twin(spec):
+    from cnn_train import TwinResNet, TwinVGG
+    family, rest = spec.split(":", 1)
+    parts = rest.split(":")
+    widths = [int(w) for w in parts[0].split(",")]
+    if family == "vgg":
+        return TwinVGG(widths)
+    return TwinResNet(widths, blocks=int(parts[1]) if len(parts) > 1 else 1)
+
+
+def torch_train_epoch(spec, folder, threads, batch):
+    import torch
+    import torch.nn.functional as F
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = twin(spec).train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    x = torch.from_numpy(np.load(f"{folder}/x_train.npy"))
+    y = torch.from_numpy(np.load(f"{folder}/y_train.npy"))
+    t0 = time.perf_counter()
+    perm = torch.randperm(len(x))
+    for i in range(0, len(x), batch):
+        idx = perm[i:i + batch]
+        opt.zero_grad()
+        F.cross_entropy(model(x[idx]), y[idx]).backward()
+        opt.step()
+    return time.perf_counter() - t0
+
+
+def torch_curve_epoch(spec, folder, threads, batch):
+    import torch
+    import torch.nn.functional as F
+    from torch.nn.utils.stateless import functional_call
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    a, b = twin(spec), twin(spec)
+    model = twin(spec).train()
+    pa, pb = dict(a.named_parameters()), dict(b.named_parameters())
+    bend = {k: ((pa[k] + pb[k]) / 2).detach().clone().requires_grad_(True) for k in pa}
+    buffers = {k: v.clone() for k, v in model.named_buffers()}
+    opt = torch.optim.SGD(bend.values(), lr=0.05, momentum=0.9)
+    x = torch.from_numpy(np.load(f"{folder}/x_train.npy"))
+    y = torch.from_numpy(np.load(f"{folder}/y_train.npy"))
+    t0 = time.perf_counter()
+    perm = torch.randperm(len(x))
+    for i in range(0, len(x), batch):
+        idx = perm[i:i + batch]
+        t = float(torch.rand(1))
+        c = ((1 - t) ** 2, 2 * t * (1 - t), t * t)
+        phi = {k: c[0] * pa[k].detach() + c[1] * bend[k] + c[2] * pb[k].detach() for k in pa}
+        opt.zero_grad()
+        F.cross_entropy(functional_call(model, {**phi, **buffers}, (x[idx],)), y[idx]).backward()
+        opt.step()
+    return time.perf_counter() - t0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--modeconn", help="the executable (default: build/host/modeconn, built if missing)")
+    p.add_argument("--arch", nargs="+", default=["resnet:8,16", "vgg:8,16"])
+    p.add_argument("--rows", type=int, default=60000)
+    p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    p.add_argument("--runs", type=int, default=1)
+    a = p.parse_args()
+    a.modeconn = a.modeconn or common.built("host/modeconn")
+    work = common.workdir()
+    folder = f"{work}/data"
+    images(folder, a.rows)
+    base = [a.modeconn]
+    print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; median of {a.runs} "
+          f"alternated runs; {a.rows} rows, batch 128")
+    print(f"{'job':<10} {'network':<14} {'modeconn s':>11} {'torch s':>9} {'ratio':>7}")
+    for spec in a.arch:
+        ends = []
+        for seed in (1, 2):  # the curve's endpoints: any two models of the family
+            out = f"{work}/{seed}.safetensors"
+            common.time_process(base + ["train", "-q", "--data", folder, "--arch", spec, "--epochs", "1", "--seed",
+                                        str(seed), "--threads", str(a.threads), "--out", out])
+            ends.append(out)
+        train = base + ["train", "-q", "--data", folder, "--arch", spec, "--epochs", "1", "--batch", "128",
+                        "--threads", str(a.threads), "--out", f"{work}/t.safetensors"]
+        tm, tt = common.alternate(a.runs, lambda: common.time_process(train),
+                                  lambda: torch_train_epoch(spec, folder, a.threads, 128))
+        print(f"{'train':<10} {spec:<14} {tm:>11.2f} {tt:>9.2f} {tt / tm:>6.2f}x", flush=True)
+        curve = base + ["fit-curve", "-q", "--a", ends[0], "--b", ends[1], "--data", folder, "--epochs", "1",
+                        "--batch", "128", "--threads", str(a.threads), "--out", f"{work}/c.safetensors"]
+        tm, tt = common.alternate(a.runs, lambda: common.time_process(curve),
+                                  lambda: torch_curve_epoch(spec, folder, a.threads, 128))
+        print(f"{'fit-curve':<10} {spec:<14} {tm:>11.2f} {tt:>9.2f} {tt / tm:>6.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()
