@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "modeconn/error.hpp"
+#include "modeconn/graph_train.hpp"
 
 namespace modeconn {
 namespace {
@@ -14,12 +15,10 @@ PathProfile profile(Backend& backend, const Path& path, const std::vector<double
   return {std::move(name), std::move(label), path.kind, profile_path(backend, path, ts, splits)};
 }
 
-PathProfile graph_profile(GraphRunner& runner, const GraphModel& a, const GraphModel& b,
-                          const std::vector<double>& ts, const Dataset& data, const BnOptions& bn,
-                          std::string name, std::string label) {
-  const GraphPath path = linear_graph_path(a, b);
+PathProfile graph_profile(GraphRunner& runner, const GraphPath& path, const std::vector<double>& ts,
+                          const Dataset& data, const BnOptions& bn, std::string name, std::string label) {
   const GraphPoints points = graph_points(runner, path, ts, bn);
-  PathProfile p{std::move(name), std::move(label), PathKind::linear, {}};
+  PathProfile p{std::move(name), std::move(label), path.params.kind, {}};
   for (const Split* s : {&data.test, &data.train})
     p.splits.push_back(make_profile(s->name, ts, runner.metrics(points, *s)));
   return p;
@@ -27,8 +26,10 @@ PathProfile graph_profile(GraphRunner& runner, const GraphModel& a, const GraphM
 
 }  // namespace
 
-AnalyzeReport analyze_graph_pair(GraphRunner& runner, const GraphModel& a, const GraphModel& b,
-                                 const Dataset& data, const AnalyzeOptions& options, const BnOptions& bn) {
+AnalyzeReport analyze_graph_pair(GraphRunner& runner, GraphRunner& trainer, const GraphModel& a,
+                                 const GraphModel& b, const Dataset& data, const AnalyzeOptions& options,
+                                 const BnOptions& bn,
+                                 const std::function<void(const EpochReport&)>& curve_progress) {
   const auto start = std::chrono::steady_clock::now();
   AnalyzeReport r;
   r.graph = true;
@@ -36,11 +37,21 @@ AnalyzeReport analyze_graph_pair(GraphRunner& runner, const GraphModel& a, const
   r.bn_rows = bn.rows;
   r.ts = path_grid(options.points);
   r.align = options.align.method;
-  r.paths.push_back(graph_profile(runner, a, b, r.ts, data, bn, "linear", "linear (naive)"));
+  r.paths.push_back(
+      graph_profile(runner, linear_graph_path(a, b), r.ts, data, bn, "linear", "linear (naive)"));
+  const GraphModel* b_end = &b;
   if (r.align != AlignMethod::none) {
     r.graph_alignment = align_graph_models(runner, a, b, &data, r.align, options.align.matching);
-    r.paths.push_back(graph_profile(runner, a, r.graph_alignment.aligned, r.ts, data, bn, "linear_aligned",
+    b_end = &r.graph_alignment.aligned;
+    r.paths.push_back(graph_profile(runner, linear_graph_path(a, *b_end), r.ts, data, bn, "linear_aligned",
                                     "linear (aligned)"));
+  }
+  if (options.fit_curve) {
+    r.graph_curve = init_graph_curve(a, *b_end, options.curve_kind, options.bends);
+    fit_graph_curve(trainer, r.graph_curve, data.train, options.curve_training, curve_progress);
+    const std::string kind(path_kind_name(options.curve_kind));
+    r.paths.push_back(graph_profile(runner, r.graph_curve, r.ts, data, bn, kind,
+                                    kind + (r.align != AlignMethod::none ? " (aligned)" : " (naive)")));
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;

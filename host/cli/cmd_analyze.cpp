@@ -5,26 +5,27 @@
 #include "cli/bn_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
+#include "cli/progress.hpp"
 #include "modeconn/error.hpp"
 #include "modeconn/tensor_file.hpp"
 
 namespace modeconn::cli {
 namespace {
 
-// Two layer graphs: the naive and the aligned line, BatchNorm as --bn says; no curve in this version.
+// Two layer graphs: the naive and the aligned line and a fitted curve, BatchNorm as --bn says.
 int analyze_graphs(CommandLine& cl, const std::string& a_path, const std::string& b_path,
                    const AnalysisOutputs& outputs) {
-  if (!outputs.curve.empty())
-    throw usage_error("--curve-out: curves between layer graphs beyond MLPs are not fitted by this version");
   const GraphPair pair = load_graph_pair(a_path, b_path, cl.get<std::string>("data"));
-  AnalyzeOptions options = read_analysis_options(cl, Activation::relu);
-  options.fit_curve = false;
+  const AnalyzeOptions options = read_analysis_options(cl, Activation::relu);
   const BnOptions bn = read_bn_options(cl, pair.a.graph, pair.data);
   auto backend = cl.backend();
-  std::string device;
+  std::string device, training_device;
   auto runner = graph_runner(*backend, cl, &device);
-  cl.say("layer graphs: the naive and the aligned line (curves between them are not fitted by this version)");
-  AnalyzeReport r = analyze_graph_pair(*runner, pair.a, pair.b, pair.data, options, bn);
+  auto trainer = options.fit_curve ? training_graph_runner(*backend, cl, &training_device) : nullptr;
+  EpochProgress progress(!cl.common().quiet, "fitting the curve");
+  AnalyzeReport r = analyze_graph_pair(*runner, trainer ? *trainer : *runner, pair.a, pair.b, pair.data,
+                                       options, bn, [&](const EpochReport& e) { progress(e); });
+  progress.finish();
   r.a = a_path;
   r.b = b_path;
   r.data = pair.data.source;
@@ -37,6 +38,8 @@ int analyze_graphs(CommandLine& cl, const std::string& a_path, const std::string
     TensorFile aligned = graph_model_to_tensors(r.graph_alignment.aligned);
     files.stage(outputs.aligned, serialize_safetensors(aligned));
   }
+  if (options.fit_curve && !outputs.curve.empty())
+    files.stage(outputs.curve, serialize_safetensors(graph_curve_to_tensors(r.graph_curve, pair.a)));
   files.commit();
   std::cout << analyze_report_table(r);
   cl.summary(std::to_string(r.paths.size()) + " paths of " + std::to_string(r.ts.size()) +

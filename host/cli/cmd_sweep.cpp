@@ -108,8 +108,8 @@ int run_sweep(const Args& args) {
   plan.data = data.source;
   BnOptions bn;
   if (graphs) {
-    // Layer graphs: the naive and aligned lines only, and the BatchNorm handling is part of what a result
-    // means.
+    // Layer graphs: the naive and aligned lines only (a CNN curve per pair is minutes of training each;
+    // analyze fits one for a pair), and the BatchNorm handling is part of what a result means.
     options.fit_curve = false;
     bn = read_bn_options(cl, graph_models.front().graph, data);
     nlohmann::json j = nlohmann::json::parse(options_fingerprint(options));
@@ -126,7 +126,8 @@ int run_sweep(const Args& args) {
   const auto analyze = [&](const PairIndex& p) {
     const auto i = static_cast<std::size_t>(p.i), j = static_cast<std::size_t>(p.j);
     if (!graphs) return analyze_pair(*backend, models[i], models[j], data, options, nullptr);
-    AnalyzeReport r = analyze_graph_pair(*runner, graph_models[i], graph_models[j], data, options, bn);
+    AnalyzeReport r =
+        analyze_graph_pair(*runner, *runner, graph_models[i], graph_models[j], data, options, bn, nullptr);
     r.architecture = describe(graph_models[i]);
     r.device = device;
     return r;

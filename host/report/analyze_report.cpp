@@ -43,7 +43,9 @@ std::string analyze_report_json(const AnalyzeReport& r) {
   for (const auto& p : r.paths) {
     j["paths"][p.name] = {
         {"kind", std::string(path_kind_name(p.kind))}, {"label", p.label}, {"splits", splits_json(p.splits)}};
-    if (p.kind != PathKind::linear) j["paths"][p.name]["control_points"] = r.curve.points.size();
+    if (p.kind != PathKind::linear)
+      j["paths"][p.name]["control_points"] =
+          r.graph ? r.graph_curve.params.points.size() : r.curve.points.size();
   }
   return j.dump(2) + "\n";
 }

@@ -41,14 +41,18 @@ struct AnalyzeReport {
   // Layer graphs: their alignment (in place of `alignment`) and how BatchNorm was handled.
   bool graph = false;
   GraphAlignOutcome graph_alignment;
+  GraphPath graph_curve;  // the fitted curve between graphs (no control points when not fitted)
   std::string bn;
   int64_t bn_rows = 0;
 };
 
-// Two layer graphs: the naive line and, unless `options.align.method` is none, the aligned one, BatchNorm as
-// `bn` says. No curve: curves between layer graphs are not fitted by this version.
-AnalyzeReport analyze_graph_pair(GraphRunner& runner, const GraphModel& a, const GraphModel& b,
-                                 const Dataset& data, const AnalyzeOptions& options, const BnOptions& bn);
+// Two layer graphs: the naive line, unless `options.align.method` is none the aligned one, and unless
+// `options.fit_curve` is false a curve fitted between A and the (aligned) B on `trainer` (a runner with a
+// backward), every path evaluated on `runner` with BatchNorm as `bn` says.
+AnalyzeReport analyze_graph_pair(GraphRunner& runner, GraphRunner& trainer, const GraphModel& a,
+                                 const GraphModel& b, const Dataset& data, const AnalyzeOptions& options,
+                                 const BnOptions& bn,
+                                 const std::function<void(const EpochReport&)>& curve_progress);
 
 AnalyzeReport analyze_pair(Backend& backend, const Model& a, const Model& b, const Dataset& data,
                            const AnalyzeOptions& options,

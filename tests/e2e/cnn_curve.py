@@ -125,6 +125,27 @@ def main():
         print(f"t={t:.2f}  modeconn {got:.7f}  PyTorch float64 {want:.7f}")
         expect(abs(got - want) <= RTOL * abs(want), f"curve at t={t}: {got} vs PyTorch float64 {want}")
 
+    # analyze puts the naive line, the aligned line and a curve fitted to the aligned B in one report; the
+    # curve it writes evaluates by path to the profile it reported.
+    report, fitted = os.path.join(args.work, "analyze.json"), os.path.join(args.work, "analyzed-curve.safetensors")
+    if run([args.modeconn, "analyze", "-q", "--a", a, "--b", b, "--data", data_dir, "--points", "5", "--bn-rows",
+            str(BN_ROWS), "--curve-epochs", "4", "--curve-lr", "0.05", "--json", report, "--curve-out", fitted,
+            "--aligned-out", os.path.join(args.work, "b-aligned.safetensors")]):
+        with open(report) as f:
+            paths = json.load(f)["paths"]
+        expect(sorted(paths) == ["bezier", "linear", "linear_aligned"], f"analyze's paths: {sorted(paths)}")
+        expect(paths.get("bezier", {}).get("control_points") == 3, "analyze's curve has not 3 control points")
+        if "bezier" in paths and "linear" in paths:
+            gaps = {n: paths[n]["splits"]["train"]["barrier"]["loss"]["gap"] for n in paths}
+            print(f"analyze: train-loss gaps {gaps}")
+            expect(gaps["bezier"] <= 0.5 * gaps["linear"], f"analyze's curve does not halve the barrier: {gaps}")
+            again = path_json(args, data_dir, a, os.path.join(args.work, "b-aligned.safetensors"), "--kind",
+                              "bezier", "--curve", fitted)
+            if again:
+                mine, reported = again["splits"]["train"]["loss"], paths["bezier"]["splits"]["train"]["loss"]
+                expect(all(abs(u - v) <= 1e-6 * abs(v) for u, v in zip(mine, reported)),
+                       f"the written curve evaluates to {mine}, analyze reported {reported}")
+
     if failures:
         print(f"{len(failures)} failure(s)")
         return 1
