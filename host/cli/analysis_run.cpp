@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/align_options.hpp"
+#include "cli/bn_options.hpp"
 #include "cli/inputs.hpp"
 #include "cli/optimizer_options.hpp"
 #include "cli/progress.hpp"
@@ -78,6 +79,33 @@ AnalyzeReport run_analysis(CommandLine& cl, Backend& backend, const Model& a, co
     files.stage(outputs.curve, serialize_safetensors(curve_to_tensors(r.curve)));
   if (o.align.method != AlignMethod::none && !outputs.aligned.empty())
     files.stage(outputs.aligned, serialize_safetensors(model_to_tensors(r.alignment.aligned)));
+  return r;
+}
+
+AnalyzeReport run_graph_analysis(CommandLine& cl, Backend& backend, const GraphModel& a, const GraphModel& b,
+                                 const Dataset& data, const std::string& a_name, const std::string& b_name,
+                                 const AnalysisOutputs& outputs) {
+  const AnalyzeOptions options = read_analysis_options(cl, Activation::relu);
+  const BnOptions bn = read_bn_options(cl, a.graph, data);
+  std::string device, training_device;
+  auto runner = graph_runner(backend, cl, &device);
+  auto trainer = options.fit_curve ? training_graph_runner(backend, cl, &training_device) : nullptr;
+  EpochProgress progress(!cl.common().quiet, "fitting the curve");
+  AnalyzeReport r = analyze_graph_pair(*runner, trainer ? *trainer : *runner, a, b, data, options, bn,
+                                       [&](const EpochReport& e) { progress(e); });
+  progress.finish();
+  r.a = a_name;
+  r.b = b_name;
+  r.data = data.source;
+  r.architecture = describe(a);
+  r.device = device;
+  Outputs& files = cl.outputs();
+  if (!outputs.json.empty()) files.stage(outputs.json, analyze_report_json(r));
+  if (!outputs.csv.empty()) files.stage(outputs.csv, analyze_report_csv(r));
+  if (r.align != AlignMethod::none && !outputs.aligned.empty())
+    files.stage(outputs.aligned, serialize_safetensors(graph_model_to_tensors(r.graph_alignment.aligned)));
+  if (options.fit_curve && !outputs.curve.empty())
+    files.stage(outputs.curve, serialize_safetensors(graph_curve_to_tensors(r.graph_curve, a)));
   return r;
 }
 

@@ -25,5 +25,9 @@ void plan_analysis_outputs(CommandLine& cl, const AnalysisOutputs& files);
 AnalyzeReport run_analysis(CommandLine& cl, Backend& backend, const Model& a, const Model& b,
                            const Dataset& data, const std::string& a_name, const std::string& b_name,
                            const AnalysisOutputs& outputs);
+// The same for two layer graphs, BatchNorm as --bn says (add_bn_options).
+AnalyzeReport run_graph_analysis(CommandLine& cl, Backend& backend, const GraphModel& a, const GraphModel& b,
+                                 const Dataset& data, const std::string& a_name, const std::string& b_name,
+                                 const AnalysisOutputs& outputs);
 
 }  // namespace modeconn::cli

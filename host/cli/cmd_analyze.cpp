@@ -16,31 +16,10 @@ namespace {
 int analyze_graphs(CommandLine& cl, const std::string& a_path, const std::string& b_path,
                    const AnalysisOutputs& outputs) {
   const GraphPair pair = load_graph_pair(a_path, b_path, cl.get<std::string>("data"));
-  const AnalyzeOptions options = read_analysis_options(cl, Activation::relu);
-  const BnOptions bn = read_bn_options(cl, pair.a.graph, pair.data);
   auto backend = cl.backend();
-  std::string device, training_device;
-  auto runner = graph_runner(*backend, cl, &device);
-  auto trainer = options.fit_curve ? training_graph_runner(*backend, cl, &training_device) : nullptr;
-  EpochProgress progress(!cl.common().quiet, "fitting the curve");
-  AnalyzeReport r = analyze_graph_pair(*runner, trainer ? *trainer : *runner, pair.a, pair.b, pair.data,
-                                       options, bn, [&](const EpochReport& e) { progress(e); });
-  progress.finish();
-  r.a = a_path;
-  r.b = b_path;
-  r.data = pair.data.source;
-  r.architecture = describe(pair.a);
-  r.device = device;
-  Outputs& files = cl.outputs();
-  if (!outputs.json.empty()) files.stage(outputs.json, analyze_report_json(r));
-  if (!outputs.csv.empty()) files.stage(outputs.csv, analyze_report_csv(r));
-  if (r.align != AlignMethod::none && !outputs.aligned.empty()) {
-    TensorFile aligned = graph_model_to_tensors(r.graph_alignment.aligned);
-    files.stage(outputs.aligned, serialize_safetensors(aligned));
-  }
-  if (options.fit_curve && !outputs.curve.empty())
-    files.stage(outputs.curve, serialize_safetensors(graph_curve_to_tensors(r.graph_curve, pair.a)));
-  files.commit();
+  const AnalyzeReport r =
+      run_graph_analysis(cl, *backend, pair.a, pair.b, pair.data, a_path, b_path, outputs);
+  cl.outputs().commit();
   std::cout << analyze_report_table(r);
   cl.summary(std::to_string(r.paths.size()) + " paths of " + std::to_string(r.ts.size()) +
              " points analysed, BatchNorm " + r.bn);

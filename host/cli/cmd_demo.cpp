@@ -1,12 +1,15 @@
-// modeconn demo: two MLPs trained from different seeds on Fashion-MNIST, and the analysis of the pair.
+// modeconn demo: two MLPs (or, with --cnn or --arch, two CNNs) trained from different seeds on Fashion-MNIST,
+// and the analysis of the pair.
 #include <filesystem>
 #include <iostream>
 
 #include "cli/analysis_run.hpp"
+#include "cli/bn_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
 #include "cli/training_run.hpp"
 #include "modeconn/error.hpp"
+#include "modeconn/graph_train.hpp"
 #include "modeconn/tensor_file.hpp"
 
 namespace modeconn::cli {
@@ -18,8 +21,11 @@ int run_demo(const Args& args) {
   cl.options().add_options()("data", po::value<std::string>()->default_value("builtin:fashion-mnist"),
                              "data folder or builtin:fashion-mnist")(
       "out-dir", po::value<std::string>()->default_value("demo-out"), "where the models and the report go")(
-      "epochs", po::value<int>()->default_value(10), "training epochs per model, 1 to 100000");
+      "epochs", po::value<int>()->default_value(10), "training epochs per model, 1 to 100000")(
+      "cnn", po::bool_switch(), "two ResNets (--arch resnet:8,16) instead of MLPs")(
+      "arch", po::value<std::string>(), "two networks of this family or graph file (as train --arch)");
   add_analysis_options(cl, "weight");
+  add_bn_options(cl);
   if (!cl.parse(args)) return 0;
 
   const std::string dir = cl.get<std::string>("out-dir");
@@ -42,6 +48,30 @@ int run_demo(const Args& args) {
 
   TrainOptions o;
   o.epochs = cl.get<int>("epochs");
+  if (cl.get<bool>("cnn") || cl.has("arch")) {
+    const std::string spec = cl.has("arch") ? cl.get<std::string>("arch") : "resnet:8,16";
+    std::vector<GraphModel> models;
+    std::string device;
+    auto trainer = training_graph_runner(*backend, cl, &device);
+    for (uint64_t seed : {1, 2}) {
+      o.seed = seed;
+      GraphModel m = init_graph_model(arch_graph(spec, data), data.train.task, seed);
+      fit_graph_to_data(m, spec, data);
+      cl.say("training model " + std::to_string(seed) + " of 2: " + spec + " (" + describe(m) + "), seed " +
+             std::to_string(seed) + ", " + std::to_string(o.epochs) + " epochs");
+      run_graph_training(*trainer, m, data, o, !cl.common().quiet);
+      cl.outputs().stage(model_files[models.size()], serialize_safetensors(graph_model_to_tensors(m)));
+      models.push_back(std::move(m));
+    }
+    const AnalyzeReport report =
+        run_graph_analysis(cl, *backend, models[0], models[1], data, model_files[0], model_files[1], outputs);
+    cl.outputs().commit();
+    std::cout << analyze_report_table(report) << "\nwrote " << model_files[0] << ", " << model_files[1]
+              << ", " << outputs.aligned << ", " << outputs.curve << ", " << outputs.json << " and "
+              << outputs.csv << "\n";
+    cl.summary("two " + spec + " networks trained and analysed");
+    return 0;
+  }
   const Architecture arch = make_architecture({data.train.features, 256, 256, output_width(data)},
                                               Activation::relu, data.train.task);
   std::vector<Model> models;

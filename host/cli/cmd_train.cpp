@@ -42,17 +42,6 @@ std::vector<int64_t> parse_widths(const std::string& text) {
   return widths;
 }
 
-// The graph --arch names for the data: a family built for its samples, or a graph JSON file.
-Graph arch_graph(const std::string& spec, const Dataset& data) {
-  if (is_graph_family(spec)) {
-    std::vector<int64_t> shape = data.train.sample_shape;
-    if (shape.size() == 2) shape.insert(shape.begin(), 1);  // an IDX image: one channel
-    return graph_family(spec, shape, output_width(data));
-  }
-  const auto text = read_file(spec, kMaxTextFileBytes);
-  return graph_from_json(std::string(text.begin(), text.end()), spec);
-}
-
 // A layer graph from --arch, freshly initialised, or from --init as it is.
 int train_graph_model(CommandLine& cl, const TrainOptions& o, const std::string& out) {
   const bool from_file = cl.has("init");

@@ -4,6 +4,8 @@
 #include <tuple>
 
 #include "modeconn/error.hpp"
+#include "modeconn/file_util.hpp"
+#include "modeconn/graph_families.hpp"
 #include "modeconn/tensor_file.hpp"
 
 namespace modeconn::cli {
@@ -99,6 +101,16 @@ std::unique_ptr<GraphRunner> training_graph_runner(Backend& backend, const Comma
   cl.say("the " + backend.name() + " backend does not train layer graphs yet; training on the CPU backend");
   *device = "cpu";
   return make_cpu_graph_runner();
+}
+
+Graph arch_graph(const std::string& spec, const Dataset& data) {
+  if (is_graph_family(spec)) {
+    std::vector<int64_t> shape = data.train.sample_shape;
+    if (shape.size() == 2) shape.insert(shape.begin(), 1);  // an IDX image: one channel
+    return graph_family(spec, shape, output_width(data));
+  }
+  const auto text = read_file(spec, kMaxTextFileBytes);
+  return graph_from_json(std::string(text.begin(), text.end()), spec);
 }
 
 std::string describe(const Architecture& arch) {

@@ -49,6 +49,9 @@ std::unique_ptr<GraphRunner> graph_runner(Backend& backend, const CommandLine& c
 std::unique_ptr<GraphRunner> training_graph_runner(Backend& backend, const CommandLine& cl,
                                                    std::string* device);
 
+// The graph --arch names for the data (train, demo): a family built for its samples, or a graph JSON file.
+Graph arch_graph(const std::string& spec, const Dataset& data);
+
 // "784-256-256-10 relu classification"
 std::string describe(const Architecture& arch);
 

@@ -146,6 +146,17 @@ def main():
                 expect(all(abs(u - v) <= 1e-6 * abs(v) for u, v in zip(mine, reported)),
                        f"the written curve evaluates to {mine}, analyze reported {reported}")
 
+    # demo --cnn: two ResNets trained and analysed; every file it names is there and loads into the twin.
+    demo = os.path.join(args.work, "demo")
+    if run([args.modeconn, "demo", "-q", "--cnn", "--data", data_dir, "--epochs", "1", "--points", "3",
+            "--bn-rows", "500", "--curve-epochs", "1", "--out-dir", demo]):
+        with open(os.path.join(demo, "analysis.json")) as f:
+            names = sorted(json.load(f)["paths"])
+        expect(names == ["bezier", "linear", "linear_aligned"], f"demo --cnn's paths: {names}")
+        for name in ("seed1", "seed2", "seed2-aligned"):
+            load_into(TwinResNet([8, 16]), os.path.join(demo, f"{name}.safetensors"))
+        expect(os.path.exists(os.path.join(demo, "curve.safetensors")), "demo --cnn wrote no curve")
+
     if failures:
         print(f"{len(failures)} failure(s)")
         return 1
