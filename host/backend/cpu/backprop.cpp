@@ -4,9 +4,10 @@
 //
 // One parallel region per minibatch. Each thread carries its own rows through every node with
 // single-threaded GEMMs, so most of the pass needs no synchronisation: every op but BatchNorm is row-local.
-// The threads meet only where the rows couple, at each BatchNorm in training mode (the batch's statistics,
-// forward and backward) and once at the end, where each thread's parameter gradients, summed over its rows,
-// are added in thread order. A minibatch is small (128 rows of 256 units is a few milliseconds of work), so
+// The threads meet only where the rows couple: at each BatchNorm (the batch's statistics forward, its
+// parameters' gradients backward) and once at the end, after which they share the linear layers' weight
+// gradients by output unit (over every row) and add the convolutions', which each thread summed over its own
+// rows, in thread order. A minibatch is small (128 rows of 256 units is a few milliseconds of work), so
 // waking threads for each GEMM, about twenty times a step, would cost more than the second core gives back;
 // waiting threads sleep (OMP_WAIT_POLICY=PASSIVE), so fewer meetings is what makes N threads pay on an idle
 // machine and never hurt on a busy one.
@@ -63,7 +64,10 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
   const int64_t n = static_cast<int64_t>(rows.size());
   const int64_t d = g.input_size(), classes = g.output_size();
   const TensorPlaces places = tensor_places(g);
-  const GraphPlan plan = make_plan(g);  // for `needed` and sizes only: training runs nothing fused
+  // The nodes the output needs, their sizes, and the activations fused after BatchNorms (the other fusions
+  // are for inference: training keeps each linear layer's and convolution's output for its activation's
+  // backward).
+  const GraphPlan plan = make_plan(g);
 
   // The parameters in the layouts the ops read (convolution weights channels-last).
   std::vector<float> prepared;
