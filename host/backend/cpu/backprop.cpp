@@ -351,9 +351,9 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
     }
   }
 
-  // Weight gradients of ops that read a rewritten layout (convolutions, channels-last) back to PyTorch's.
+  // Convolution weight gradients, computed in the channels-last layout the forward reads, back to PyTorch's.
   for (std::size_t i = 0; i < num_nodes; ++i)
-    if (op_kernels(g.nodes[i].op).prepare && g.nodes[i].op == Op::conv2d && plan.needed[i])
+    if (g.nodes[i].op == Op::conv2d && plan.needed[i])
       conv_weight_channels_first(
           g, g.nodes[i], grad.data() + places[i][static_cast<std::size_t>(TensorRole::weight)].offset);
 
