@@ -10,6 +10,7 @@
 
 #include "cuda_backend.cuh"
 #include "gemm.cuh"
+#include "graph_backward.cuh"
 #include "kernels.cuh"
 #include "launch.cuh"
 #include "modeconn/backend.hpp"
@@ -31,6 +32,8 @@ CudaBackend::CudaBackend(bool tf32) : ctx_(0, tf32) {
   const char* cap = std::getenv("MODECONN_CUDA_GRID_CAP");
   set_grid_cap(cap && *cap ? static_cast<unsigned>(std::max(0LL, std::strtoll(cap, nullptr, 10))) : 0);
 }
+
+CudaBackend::~CudaBackend() = default;
 
 const ResidentSplit& CudaBackend::resident(const Split& split) {
   for (const auto& r : cache_)
@@ -280,86 +283,20 @@ void CudaBackend::product(bool trans_a, bool trans_b, int64_t m, int64_t n, int6
   ctx_.synchronize();
 }
 
+// The MLP's gradient is its layer graph's (mlp_graph: the parameters in the MLP's order, no BatchNorm).
 PointMetrics CudaBackend::metrics_and_grad(const Architecture& arch, std::span<const float> params,
                                            const Split& split, std::span<const int64_t> rows,
                                            std::span<float> grad) {
   MODECONN_EXPECTS(params.size() == arch.num_params() && grad.size() == params.size(), "sizes");
+  MODECONN_EXPECTS(split.task == arch.task, "data of the model's task");
   DeviceBuffer<float> d_theta = buffer<float>(params.size()), d_grad = buffer<float>(params.size());
   d_theta.upload(params.data(), params.size(), ctx_.stream());
-  const PointMetrics metrics = device_metrics_and_grad(arch, d_theta.data(), split, rows, d_grad.data());
+  if (!backprop_) backprop_ = std::make_unique<DeviceBackpropWorkspace>();
+  const PointMetrics metrics = graph_device_metrics_and_grad(*this, mlp_graph(arch), d_theta.data(), nullptr,
+                                                             false, split, rows, d_grad.data(), *backprop_);
   d_grad.download(grad.data(), grad.size(), ctx_.stream());
   ctx_.synchronize();
   return metrics;
-}
-
-PointMetrics CudaBackend::device_metrics_and_grad(const Architecture& arch, const float* d_theta,
-                                                  const Split& split, std::span<const int64_t> rows,
-                                                  float* d_grad) {
-  MODECONN_EXPECTS(!rows.empty(), "a minibatch");
-  MODECONN_EXPECTS(split.task == arch.task, "data of the model's task");
-  const cudaStream_t s = ctx_.stream();
-  const ResidentSplit& data = resident(split);
-  const int64_t n = static_cast<int64_t>(rows.size());
-  const std::size_t num_layers = arch.layers.size();
-  DeviceBuffer<int64_t> d_rows = buffer<int64_t>(rows.size());
-  d_rows.upload(rows.data(), rows.size(), s);
-  DeviceBuffer<float> d_x = buffer<float>(static_cast<std::size_t>(n * arch.input_width()));
-  std::vector<float> host_rows;
-  if (data.streamed) {  // the minibatch's rows gathered on the host and sent up
-    const auto d = static_cast<std::size_t>(arch.input_width());
-    host_rows.resize(rows.size() * d);
-    for (std::size_t r = 0; r < rows.size(); ++r)
-      std::copy_n(split.x.data() + static_cast<std::size_t>(rows[r]) * d, d, host_rows.data() + r * d);
-    d_x.upload(host_rows.data(), host_rows.size(), s);
-  } else {
-    gather_rows(data.x.data(), arch.input_width(), d_rows.data(), n, d_x.data(), s);
-  }
-
-  std::vector<DeviceBuffer<float>> pre, post;
-  const float* input = d_x.data();
-  for (std::size_t l = 0; l < num_layers; ++l) {
-    const auto& layer = arch.layers[l];
-    pre.push_back(buffer<float>(static_cast<std::size_t>(n * layer.out)));
-    gemm(ctx_, n, layer.out, layer.in, 1.f, input, false, d_theta + arch.weight_offset(l), true, 0.f,
-         pre[l].data());
-    bias_activation(pre[l].data(), 1, n, layer.out, d_theta + arch.bias_offset(l), 0, arch.activation, false,
-                    s);
-    post.push_back(buffer<float>(static_cast<std::size_t>(n * layer.out)));
-    activate_copy(pre[l].data(), post[l].data(), n * layer.out,
-                  l + 1 < num_layers ? arch.activation : Activation::identity, s);
-    input = post[l].data();
-  }
-  const int64_t c = arch.output_width();
-  DeviceBuffer<float> d_delta = buffer<float>(static_cast<std::size_t>(n * c));
-  // Each row's loss, then each row's error: one buffer, summed as two segments.
-  DeviceBuffer<double> d_row_metrics = buffer<double>(static_cast<std::size_t>(2 * n));
-  loss_gradient(post.back().data(), n, c, split.task, data.labels.data(), data.targets.data(), d_rows.data(),
-                d_delta.data(), d_row_metrics.data(), d_row_metrics.data() + n, s);
-  DeviceBuffer<double> d_sums = buffer<double>(2);
-  segmented_sum(d_row_metrics.data(), 2, n, d_sums.data(), s);
-
-  std::vector<float> ones_host(static_cast<std::size_t>(n), 1.f);
-  DeviceBuffer<float> d_ones = buffer<float>(ones_host.size());
-  d_ones.upload(ones_host.data(), ones_host.size(), s);
-  for (std::size_t l = num_layers; l-- > 0;) {
-    const auto& layer = arch.layers[l];
-    const float* in = l == 0 ? d_x.data() : post[l - 1].data();
-    gemm(ctx_, layer.out, layer.in, n, 1.f, d_delta.data(), true, in, false, 0.f,
-         d_grad + arch.weight_offset(l));
-    gemm(ctx_, 1, layer.out, n, 1.f, d_ones.data(), false, d_delta.data(), false, 0.f,
-         d_grad + arch.bias_offset(l));
-    if (l == 0) break;
-    DeviceBuffer<float> d_prev = buffer<float>(static_cast<std::size_t>(n * layer.in));
-    gemm(ctx_, n, layer.in, layer.out, 1.f, d_delta.data(), false, d_theta + arch.weight_offset(l), false,
-         0.f, d_prev.data());
-    activation_backward(d_prev.data(), pre[l - 1].data(), post[l - 1].data(), n * layer.in, arch.activation,
-                        s);
-    d_delta = std::move(d_prev);
-  }
-  double sums[2] = {0, 0};
-  d_sums.download(sums, 2, s);
-  ctx_.synchronize();
-  return {sums[0] / static_cast<double>(n), sums[1] / static_cast<double>(n)};
 }
 
 }  // namespace cuda

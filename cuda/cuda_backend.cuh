@@ -23,9 +23,12 @@ struct ResidentSplit {
   DeviceBuffer<float> targets;
 };
 
+struct DeviceBackpropWorkspace;  // graph_backward.cuh
+
 class CudaBackend final : public Backend {
  public:
   explicit CudaBackend(bool tf32);
+  ~CudaBackend() override;
 
   std::string name() const override {
     return "cuda (" + ctx_.device_name() + (ctx_.tf32() ? ", tf32)" : ")");
@@ -44,10 +47,6 @@ class CudaBackend final : public Backend {
   // Layer graphs on the device (graph_runner.cu).
   std::unique_ptr<GraphRunner> graph_runner() override;
 
-  // The mean loss and error over `rows` at parameters already on the device, and the loss's gradient into
-  // d_grad (device); waits for the two values that come back.
-  PointMetrics device_metrics_and_grad(const Architecture& arch, const float* d_theta, const Split& split,
-                                       std::span<const int64_t> rows, float* d_grad);
   const Context& context() const { return ctx_; }
   // The most rows a chunk (a graph's block) holds: unlimited unless a test set MODECONN_CUDA_CHUNK_ROWS.
   int64_t max_chunk_rows() const { return max_chunk_rows_; }
@@ -64,15 +63,18 @@ class CudaBackend final : public Backend {
     return b;
   }
 
- private:
+  // The split's inputs and targets on the device, uploaded on first use and kept while it is evaluated again.
   const ResidentSplit& resident(const Split& split);
+
+ private:
   // Layers 0..last of one model over `rows` rows of d_x (activated where hidden), through the two buffers of
   // rows × max_width floats; returns the one holding layer `last`.
   float* forward_to(const Architecture& arch, const float* d_theta, const float* d_x, int64_t rows,
                     std::size_t last, DeviceBuffer<float>& ping, DeviceBuffer<float>& pong);
 
   Context ctx_;
-  ResidentSplit cache_[2];  // train and test stay resident together
+  std::unique_ptr<DeviceBackpropWorkspace> backprop_;  // metrics_and_grad's buffers, kept between calls
+  ResidentSplit cache_[2];                             // train and test stay resident together
   int next_slot_ = 0;
   bool poison_ = false;
   int64_t resident_limit_ = -1;

@@ -1,4 +1,4 @@
-// Fused elementwise passes: bias + activation, the factorised first layer, activation backward, row gathers.
+// Fused elementwise passes: bias + activation, the factorised first layer, row gathers.
 #include "kernels.cuh"
 #include "launch.cuh"
 
@@ -35,20 +35,6 @@ __global__ void combine_kernel(const float* __restrict__ d_parts, int num_cp,
   }
 }
 
-__global__ void activate_copy_kernel(const float* __restrict__ d_in, float* __restrict__ d_out, int64_t n,
-                                     Activation act) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
-       i += int64_t{gridDim.x} * blockDim.x)
-    d_out[i] = modeconn::activate(act, d_in[i]);
-}
-
-__global__ void activation_backward_kernel(float* __restrict__ d_dz, const float* __restrict__ d_pre,
-                                           const float* __restrict__ d_post, int64_t n, Activation act) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
-       i += int64_t{gridDim.x} * blockDim.x)
-    d_dz[i] *= activate_grad(act, d_pre[i], d_post[i]);
-}
-
 __global__ void gather_kernel(const float* __restrict__ d_x, int64_t cols, const int64_t* __restrict__ d_rows,
                               int64_t count, float* __restrict__ d_out) {
   const int64_t n = count * cols;
@@ -75,19 +61,6 @@ void combine_bias_activation(const float* d_parts, int64_t num_cp, const double*
   if (num_points == 0 || rows == 0) return;
   launch(combine_kernel, dim3(grid_for(rows * cols), blocks_for(num_points)), kBlock, 0, stream, d_parts,
          static_cast<int>(num_cp), d_coef, num_points, rows * cols, cols, d_bias, bias_stride, act, d_h);
-}
-
-void activate_copy(const float* d_in, float* d_out, int64_t n, Activation act, cudaStream_t stream) {
-  MODECONN_EXPECTS(n >= 0, "activate_copy size");
-  if (n == 0) return;
-  launch(activate_copy_kernel, grid_for(n), kBlock, 0, stream, d_in, d_out, n, act);
-}
-
-void activation_backward(float* d_dz, const float* d_pre, const float* d_post, int64_t n, Activation act,
-                         cudaStream_t stream) {
-  MODECONN_EXPECTS(n >= 0, "activation_backward size");
-  if (n == 0) return;
-  launch(activation_backward_kernel, grid_for(n), kBlock, 0, stream, d_dz, d_pre, d_post, n, act);
 }
 
 void gather_rows(const float* d_x, int64_t cols, const int64_t* d_rows, int64_t count, float* d_out,

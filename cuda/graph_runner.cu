@@ -12,7 +12,9 @@
 
 #include "cuda_backend.cuh"
 #include "gemm.cuh"
+#include "graph_backward.cuh"
 #include "graph_kernels.cuh"
+#include "graph_shapes.cuh"
 #include "kernels.cuh"
 #include "modeconn/error.hpp"
 #include "modeconn/graph_eval.hpp"
@@ -43,20 +45,6 @@ struct OpArgs {
 
 const std::vector<int64_t>& input_shape(const OpArgs& a) {
   return a.graph.nodes[static_cast<std::size_t>(a.node.inputs.front())].shape;
-}
-int64_t elements(const std::vector<int64_t>& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
-int64_t positions_of(const std::vector<int64_t>& s) { return s.size() == 3 ? s[1] * s[2] : 1; }
-bool pointwise(const Node& n) {
-  return n.kernel == std::array<int64_t, 2>{1, 1} && n.stride == std::array<int64_t, 2>{1, 1} &&
-         n.padding == std::array<int64_t, 2>{0, 0};
-}
-Window window(const std::vector<int64_t>& in, const Node& n) {
-  return {in[1],       in[2],       in[0],        n.shape[1],   n.shape[2],    n.kernel[0],  n.kernel[1],
-          n.stride[0], n.stride[1], n.padding[0], n.padding[1], n.dilation[0], n.dilation[1]};
 }
 
 void input_forward(const OpArgs& a) {
@@ -299,6 +287,34 @@ class CudaGraphRunner final : public GraphRunner {
     return out;
   }
 
+  bool has_backward() const override { return true; }
+  PointMetrics metrics_and_grad(const Graph& graph, std::span<const float> params, std::span<float> buffers,
+                                bool train_bn, const Split& split, std::span<const int64_t> rows,
+                                std::span<float> grad) override {
+    MODECONN_EXPECTS(
+        params.size() == static_cast<std::size_t>(graph.num_params()) && grad.size() == params.size(),
+        "parameter sizes");
+    MODECONN_EXPECTS(buffers.size() == static_cast<std::size_t>(graph.num_buffers()), "buffer sizes");
+    const cudaStream_t s = ctx().stream();
+    grow(d_params_, static_cast<int64_t>(params.size()));
+    grow(d_grad_, static_cast<int64_t>(params.size()));
+    grow(d_buffers_, static_cast<int64_t>(buffers.size()));
+    d_params_.upload(params.data(), params.size(), s);
+    d_buffers_.upload(buffers.data(), buffers.size(), s);
+    const PointMetrics m = graph_device_metrics_and_grad(backend_, graph, d_params_.data(), d_buffers_.data(),
+                                                         train_bn, split, rows, d_grad_.data(), workspace_);
+    d_grad_.download(grad.data(), grad.size(), s);
+    if (train_bn) d_buffers_.download(buffers.data(), buffers.size(), s);
+    ctx().synchronize();
+    return m;
+  }
+  std::unique_ptr<GraphTrainer> make_trainer(const Graph& graph, const Path& points,
+                                             std::span<const float> buffers, std::size_t first,
+                                             std::size_t last, const Split& split,
+                                             const TrainOptions& options) override {
+    return make_graph_trainer(backend_, graph, points, buffers, first, last, split, options);
+  }
+
  private:
   const Context& ctx() const { return backend_.context(); }
   // A buffer reused across blocks, replaced by a larger one when a block needs more.
@@ -312,6 +328,9 @@ class CudaGraphRunner final : public GraphRunner {
            const Sink& sink);
 
   CudaBackend& backend_;
+  // Training: the parameters, running statistics and gradient of the last step, and the pass's buffers.
+  DeviceBuffer<float> d_params_, d_buffers_, d_grad_;
+  DeviceBackpropWorkspace workspace_;
 };
 
 void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const Split& split, int64_t first,

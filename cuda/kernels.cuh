@@ -27,11 +27,6 @@ void bias_activation(float* d_z, int64_t batch, int64_t rows, int64_t cols, cons
 void combine_bias_activation(const float* d_parts, int64_t num_cp, const double* d_coef, int64_t num_points,
                              int64_t rows, int64_t cols, const float* d_bias, int64_t bias_stride,
                              Activation act, float* d_h, cudaStream_t stream);
-// out[i] = act(in[i]).
-void activate_copy(const float* d_in, float* d_out, int64_t n, Activation act, cudaStream_t stream);
-// dz[i] *= act'(pre[i], post[i]).
-void activation_backward(float* d_dz, const float* d_pre, const float* d_post, int64_t n, Activation act,
-                         cudaStream_t stream);
 // out[r][:] = x[rows[r]][:].
 void gather_rows(const float* d_x, int64_t cols, const int64_t* d_rows, int64_t count, float* d_out,
                  cudaStream_t stream);
@@ -58,6 +53,14 @@ void widen(const float* d_in, double* d_out, int64_t n, cudaStream_t stream);
 int64_t column_stats_scratch(int64_t rows, int64_t cols);
 void column_stats(const float* d_h, int64_t rows, int64_t cols, double* d_sum, double* d_sq, double* d_max,
                   double* d_scratch, cudaStream_t stream);
+
+// Per column j of a rows × cols matrix a: Σ_r a[r][j] and Σ_r a[r][j]·(b[r][j] − shift[j]) (b = a and shift 0
+// when null: Σa²), in float64 and an order fixed by the shape alone, written to d_out as [sums | seconds]
+// (BatchNorm's statistics in training and its backward's sums). d_scratch holds column_sums_scratch(rows,
+// cols) doubles.
+int64_t column_sums_scratch(int64_t rows, int64_t cols);
+void column_sums(const float* d_a, const float* d_b, const double* d_shift, int64_t rows, int64_t cols,
+                 double* d_out, double* d_scratch, cudaStream_t stream);
 
 // optimizer.cu: one step of PyTorch's SGD with momentum or Adam, as host/train/optimizer.cpp takes it.
 struct OptimizerStep {

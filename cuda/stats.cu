@@ -79,7 +79,66 @@ __global__ void column_combine_kernel(const double* __restrict__ d_part, int64_t
   }
 }
 
+// column_sums' stage one, as column_partials_kernel: per chunk of rows, Σa and Σa·(b − shift) (b = a, shift
+// 0: Σa²), into d_part ([2][cols][chunks]). b − shift is taken in float, as the CPU's BatchNorm backward
+// takes it.
+__global__ void sum_partials_kernel(const float* __restrict__ d_a, const float* __restrict__ d_b,
+                                    const double* __restrict__ d_shift, int64_t rows, int64_t cols,
+                                    int64_t chunks, double* __restrict__ d_part) {
+  const int64_t n = chunks * cols;
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
+       i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t j = i % cols, chunk = i / cols;
+    const int64_t end = (chunk + 1) * kStatsChunk < rows ? (chunk + 1) * kStatsChunk : rows;
+    const float shift = d_shift ? static_cast<float>(d_shift[j]) : 0.f;
+    double sum = 0, second = 0;
+    for (int64_t r = chunk * kStatsChunk; r < end; ++r) {
+      const float a = d_a[r * cols + j];
+      sum += static_cast<double>(a);
+      second += static_cast<double>(a) * static_cast<double>((d_b ? d_b[r * cols + j] : a) - shift);
+    }
+    d_part[j * chunks + chunk] = sum;
+    d_part[(cols + j) * chunks + chunk] = second;
+  }
+}
+
+// Stage two: one block per column folds its chunks' two partials, as column_combine_kernel, and writes the
+// totals (d_out: [sum | second]).
+__global__ void sum_combine_kernel(const double* __restrict__ d_part, int64_t cols, int64_t chunks,
+                                   double* __restrict__ d_out) {
+  using Reduce = cub::BlockReduce<double, kBlock>;
+  __shared__ typename Reduce::TempStorage temp;
+  for (int64_t j = blockIdx.x; j < cols; j += gridDim.x) {
+    double sum = 0, second = 0;
+    for (int64_t c = threadIdx.x; c < chunks; c += kBlock) {
+      sum += d_part[j * chunks + c];
+      second += d_part[(cols + j) * chunks + c];
+    }
+    const double total_sum = Reduce(temp).Sum(sum);
+    __syncthreads();  // each reduction reuses the temporary storage
+    const double total_second = Reduce(temp).Sum(second);
+    if (threadIdx.x == 0) {
+      d_out[j] = total_sum;
+      d_out[cols + j] = total_second;
+    }
+    __syncthreads();
+  }
+}
+
 }  // namespace
+
+int64_t column_sums_scratch(int64_t rows, int64_t cols) {
+  return 2 * cols * std::max<int64_t>(1, (rows + kStatsChunk - 1) / kStatsChunk);
+}
+
+void column_sums(const float* d_a, const float* d_b, const double* d_shift, int64_t rows, int64_t cols,
+                 double* d_out, double* d_scratch, cudaStream_t stream) {
+  MODECONN_EXPECTS(rows > 0 && cols > 0, "column_sums shape");
+  const int64_t chunks = (rows + kStatsChunk - 1) / kStatsChunk;
+  launch(sum_partials_kernel, grid_for(chunks * cols), kBlock, 0, stream, d_a, d_b, d_shift, rows, cols,
+         chunks, d_scratch);
+  launch(sum_combine_kernel, blocks_for(cols), kBlock, 0, stream, d_scratch, cols, chunks, d_out);
+}
 
 void widen(const float* d_in, double* d_out, int64_t n, cudaStream_t stream) {
   MODECONN_EXPECTS(n >= 0, "widen size");

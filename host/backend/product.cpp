@@ -1,4 +1,5 @@
-// The defaults of Backend (the host's matrix product, and no graph runner) and of GraphRunner (no backward).
+// The defaults of Backend (the host's matrix product, and no graph runner) and of GraphRunner (no backward,
+// no trainer of its own).
 #include "backend/cpu_ops.hpp"
 #include "modeconn/backend.hpp"
 #include "modeconn/error.hpp"
@@ -17,6 +18,12 @@ std::unique_ptr<GraphRunner> Backend::graph_runner() { return nullptr; }
 PointMetrics GraphRunner::metrics_and_grad(const Graph&, std::span<const float>, std::span<float>, bool,
                                            const Split&, std::span<const int64_t>, std::span<float>) {
   throw usage_error("this backend has no backward pass through layer graphs yet; use --device cpu");
+}
+
+std::unique_ptr<GraphTrainer> GraphRunner::make_trainer(const Graph&, const Path&, std::span<const float>,
+                                                        std::size_t, std::size_t, const Split&,
+                                                        const TrainOptions&) {
+  return nullptr;
 }
 
 }  // namespace modeconn

@@ -1,4 +1,5 @@
-// Training graphs and fitting curves between them on the host: the parameters (or the bends) in one flat
+// Training graphs and fitting curves between them: on the runner's own trainer where it has one (the CUDA
+// backend keeps everything on the device), otherwise on the host, the parameters (or the bends) in one flat
 // vector the optimizer updates, every step a call of the runner's backward at φ(t).
 #include "modeconn/graph_train.hpp"
 
@@ -47,6 +48,17 @@ GraphModel init_graph_model(const Graph& graph, Task task, uint64_t seed) {
 void train_graph(GraphRunner& runner, GraphModel& model, const Split& split, const TrainOptions& o,
                  const std::function<void(const EpochReport&)>& progress) {
   MODECONN_EXPECTS(split.task == model.task, "data of the model's task");
+  Path point;
+  point.points.push_back(model.params);
+  if (auto trainer = runner.make_trainer(model.graph, point, model.buffers, 0, 1, split, o)) {
+    const double coef[] = {1.0};
+    run_minibatches(split.rows, o, progress,
+                    [&](std::span<const int64_t> rows) { return trainer->step(coef, rows); });
+    trainer->read(point);
+    model.params = std::move(point.points.front());
+    trainer->read_buffers(model.buffers);
+    return;
+  }
   std::vector<float> grad(model.params.size());
   OptimizerState optimizer(o, model.params.size());
   run_minibatches(split.rows, o, progress, [&](std::span<const int64_t> rows) {
@@ -85,16 +97,23 @@ void fit_graph_curve(GraphRunner& runner, GraphPath& curve, const Split& split, 
   const std::size_t num_cp = curve.params.points.size(), np = curve.params.points.front().size();
   MODECONN_EXPECTS(num_cp >= 3, "a curve with at least one bend");
   MODECONN_EXPECTS(split.task == curve.task, "data of the model's task");
+  Rng t_rng(o.seed ^ 0xC3A5C85C97CB3127ull);  // the stream MLP curve fitting draws t from
+  // Training mode never reads the running statistics; the updates land in a scratch copy.
+  std::vector<float> scratch_buffers = curve.buffers.front();
+  if (auto trainer = runner.make_trainer(g, curve.params, scratch_buffers, 1, num_cp - 1, split, o)) {
+    run_minibatches(split.rows, o, progress, [&](std::span<const int64_t> rows) {
+      return trainer->step(curve.params.coefficients(t_rng.uniform()), rows);
+    });
+    trainer->read(curve.params);
+    return;
+  }
   // The bends, trained; the endpoints stay fixed.
   std::vector<float> flat((num_cp - 2) * np), grad(flat.size()), decay_at(flat.size());
   for (std::size_t k = 1; k + 1 < num_cp; ++k)
     std::copy(curve.params.points[k].begin(), curve.params.points[k].end(),
               flat.begin() + static_cast<std::ptrdiff_t>((k - 1) * np));
   std::vector<float> phi(np), g_phi(np);
-  // Training mode never reads the running statistics; the updates land in a scratch copy.
-  std::vector<float> scratch_buffers = curve.buffers.front();
   OptimizerState optimizer(o, flat.size());
-  Rng t_rng(o.seed ^ 0xC3A5C85C97CB3127ull);  // the stream MLP curve fitting draws t from
   run_minibatches(split.rows, o, progress, [&](std::span<const int64_t> rows) {
     const std::vector<double> coef = curve.params.coefficients(t_rng.uniform());
     curve.params.interpolate(coef, 0, np, phi.data());

@@ -45,6 +45,13 @@ struct GraphPoints {
   std::vector<std::vector<double>> coef;
 };
 
+// A trainer of a graph's parameters that also keeps the BatchNorm running statistics its training updates.
+class GraphTrainer : public Trainer {
+ public:
+  // Copies the running statistics back into `buffers`.
+  virtual void read_buffers(std::span<float> buffers) = 0;
+};
+
 // What a backend implements to run graphs: every point in one pass over the rows.
 class GraphRunner {
  public:
@@ -72,6 +79,15 @@ class GraphRunner {
   virtual PointMetrics metrics_and_grad(const Graph& graph, std::span<const float> params,
                                         std::span<float> buffers, bool train_bn, const Split& split,
                                         std::span<const int64_t> rows, std::span<float> grad);
+  // A trainer that keeps the trained points, the optimizer's state, the gradient and the running statistics
+  // where this runner computes (the device), as Backend::make_trainer does for MLPs: `points` holds the
+  // graph's parameters (one point: a model, trained with BatchNorm in train mode and `buffers` updated; or a
+  // curve's control points, [first, last) trained, `buffers` a scratch copy train mode only writes). Null
+  // when the runner has none: the host's loop then calls metrics_and_grad.
+  virtual std::unique_ptr<GraphTrainer> make_trainer(const Graph& graph, const Path& points,
+                                                     std::span<const float> buffers, std::size_t first,
+                                                     std::size_t last, const Split& split,
+                                                     const TrainOptions& options);
 };
 
 std::unique_ptr<GraphRunner> make_cpu_graph_runner();

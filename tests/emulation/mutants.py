@@ -117,6 +117,24 @@ MUTANTS = [
     ("a failed upload leaves a cached slot", "cuda/cuda_backend.cu",
      "  slot = ResidentSplit{};\n  ResidentSplit r;\n", "  ResidentSplit& r = slot;\n  r = ResidentSplit{};\n",
      "CudaContract.AFailedUpload*", ["eager"]),
+    ("col2im overwrites a gradient another reader wrote", "cuda/graph_backward_ops.cu",
+     "    float s = add ? d_din[i] : 0.f;\n    for (int64_t a = 0; a < g.kh; ++a) {\n"
+     "      const int64_t oy = source_of(y, a, g.sh, g.ph, g.dh, g.ho);",
+     "    float s = 0.f;\n    for (int64_t a = 0; a < g.kh; ++a) {\n"
+     "      const int64_t oy = source_of(y, a, g.sh, g.ph, g.dh, g.ho);",
+     "Graphs/CudaGraphGradParity.*", ["eager"]),
+    ("BatchNorm's input gradient without the variance term", "cuda/batch_norm_train.cu",
+     "const float g = k.a * (d_dz[i] - s) - e * (d_x[i] - k.mu);", "const float g = k.a * (d_dz[i] - s);",
+     "Graphs/CudaGraphGradParity.*", ["eager"]),
+    ("running variance updated biased", "cuda/batch_norm_train.cu",
+     "const double unbiased = count > 1 ? var * count / (count - 1) : var;", "const double unbiased = var;",
+     "Graphs/CudaGraphGradParity.*", ["eager"]),
+    ("BatchNorm's backward sums reuse the forward's", "cuda/graph_backward.cu",
+     "double* grad_sums = sums + 2 * bn_at[i] + 2 * c;", "double* grad_sums = sums + 2 * bn_at[i];",
+     "Graphs/CudaGraphGradParity.*", ["eager"]),
+    ("a graph's running statistics not brought back from the device trainer", "host/train/graph_train.cpp",
+     "    trainer->read_buffers(model.buffers);\n", "",
+     "Families/CudaGraphTrainingParity.*", ["eager"]),
 ]
 
 
