@@ -92,17 +92,10 @@ PointMetrics graph_device_metrics_and_grad(CudaBackend& backend, const Graph& g,
     return p.present ? base + p.offset : nullptr;
   };
 
-  // A BatchNorm followed by an activation that alone reads it runs both in one pass, the activation's output
-  // and gradient living in the BatchNorm's buffers (`held`), as on the CPU.
-  std::vector<std::size_t> held(num_nodes);
-  std::vector<Activation> then(num_nodes, Activation::identity);
-  for (std::size_t i = 0; i < num_nodes; ++i) held[i] = i;
-  for (std::size_t i = 0; i < num_nodes; ++i)
-    if (g.nodes[i].op == Op::batch_norm && plan.needed[i] && plan.fused_activation[i] >= 0) {
-      const auto act = static_cast<std::size_t>(plan.fused_activation[i]);
-      held[act] = i;
-      then[i] = g.nodes[act].activation;
-    }
+  // A BatchNorm and the activation that alone reads it run as one pass, in the BatchNorm's buffers.
+  const TrainingLayout layout = training_layout(g, plan);
+  const std::vector<std::size_t>& held = layout.held;
+  const std::vector<Activation>& then = layout.then;
 
   // Buffers: every node's output and gradient; per BatchNorm its mean, 1/√(var + eps) and two sums per
   // channel; scratch sized for the largest op.

@@ -122,4 +122,19 @@ Activation fused_activation_of(const Graph& graph, const GraphPlan& plan, int no
   return act >= 0 ? graph.nodes[static_cast<std::size_t>(act)].activation : Activation::identity;
 }
 
+TrainingLayout training_layout(const Graph& graph, const GraphPlan& plan) {
+  const std::size_t n = graph.nodes.size();
+  TrainingLayout t;
+  t.held.resize(n);
+  t.then.assign(n, Activation::identity);
+  for (std::size_t i = 0; i < n; ++i) t.held[i] = i;
+  for (std::size_t i = 0; i < n; ++i)
+    if (graph.nodes[i].op == Op::batch_norm && plan.needed[i] && plan.fused_activation[i] >= 0) {
+      const auto act = static_cast<std::size_t>(plan.fused_activation[i]);
+      t.held[act] = i;
+      t.then[i] = graph.nodes[act].activation;
+    }
+  return t;
+}
+
 }  // namespace modeconn

@@ -44,4 +44,15 @@ GraphPlan make_plan(const Graph& graph, int stop = -1);
 // The activation node `node` applies after itself in the plan (identity when none).
 Activation fused_activation_of(const Graph& graph, const GraphPlan& plan, int node);
 
+// How both backends' training executors keep a minibatch's outputs: every op's output is kept for its
+// backward, but a BatchNorm followed by an activation that alone reads it (the plan's fusion) runs both in
+// one pass, the activation's output and gradient living in the BatchNorm's buffers, and the BatchNorm's
+// backward applies the activation's derivative as it reads the gradient. Per node: the node whose buffers
+// hold its output (itself, or that BatchNorm), and the activation a BatchNorm applies (identity when none).
+struct TrainingLayout {
+  std::vector<std::size_t> held;
+  std::vector<Activation> then;
+};
+TrainingLayout training_layout(const Graph& graph, const GraphPlan& plan);
+
 }  // namespace modeconn

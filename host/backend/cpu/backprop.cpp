@@ -83,18 +83,10 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
     return p.present ? base + p.offset : nullptr;
   };
 
-  // A BatchNorm followed by an activation that alone reads it (the plan's fusion) runs both in one pass: the
-  // activation's output and gradient live in the BatchNorm's buffers (`held`), and the BatchNorm's backward
-  // applies the activation's derivative as it reads the gradient.
-  std::vector<std::size_t> held(num_nodes);
-  std::vector<Activation> then(num_nodes, Activation::identity);
-  for (std::size_t i = 0; i < num_nodes; ++i) held[i] = i;
-  for (std::size_t i = 0; i < num_nodes; ++i)
-    if (g.nodes[i].op == Op::batch_norm && plan.needed[i] && plan.fused_activation[i] >= 0) {
-      const auto act = static_cast<std::size_t>(plan.fused_activation[i]);
-      held[act] = i;
-      then[i] = g.nodes[act].activation;
-    }
+  // A BatchNorm and the activation that alone reads it run as one pass, in the BatchNorm's buffers.
+  const TrainingLayout layout = training_layout(g, plan);
+  const std::vector<std::size_t>& held = layout.held;
+  const std::vector<Activation>& then = layout.then;
 
   // Every node's output and its gradient, for all rows.
   auto& value = workspace.value;
