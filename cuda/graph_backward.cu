@@ -97,17 +97,17 @@ PointMetrics graph_device_metrics_and_grad(CudaBackend& backend, const Graph& g,
   const std::vector<std::size_t>& held = layout.held;
   const std::vector<Activation>& then = layout.then;
 
-  // Buffers: every node's output and gradient; per BatchNorm its mean, 1/√(var + eps) and two sums per
-  // channel; scratch sized for the largest op.
+  // Buffers: every node's output and gradient; per BatchNorm its mean and 1/√(var + eps), kept from forward
+  // to backward; scratch sized for the largest op.
   ws.value.resize(num_nodes);
   ws.dvalue.resize(num_nodes);
   std::vector<int64_t> bn_at(num_nodes, -1);
-  int64_t bn_total = 0, max_patches = 0, max_dweight = 0, max_positions = 0, max_map = 0, max_sums = 1;
+  int64_t bn_total = 0, max_patches = 0, max_dweight = 0, max_positions = 0, max_bn_map = 0, max_sums = 1,
+          max_bn_channels = 0;
   for (std::size_t i = 0; i < num_nodes; ++i) {
     if (!plan.needed[i]) continue;
     const Node& node = g.nodes[i];
     const int64_t size = n * plan.size[i];
-    max_map = std::max(max_map, size);
     if (held[i] == i) {
       grow(backend, ws.value[i], size);
       if (i > 0) grow(backend, ws.dvalue[i], size);
@@ -116,6 +116,8 @@ PointMetrics graph_device_metrics_and_grad(CudaBackend& backend, const Graph& g,
     if (node.op == Op::batch_norm) {
       bn_at[i] = bn_total;
       bn_total += 2 * node.shape.front();
+      max_bn_map = std::max(max_bn_map, size);
+      max_bn_channels = std::max(max_bn_channels, node.shape.front());
       max_sums = std::max(max_sums, column_sums_scratch(m, node.shape.front()));
     }
     if (node.op == Op::conv2d) {
@@ -126,14 +128,14 @@ PointMetrics graph_device_metrics_and_grad(CudaBackend& backend, const Graph& g,
     if (node.op == Op::conv2d || node.op == Op::linear) max_positions = std::max(max_positions, m);
   }
   double* bn_stats = grow(backend, ws.bn_stats, bn_total);
-  double* sums =
-      grow(backend, ws.sums, 2 * bn_total);  // per BatchNorm: forward's [Σx | Σx²], then backward's
+  // A BatchNorm's two sums per channel ([Σx | Σx²] forward, [Σ∂z | Σ∂z·(x − μ)] backward) are read by the
+  // kernels right after the ones that write them, in stream order: one buffer serves every BatchNorm.
+  double* sums = grow(backend, ws.sums, 2 * max_bn_channels);
   double* scratch = grow(backend, ws.scratch, max_sums);
   float* patches = grow(backend, ws.patches, max_patches);
   float* dpatches = grow(backend, ws.dpatches, max_patches);
   float* dweight = grow(backend, ws.dweight, max_dweight);
-  float* dz = grow(backend, ws.dz, max_map);
-  float* transposed = grow(backend, ws.transposed, max_map);
+  float* dz = grow(backend, ws.dz, max_bn_map);
   if (ws.ones.size() < static_cast<std::size_t>(std::max<int64_t>(max_positions, 1))) {
     const std::vector<float> ones(static_cast<std::size_t>(std::max<int64_t>(max_positions, 1)), 1.f);
     ws.ones = backend.buffer<float>(ones.size());
@@ -194,8 +196,8 @@ PointMetrics graph_device_metrics_and_grad(CudaBackend& backend, const Graph& g,
         const int64_t c = node.shape.front(), m = n * positions_of(node.shape);
         double* mean = bn_stats + bn_at[i];
         double* inv = mean + c;
-        if (train_bn) column_sums(x, nullptr, nullptr, m, c, sums + 2 * bn_at[i], scratch, s);
-        batch_norm_statistics(sums + 2 * bn_at[i], c, static_cast<double>(m), node.eps, train_bn,
+        if (train_bn) column_sums(x, nullptr, nullptr, m, c, sums, scratch, s);
+        batch_norm_statistics(sums, c, static_cast<double>(m), node.eps, train_bn,
                               mutable_tensor(i, TensorRole::running_mean, d_buffers),
                               mutable_tensor(i, TensorRole::running_var, d_buffers), mean, inv, s);
         batch_norm_normalise(x, y, m, c, mean, inv, tensor(i, TensorRole::weight, w),
@@ -238,20 +240,14 @@ PointMetrics graph_device_metrics_and_grad(CudaBackend& backend, const Graph& g,
   double* totals = grow(backend, ws.totals, 2);
   segmented_sum(row_metrics, 2, n, totals, s);
 
-  // Backward in reverse node order. The first gradient to reach a node's output is written, later ones (a
-  // node read twice: a residual stream) added, so no gradient buffer is cleared first.
-  std::vector<char> reached(num_nodes, 0);
-  const auto first_reach = [&](std::size_t node) {
-    const bool first = !reached[held[node]];
-    reached[held[node]] = 1;
-    return first;
-  };
+  // Backward in reverse node order.
+  GradientArrivals arrivals(layout);
   for (std::size_t i = last; i > 0; --i) {
     if (!plan.needed[i] || held[i] != i) continue;
     const Node& node = g.nodes[i];
     const auto in0 = static_cast<std::size_t>(node.inputs[0]);
     float* din0 = in0 == 0 ? nullptr : grad_of(in0);
-    const bool add0 = !first_reach(in0);
+    const bool add0 = !arrivals.first(in0);
     const float* x = val(in0);
     const float* y = val(i);
     const float* dy = grad_of(i);
@@ -297,13 +293,12 @@ PointMetrics graph_device_metrics_and_grad(CudaBackend& backend, const Graph& g,
         const double* inv = mean + c;
         const float* gamma = tensor(i, TensorRole::weight, w);
         const float* beta = tensor(i, TensorRole::bias, w);
-        double* grad_sums = sums + 2 * bn_at[i] + 2 * c;
         batch_norm_dz(x, y, dy, m, c, mean, inv, gamma, beta, then[i], dz, s);
-        column_sums(dz, x, mean, m, c, grad_sums, scratch, s);
+        column_sums(dz, x, mean, m, c, sums, scratch, s);
         if (din0)
-          batch_norm_input_grad(x, dz, m, c, mean, inv, gamma, grad_sums, train_bn, static_cast<double>(m),
-                                din0, add0, s);
-        if (dw && db) batch_norm_param_grad(grad_sums, inv, c, dw, db, s);
+          batch_norm_input_grad(x, dz, m, c, mean, inv, gamma, sums, train_bn, static_cast<double>(m), din0,
+                                add0, s);
+        if (dw && db) batch_norm_param_grad(sums, inv, c, dw, db, s);
         break;
       }
       case Op::activation:
@@ -328,6 +323,7 @@ PointMetrics graph_device_metrics_and_grad(CudaBackend& backend, const Graph& g,
         } else if (!add0) {
           transpose_channels(dy, din0, n, in[0], in[1] * in[2], true, s);
         } else {
+          float* transposed = grow(backend, ws.transposed, size);  // only a flattened map read twice
           transpose_channels(dy, transposed, n, in[0], in[1] * in[2], true, s);
           accumulate(transposed, din0, size, true, s);
         }
@@ -336,7 +332,7 @@ PointMetrics graph_device_metrics_and_grad(CudaBackend& backend, const Graph& g,
       case Op::add: {
         const auto in1 = static_cast<std::size_t>(node.inputs[1]);
         if (din0) accumulate(dy, din0, size, add0, s);
-        const bool add1 = !first_reach(in1);
+        const bool add1 = !arrivals.first(in1);
         if (in1 != 0) accumulate(dy, grad_of(in1), size, add1, s);
         break;
       }

@@ -55,4 +55,22 @@ struct TrainingLayout {
 };
 TrainingLayout training_layout(const Graph& graph, const GraphPlan& plan);
 
+// Backward in reverse node order writes the first gradient to reach an output's buffer and adds the later
+// ones (an output read twice: a residual stream), so no gradient buffer is cleared first. first(node) says
+// which, for the buffer that holds node's output, and marks it reached.
+class GradientArrivals {
+ public:
+  explicit GradientArrivals(const TrainingLayout& layout)
+      : held_(layout.held), reached_(layout.held.size(), false) {}
+  bool first(std::size_t node) {
+    const bool first = !reached_[held_[node]];
+    reached_[held_[node]] = true;
+    return first;
+  }
+
+ private:
+  const std::vector<std::size_t>& held_;
+  std::vector<bool> reached_;
+};
+
 }  // namespace modeconn

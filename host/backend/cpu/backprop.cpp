@@ -247,20 +247,14 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
       row_loss(value[held[last]].data() + i * classes, classes, split, rows[u], &losses[u], &errors[u],
                dvalue[held[last]].data() + i * classes, n);
     }
-    // Backward in reverse node order. The first gradient to reach a node's output is written, later ones
-    // (a node read twice: a residual stream) added, so no gradient buffer is cleared first.
-    std::vector<char> reached(num_nodes, 0);
-    const auto first_reach = [&](std::size_t node) {
-      const bool first = !reached[held[node]];
-      reached[held[node]] = 1;
-      return first;
-    };
+    // Backward in reverse node order.
+    GradientArrivals arrivals(layout);
     for (std::size_t i = last; i > 0; --i) {
       if (!plan.needed[i] || held[i] != i) continue;
       const Node& node = g.nodes[i];
       const auto in0 = static_cast<std::size_t>(node.inputs[0]);
       float* din0 = in0 == 0 ? nullptr : grad_of(in0);
-      const bool add0 = !first_reach(in0);
+      const bool add0 = !arrivals.first(in0);
       if (node.op == Op::batch_norm) {
         const int64_t c = channels_of(node.shape), m = positions_of(node.shape);
         // Thread 0 wrote bn[i] before the forward's barrier after it; read-only from here on.
@@ -298,7 +292,7 @@ PointMetrics graph_metrics_and_grad(const Graph& g, std::span<const float> param
         const auto in1 = static_cast<std::size_t>(node.inputs[1]);
         args.in1 = val(in1);
         args.din1 = in1 == 0 ? nullptr : grad_of(in1);
-        args.add1 = !first_reach(in1);
+        args.add1 = !arrivals.first(in1);
       }
       args.weight = tensor(i, TensorRole::weight, w);
       if (packed_at[i] >= 0) {
