@@ -287,7 +287,6 @@ class CudaGraphRunner final : public GraphRunner {
     return out;
   }
 
-  bool has_backward() const override { return true; }
   PointMetrics metrics_and_grad(const Graph& graph, std::span<const float> params, std::span<float> buffers,
                                 bool train_bn, const Split& split, std::span<const int64_t> rows,
                                 std::span<float> grad) override {

@@ -26,9 +26,8 @@ PathProfile graph_profile(GraphRunner& runner, const GraphPath& path, const std:
 
 }  // namespace
 
-AnalyzeReport analyze_graph_pair(GraphRunner& runner, GraphRunner& trainer, const GraphModel& a,
-                                 const GraphModel& b, const Dataset& data, const AnalyzeOptions& options,
-                                 const BnOptions& bn,
+AnalyzeReport analyze_graph_pair(GraphRunner& runner, const GraphModel& a, const GraphModel& b,
+                                 const Dataset& data, const AnalyzeOptions& options, const BnOptions& bn,
                                  const std::function<void(const EpochReport&)>& curve_progress) {
   const auto start = std::chrono::steady_clock::now();
   AnalyzeReport r;
@@ -48,7 +47,7 @@ AnalyzeReport analyze_graph_pair(GraphRunner& runner, GraphRunner& trainer, cons
   }
   if (options.fit_curve) {
     r.graph_curve = init_graph_curve(a, *b_end, options.curve_kind, options.bends);
-    fit_graph_curve(trainer, r.graph_curve, data.train, options.curve_training, curve_progress);
+    fit_graph_curve(runner, r.graph_curve, data.train, options.curve_training, curve_progress);
     const std::string kind(path_kind_name(options.curve_kind));
     r.paths.push_back(graph_profile(runner, r.graph_curve, r.ts, data, bn, kind,
                                     kind + (r.align != AlignMethod::none ? " (aligned)" : " (naive)")));

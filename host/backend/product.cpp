@@ -1,5 +1,5 @@
-// The defaults of Backend (the host's matrix product, and no graph runner) and of GraphRunner (no backward,
-// no trainer of its own).
+// The defaults of Backend: the host's matrix product, and no graph runner. Its default trainer, and
+// GraphRunner's, are the host's (host/train/host_trainer.cpp).
 #include "backend/cpu_ops.hpp"
 #include "modeconn/backend.hpp"
 #include "modeconn/error.hpp"
@@ -14,16 +14,5 @@ void Backend::product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t 
 }
 
 std::unique_ptr<GraphRunner> Backend::graph_runner() { return nullptr; }
-
-PointMetrics GraphRunner::metrics_and_grad(const Graph&, std::span<const float>, std::span<float>, bool,
-                                           const Split&, std::span<const int64_t>, std::span<float>) {
-  throw usage_error("this backend has no backward pass through layer graphs yet; use --device cpu");
-}
-
-std::unique_ptr<GraphTrainer> GraphRunner::make_trainer(const Graph&, const Path&, std::span<const float>,
-                                                        std::size_t, std::size_t, const Split&,
-                                                        const TrainOptions&) {
-  return nullptr;
-}
 
 }  // namespace modeconn

@@ -87,12 +87,11 @@ AnalyzeReport run_graph_analysis(CommandLine& cl, Backend& backend, const GraphM
                                  const AnalysisOutputs& outputs) {
   const AnalyzeOptions options = read_analysis_options(cl, Activation::relu);
   const BnOptions bn = read_bn_options(cl, a.graph, data);
-  std::string device, training_device;
+  std::string device;
   auto runner = graph_runner(backend, cl, &device);
-  auto trainer = options.fit_curve ? training_graph_runner(backend, cl, &training_device) : nullptr;
   EpochProgress progress(!cl.common().quiet, "fitting the curve");
-  AnalyzeReport r = analyze_graph_pair(*runner, trainer ? *trainer : *runner, a, b, data, options, bn,
-                                       [&](const EpochReport& e) { progress(e); });
+  AnalyzeReport r =
+      analyze_graph_pair(*runner, a, b, data, options, bn, [&](const EpochReport& e) { progress(e); });
   progress.finish();
   r.a = a_name;
   r.b = b_name;

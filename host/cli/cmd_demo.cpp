@@ -52,14 +52,14 @@ int run_demo(const Args& args) {
     const std::string spec = cl.has("arch") ? cl.get<std::string>("arch") : "resnet:8,16";
     std::vector<GraphModel> models;
     std::string device;
-    auto trainer = training_graph_runner(*backend, cl, &device);
+    auto runner = graph_runner(*backend, cl, &device);
     for (uint64_t seed : {1, 2}) {
       o.seed = seed;
       GraphModel m = init_graph_model(arch_graph(spec, data), data.train.task, seed);
       fit_graph_to_data(m, spec, data);
       cl.say("training model " + std::to_string(seed) + " of 2: " + spec + " (" + describe(m) + "), seed " +
              std::to_string(seed) + ", " + std::to_string(o.epochs) + " epochs");
-      run_graph_training(*trainer, m, data, o, !cl.common().quiet);
+      run_graph_training(*runner, m, data, o, !cl.common().quiet);
       cl.outputs().stage(model_files[models.size()], serialize_safetensors(graph_model_to_tensors(m)));
       models.push_back(std::move(m));
     }

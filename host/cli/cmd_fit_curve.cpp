@@ -20,7 +20,7 @@ int fit_graph_curve_command(CommandLine& cl, const TrainOptions& o, PathKind kin
   GraphPath curve = init_graph_curve(pair.a, pair.b, kind, cl.get<int>("bends"));
   auto backend = cl.backend();
   std::string device;
-  auto runner = training_graph_runner(*backend, cl, &device);
+  auto runner = graph_runner(*backend, cl, &device);
   cl.say("fitting a " + std::string(path_kind_name(kind)) + " curve with " +
          std::to_string(curve.params.points.size() - 2) + " bend(s) between " + a_path + " and " + b_path +
          " (" + describe(pair.a) + ") on " + std::to_string(pair.data.train.rows) + " samples, " + device);

@@ -127,7 +127,7 @@ int run_sweep(const Args& args) {
     const auto i = static_cast<std::size_t>(p.i), j = static_cast<std::size_t>(p.j);
     if (!graphs) return analyze_pair(*backend, models[i], models[j], data, options, nullptr);
     AnalyzeReport r =
-        analyze_graph_pair(*runner, *runner, graph_models[i], graph_models[j], data, options, bn, nullptr);
+        analyze_graph_pair(*runner, graph_models[i], graph_models[j], data, options, bn, nullptr);
     r.architecture = describe(graph_models[i]);
     r.device = device;
     return r;

@@ -55,7 +55,7 @@ int train_graph_model(CommandLine& cl, const TrainOptions& o, const std::string&
   fit_graph_to_data(model, spec, data);
   auto backend = cl.backend();
   std::string device;
-  auto runner = training_graph_runner(*backend, cl, &device);
+  auto runner = graph_runner(*backend, cl, &device);
   cl.say("training " + describe(model) + " on " + data.source + " (" + std::to_string(data.train.rows) +
          " samples, " + device + ")");
   run_graph_training(*runner, model, data, o, !cl.common().quiet);

@@ -92,17 +92,6 @@ std::unique_ptr<GraphRunner> graph_runner(Backend& backend, const CommandLine& c
   return make_cpu_graph_runner();
 }
 
-std::unique_ptr<GraphRunner> training_graph_runner(Backend& backend, const CommandLine& cl,
-                                                   std::string* device) {
-  if (auto runner = backend.graph_runner(); runner && runner->has_backward()) {
-    *device = backend.name();
-    return runner;
-  }
-  cl.say("the " + backend.name() + " backend does not train layer graphs yet; training on the CPU backend");
-  *device = "cpu";
-  return make_cpu_graph_runner();
-}
-
 Graph arch_graph(const std::string& spec, const Dataset& data) {
   if (is_graph_family(spec)) {
     std::vector<int64_t> shape = data.train.sample_shape;

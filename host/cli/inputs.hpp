@@ -45,9 +45,6 @@ std::string describe(const GraphModel& model);
 // The backend's graph runner, or the CPU's where the backend does not run graphs yet (saying so on stderr);
 // `device` receives the name of what runs.
 std::unique_ptr<GraphRunner> graph_runner(Backend& backend, const CommandLine& cl, std::string* device);
-// The same for training (train, fit-curve): a runner with a backward pass.
-std::unique_ptr<GraphRunner> training_graph_runner(Backend& backend, const CommandLine& cl,
-                                                   std::string* device);
 
 // The graph --arch names for the data (train, demo): a family built for its samples, or a graph JSON file.
 Graph arch_graph(const std::string& spec, const Dataset& data);

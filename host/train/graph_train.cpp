@@ -1,15 +1,13 @@
-// Training graphs and fitting curves between them: on the runner's own trainer where it has one (the CUDA
-// backend keeps everything on the device), otherwise on the host, the parameters (or the bends) in one flat
-// vector the optimizer updates, every step a call of the runner's backward at φ(t).
+// Training graphs and fitting curves between them through the runner's trainer (the host's loop over its
+// backward at φ(t), or the CUDA backend's, which keeps everything on the device), as train() and fit_curve()
+// do for MLPs.
 #include "modeconn/graph_train.hpp"
 
-#include <algorithm>
 #include <cmath>
 
 #include "modeconn/error.hpp"
 #include "modeconn/rng.hpp"
 #include "train/minibatches.hpp"
-#include "train/optimizer.hpp"
 
 namespace modeconn {
 
@@ -48,25 +46,15 @@ GraphModel init_graph_model(const Graph& graph, Task task, uint64_t seed) {
 void train_graph(GraphRunner& runner, GraphModel& model, const Split& split, const TrainOptions& o,
                  const std::function<void(const EpochReport&)>& progress) {
   MODECONN_EXPECTS(split.task == model.task, "data of the model's task");
-  Path point;
-  point.points.push_back(model.params);
-  if (auto trainer = runner.make_trainer(model.graph, point, model.buffers, 0, 1, split, o)) {
-    const double coef[] = {1.0};
-    run_minibatches(split.rows, o, progress,
-                    [&](std::span<const int64_t> rows) { return trainer->step(coef, rows); });
-    trainer->read(point);
-    model.params = std::move(point.points.front());
-    trainer->read_buffers(model.buffers);
-    return;
-  }
-  std::vector<float> grad(model.params.size());
-  OptimizerState optimizer(o, model.params.size());
+  Path point{PathKind::linear, {}, {model.params}};  // a model is a one-point path
+  const auto trainer = runner.make_trainer(model.graph, point, model.buffers, 0, 1, split, o);
+  const double one = 1.0;
   run_minibatches(split.rows, o, progress, [&](std::span<const int64_t> rows) {
-    const PointMetrics m =
-        runner.metrics_and_grad(model.graph, model.params, model.buffers, true, split, rows, grad);
-    optimizer.step(model.params, grad, model.params);
-    return m;
+    return trainer->step({&one, 1}, rows);
   });
+  trainer->read(point);
+  model.params = std::move(point.points.front());
+  trainer->read_buffers(model.buffers);
 }
 
 GraphPath init_graph_curve(const GraphModel& a, const GraphModel& b, PathKind kind, int bends) {
@@ -93,47 +81,18 @@ GraphPath init_graph_curve(const GraphModel& a, const GraphModel& b, PathKind ki
 
 void fit_graph_curve(GraphRunner& runner, GraphPath& curve, const Split& split, const TrainOptions& o,
                      const std::function<void(const EpochReport&)>& progress) {
-  const Graph& g = *curve.graph;
-  const std::size_t num_cp = curve.params.points.size(), np = curve.params.points.front().size();
+  const std::size_t num_cp = curve.params.points.size();
   MODECONN_EXPECTS(num_cp >= 3, "a curve with at least one bend");
   MODECONN_EXPECTS(split.task == curve.task, "data of the model's task");
+  // The bends are trained; the endpoints stay fixed. Training mode never reads the running statistics; the
+  // updates land in a scratch copy.
+  const auto trainer =
+      runner.make_trainer(*curve.graph, curve.params, curve.buffers.front(), 1, num_cp - 1, split, o);
   Rng t_rng(o.seed ^ 0xC3A5C85C97CB3127ull);  // the stream MLP curve fitting draws t from
-  // Training mode never reads the running statistics; the updates land in a scratch copy.
-  std::vector<float> scratch_buffers = curve.buffers.front();
-  if (auto trainer = runner.make_trainer(g, curve.params, scratch_buffers, 1, num_cp - 1, split, o)) {
-    run_minibatches(split.rows, o, progress, [&](std::span<const int64_t> rows) {
-      return trainer->step(curve.params.coefficients(t_rng.uniform()), rows);
-    });
-    trainer->read(curve.params);
-    return;
-  }
-  // The bends, trained; the endpoints stay fixed.
-  std::vector<float> flat((num_cp - 2) * np), grad(flat.size()), decay_at(flat.size());
-  for (std::size_t k = 1; k + 1 < num_cp; ++k)
-    std::copy(curve.params.points[k].begin(), curve.params.points[k].end(),
-              flat.begin() + static_cast<std::ptrdiff_t>((k - 1) * np));
-  std::vector<float> phi(np), g_phi(np);
-  OptimizerState optimizer(o, flat.size());
   run_minibatches(split.rows, o, progress, [&](std::span<const int64_t> rows) {
-    const std::vector<double> coef = curve.params.coefficients(t_rng.uniform());
-    curve.params.interpolate(coef, 0, np, phi.data());
-    const PointMetrics m = runner.metrics_and_grad(g, phi, scratch_buffers, true, split, rows, g_phi);
-    // ∂L(φ(t))/∂θ_k = c_k(t)·∇L(φ(t)); the decay term c_k(t)·φ(t) is the gradient of ½‖φ(t)‖² in θ_k.
-    for (std::size_t k = 1; k + 1 < num_cp; ++k) {
-      const float ck = static_cast<float>(coef[k]);
-      float* gk = grad.data() + (k - 1) * np;
-      float* dk = decay_at.data() + (k - 1) * np;
-      for (std::size_t i = 0; i < np; ++i) {
-        gk[i] = ck * g_phi[i];
-        dk[i] = ck * phi[i];
-      }
-    }
-    optimizer.step(flat, grad, decay_at);
-    for (std::size_t k = 1; k + 1 < num_cp; ++k)
-      std::copy(flat.begin() + static_cast<std::ptrdiff_t>((k - 1) * np),
-                flat.begin() + static_cast<std::ptrdiff_t>(k * np), curve.params.points[k].begin());
-    return m;
+    return trainer->step(curve.params.coefficients(t_rng.uniform()), rows);
   });
+  trainer->read(curve.params);
 }
 
 }  // namespace modeconn

@@ -47,11 +47,10 @@ struct AnalyzeReport {
 };
 
 // Two layer graphs: the naive line, unless `options.align.method` is none the aligned one, and unless
-// `options.fit_curve` is false a curve fitted between A and the (aligned) B on `trainer` (a runner with a
-// backward), every path evaluated on `runner` with BatchNorm as `bn` says.
-AnalyzeReport analyze_graph_pair(GraphRunner& runner, GraphRunner& trainer, const GraphModel& a,
-                                 const GraphModel& b, const Dataset& data, const AnalyzeOptions& options,
-                                 const BnOptions& bn,
+// `options.fit_curve` is false a curve fitted between A and the (aligned) B, every path evaluated with
+// BatchNorm as `bn` says, all on `runner`.
+AnalyzeReport analyze_graph_pair(GraphRunner& runner, const GraphModel& a, const GraphModel& b,
+                                 const Dataset& data, const AnalyzeOptions& options, const BnOptions& bn,
                                  const std::function<void(const EpochReport&)>& curve_progress);
 
 AnalyzeReport analyze_pair(Backend& backend, const Model& a, const Model& b, const Dataset& data,

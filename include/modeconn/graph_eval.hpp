@@ -73,17 +73,15 @@ class GraphRunner {
   // Mean loss and error over split rows `rows` (a minibatch) at one model's `params` (the GraphModel's flat
   // vector), and the loss's gradient, written to `grad`. BatchNorm normalises with the running statistics in
   // `buffers`, or with `train_bn` with the minibatch's own as PyTorch's train mode does, `buffers` then
-  // updated as it updates them (momentum 0.1, the variance unbiased). A backend that has no backward for
-  // graphs yet (has_backward false) refuses with a usage error.
-  virtual bool has_backward() const { return false; }
+  // updated as it updates them (momentum 0.1, the variance unbiased).
   virtual PointMetrics metrics_and_grad(const Graph& graph, std::span<const float> params,
                                         std::span<float> buffers, bool train_bn, const Split& split,
-                                        std::span<const int64_t> rows, std::span<float> grad);
-  // A trainer that keeps the trained points, the optimizer's state, the gradient and the running statistics
-  // where this runner computes (the device), as Backend::make_trainer does for MLPs: `points` holds the
-  // graph's parameters (one point: a model, trained with BatchNorm in train mode and `buffers` updated; or a
-  // curve's control points, [first, last) trained, `buffers` a scratch copy train mode only writes). Null
-  // when the runner has none: the host's loop then calls metrics_and_grad.
+                                        std::span<const int64_t> rows, std::span<float> grad) = 0;
+  // A trainer of `points`, the graph's parameters (one point: a model; or a curve's control points, [first,
+  // last) trained), with BatchNorm in train mode and `buffers` updated (a curve's fitting passes a scratch
+  // copy: train mode only writes them). As Backend::make_trainer for MLPs, the default is the host's loop
+  // over metrics_and_grad; a device's runner keeps the points, the optimizer's state, the gradient and the
+  // running statistics on the device.
   virtual std::unique_ptr<GraphTrainer> make_trainer(const Graph& graph, const Path& points,
                                                      std::span<const float> buffers, std::size_t first,
                                                      std::size_t last, const Split& split,

@@ -274,8 +274,6 @@ class CpuGraphRunner final : public GraphRunner {
     return result;
   }
 
-  bool has_backward() const override { return true; }
-
   PointMetrics metrics_and_grad(const Graph& graph, std::span<const float> params, std::span<float> buffers,
                                 bool train_bn, const Split& split, std::span<const int64_t> rows,
                                 std::span<float> grad) override {
