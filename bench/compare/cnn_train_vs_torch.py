@@ -47,6 +47,18 @@ def twin(spec):
     return TwinResNet(widths, blocks=int(parts[1]) if len(parts) > 1 else 1)
 
 
+def training_rows(folder):
+    import torch
+    return torch.from_numpy(np.load(f"{folder}/x_train.npy")), torch.from_numpy(np.load(f"{folder}/y_train.npy"))
+
+
+def shuffled_minibatches(rows, batch):
+    import torch
+    perm = torch.randperm(rows)
+    for i in range(0, rows, batch):
+        yield perm[i:i + batch]
+
+
 def torch_train_epoch(spec, folder, threads, batch):
     import torch
     import torch.nn.functional as F
@@ -54,12 +66,9 @@ def torch_train_epoch(spec, folder, threads, batch):
     torch.manual_seed(0)
     model = twin(spec).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    x = torch.from_numpy(np.load(f"{folder}/x_train.npy"))
-    y = torch.from_numpy(np.load(f"{folder}/y_train.npy"))
+    x, y = training_rows(folder)
     t0 = time.perf_counter()
-    perm = torch.randperm(len(x))
-    for i in range(0, len(x), batch):
-        idx = perm[i:i + batch]
+    for idx in shuffled_minibatches(len(x), batch):
         opt.zero_grad()
         F.cross_entropy(model(x[idx]), y[idx]).backward()
         opt.step()
@@ -78,12 +87,9 @@ def torch_curve_epoch(spec, folder, threads, batch):
     bend = {k: ((pa[k] + pb[k]) / 2).detach().clone().requires_grad_(True) for k in pa}
     buffers = {k: v.clone() for k, v in model.named_buffers()}
     opt = torch.optim.SGD(bend.values(), lr=0.05, momentum=0.9)
-    x = torch.from_numpy(np.load(f"{folder}/x_train.npy"))
-    y = torch.from_numpy(np.load(f"{folder}/y_train.npy"))
+    x, y = training_rows(folder)
     t0 = time.perf_counter()
-    perm = torch.randperm(len(x))
-    for i in range(0, len(x), batch):
-        idx = perm[i:i + batch]
+    for idx in shuffled_minibatches(len(x), batch):
         t = float(torch.rand(1))
         c = ((1 - t) ** 2, 2 * t * (1 - t), t * t)
         phi = {k: c[0] * pa[k].detach() + c[1] * bend[k] + c[2] * pb[k].detach() for k in pa}
