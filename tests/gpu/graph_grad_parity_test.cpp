@@ -92,7 +92,8 @@ INSTANTIATE_TEST_SUITE_P(
     Graphs, CudaGraphGradParity,
     ::testing::Values(GradCase{test::kGraphCases[0], false}, GradCase{test::kGraphCases[0], true},
                       GradCase{test::kGraphCases[1], false}, GradCase{test::kGraphCases[1], true},
-                      GradCase{test::kGraphCases[2], false}, GradCase{test::kGraphCases[2], true}),
+                      GradCase{test::kGraphCases[2], false}, GradCase{test::kGraphCases[2], true},
+                      GradCase{test::kGraphCases[3], false}, GradCase{test::kGraphCases[3], true}),
     [](const ::testing::TestParamInfo<GradCase>& p) {
       return std::string(p.param.graph.name) + (p.param.train_bn ? "_TrainBn" : "_EvalBn");
     });

@@ -66,6 +66,27 @@ inline constexpr const char* kOneChannel = R"({"nodes": [
  {"name": "flat", "op": "flatten"},
  {"name": "fc", "op": "linear", "out_features": 4, "tensors": {"weight": "fc.weight", "bias": "fc.bias"}}]})";
 
+// Channel counts in multiples of 8, which the CPU runs as direct convolutions rather than im2col + SGEMM
+// (conv2d_direct.hpp): 8 and then 16 output channels, a strided convolution, a 1×1 convolution from 16
+// channels, a residual sum with a pooled branch.
+inline constexpr const char* kNarrow = R"({"nodes": [
+ {"name": "input", "op": "input", "shape": [2, 9, 7]},
+ {"name": "stem", "op": "conv2d", "out_channels": 8, "kernel": 3, "padding": 1, "tensors": {"weight": "stem.weight",
+  "bias": "stem.bias"}},
+ {"name": "bn", "op": "batch_norm", "tensors": {"weight": "bn.weight", "bias": "bn.bias",
+  "running_mean": "bn.running_mean", "running_var": "bn.running_var"}},
+ {"name": "relu", "op": "activation", "activation": "relu"},
+ {"name": "conv", "op": "conv2d", "out_channels": 16, "kernel": 3, "stride": 2, "padding": 1, "bias": false,
+  "tensors": {"weight": "conv.weight"}},
+ {"name": "tanh", "op": "activation", "activation": "tanh"},
+ {"name": "pointwise", "op": "conv2d", "out_channels": 8, "kernel": 1, "tensors": {"weight": "pointwise.weight",
+  "bias": "pointwise.bias"}},
+ {"name": "pool", "op": "max_pool2d", "kernel": 3, "stride": 2, "padding": 1, "inputs": ["relu"]},
+ {"name": "sum", "op": "add", "inputs": ["pointwise", "pool"]},
+ {"name": "relu2", "op": "activation", "activation": "relu"},
+ {"name": "gap", "op": "global_avg_pool"},
+ {"name": "fc", "op": "linear", "out_features": 3, "tensors": {"weight": "fc.weight", "bias": "fc.bias"}}]})";
+
 // A named graph for parameterised tests (printed by its name, not its JSON).
 struct GraphCase {
   const char* name;
@@ -73,7 +94,7 @@ struct GraphCase {
 };
 inline void PrintTo(const GraphCase& c, std::ostream* out) { *out << c.name; }
 inline const GraphCase kGraphCases[] = {
-    {"EveryOp", kEveryOp}, {"Residual", kResidual}, {"OneChannel", kOneChannel}};
+    {"EveryOp", kEveryOp}, {"Residual", kResidual}, {"OneChannel", kOneChannel}, {"Narrow", kNarrow}};
 
 inline GraphModel random_graph_model(const char* json, uint64_t seed) {
   GraphModel m;

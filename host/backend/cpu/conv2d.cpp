@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "backend/cpu/conv2d_direct.hpp"
 #include "backend/cpu/op_table.hpp"
 #include "backend/cpu_ops.hpp"
 #include "modeconn/graph_plan.hpp"
@@ -25,7 +26,7 @@ bool is_pointwise(const Node& n) {
 constexpr int64_t kPatchFloats = int64_t{1} << 17;
 
 int64_t conv_scratch(const Graph& g, const Node& n) {
-  if (is_pointwise(n)) return 0;
+  if (is_pointwise(n) || direct_conv_forward_fits(conv_shape(g, n))) return 0;
   const int64_t c = g.nodes[static_cast<std::size_t>(n.inputs.front())].shape[0];
   return n.shape[1] * n.shape[2] * n.kernel[0] * n.kernel[1] * c;
 }
@@ -112,7 +113,9 @@ void conv_forward(const OpArgs& a) {
   const int64_t in_size = in_shape[0] * in_shape[1] * in_shape[2];
   const int64_t per_row = n.shape[1] * n.shape[2];
   const int64_t k = n.kernel[0] * n.kernel[1] * in_shape[0];
-  if (is_pointwise(n)) {
+  if (const ConvShape s = conv_shape(a.graph, n); direct_conv_forward_fits(s)) {
+    direct_conv_forward(s, a.in0, a.rows, a.weight, a.out);
+  } else if (is_pointwise(n)) {
     gemm(a.rows * per_row, n.out, k, 1.f, a.in0, false, a.weight, true, 0.f, a.out);
   } else {
     // A few rows at a time, so that the patches the SGEMM reads are still in cache from being written.
@@ -162,25 +165,40 @@ void conv_backward(const GradArgs& a) {
   const int64_t per_row = n.shape[1] * n.shape[2];
   const int64_t k = n.kernel[0] * n.kernel[1] * in_shape[0];
   if (a.dbias) column_sums(a.dout, a.rows * per_row, n.out, a.dbias);
+  // The direct kernels take the parts whose channel counts suit them; the rest go through GEMMs.
+  const ConvShape s = conv_shape(a.graph, n);
+  bool weight_done = false, input_done = !a.din0;
+  if (direct_conv_forward_fits(s)) {
+    direct_conv_weight_grad(s, a.in0, a.dout, a.rows, a.dweight);
+    weight_done = true;
+  }
+  if (!input_done && direct_conv_input_grad_fits(s)) {
+    direct_conv_input_grad(s, a.dout, a.rows, a.weight, a.din0, a.add0);
+    input_done = true;
+  }
+  if (weight_done && input_done) return;
   if (is_pointwise(n)) {
-    gemm(n.out, k, a.rows * per_row, 1.f, a.dout, true, a.in0, false, 1.f, a.dweight);
-    if (a.din0)
+    if (!weight_done) gemm(n.out, k, a.rows * per_row, 1.f, a.dout, true, a.in0, false, 1.f, a.dweight);
+    if (!input_done)
       gemm(a.rows * per_row, k, n.out, 1.f, a.dout, false, a.weight, false, a.add0 ? 1.f : 0.f, a.din0);
     return;
   }
-  if (a.din0 && !a.add0) std::fill(a.din0, a.din0 + a.rows * in_size, 0.f);  // col2im scatters by adding
+  if (!input_done && !a.add0) std::fill(a.din0, a.din0 + a.rows * in_size, 0.f);  // col2im scatters by adding
   const int64_t step = std::max<int64_t>(1, kPatchFloats / (per_row * k));
   // Written before they are read: not zeroed.
-  const auto patches = std::make_unique_for_overwrite<float[]>(static_cast<std::size_t>(step * per_row * k));
+  const auto patches =
+      std::make_unique_for_overwrite<float[]>(weight_done ? 0 : static_cast<std::size_t>(step * per_row * k));
   const auto dpatches =
-      std::make_unique_for_overwrite<float[]>(a.din0 ? static_cast<std::size_t>(step * per_row * k) : 0);
+      std::make_unique_for_overwrite<float[]>(input_done ? 0 : static_cast<std::size_t>(step * per_row * k));
   for (int64_t r = 0; r < a.rows; r += step) {
     const int64_t rows = std::min(step, a.rows - r), m = rows * per_row;
     const float* dy = a.dout + r * per_row * n.out;
-    im2col(a.graph, n, a.in0 + r * in_size, rows, patches.get());
-    // One input channel: im2col wrote the patches transposed, [k, m].
-    gemm(n.out, k, m, 1.f, dy, true, patches.get(), in_shape[0] == 1, 1.f, a.dweight);
-    if (a.din0) {
+    if (!weight_done) {
+      im2col(a.graph, n, a.in0 + r * in_size, rows, patches.get());
+      // One input channel: im2col wrote the patches transposed, [k, m].
+      gemm(n.out, k, m, 1.f, dy, true, patches.get(), in_shape[0] == 1, 1.f, a.dweight);
+    }
+    if (!input_done) {
       gemm(m, k, n.out, 1.f, dy, false, a.weight, false, 0.f, dpatches.get());
       col2im_add(a.graph, n, dpatches.get(), rows, a.din0 + r * in_size);
     }
