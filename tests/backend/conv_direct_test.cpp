@@ -110,7 +110,9 @@ TEST_P(DirectConv, MatchesAFloat64ConvolutionInEveryInstructionSet) {
   for (const std::string& isa : direct_conv_isas()) {
     SCOPED_TRACE(isa);
     use_direct_conv_isa(isa);
-    if (direct_conv_forward_fits(s)) {
+    // Every kernel runs on every case, whether or not the backend would pick it for that shape: the forward
+    // needs only the output channels in multiples of 8, as the weight gradient does.
+    if (direct_conv_weight_grad_fits(s)) {
       std::vector<float> out(want.out.size(), std::nanf(""));
       direct_conv_forward(s, in.data(), k.rows, w.data(), out.data());
       expect_close(out, want.out, per_output, "forward");

@@ -168,7 +168,7 @@ void conv_backward(const GradArgs& a) {
   // The direct kernels take the parts whose channel counts suit them; the rest go through GEMMs.
   const ConvShape s = conv_shape(a.graph, n);
   bool weight_done = false, input_done = !a.din0;
-  if (direct_conv_forward_fits(s)) {
+  if (direct_conv_weight_grad_fits(s)) {
     direct_conv_weight_grad(s, a.in0, a.dout, a.rows, a.dweight);
     weight_done = true;
   }

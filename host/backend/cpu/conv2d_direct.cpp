@@ -333,7 +333,10 @@ ConvShape conv_shape(const Graph& g, const Node& n) {
   return s;
 }
 
-bool direct_conv_forward_fits(const ConvShape& s) { return s.out % 8 == 0 && s.out <= kMaxDirectChannels; }
+bool direct_conv_weight_grad_fits(const ConvShape& s) {
+  return s.out % 8 == 0 && s.out <= kMaxDirectChannels;
+}
+bool direct_conv_forward_fits(const ConvShape& s) { return direct_conv_weight_grad_fits(s) && s.c >= 8; }
 bool direct_conv_input_grad_fits(const ConvShape& s) { return s.c % 8 == 0 && s.c <= kMaxDirectChannels; }
 
 std::vector<std::string> direct_conv_isas() {

@@ -28,8 +28,10 @@ struct ConvShape {
 };
 ConvShape conv_shape(const Graph& graph, const Node& node);
 
-// Whether the forward and the weight gradient run directly (the output channels a multiple of 8, at most
-// 64), and whether the input gradient does (the same of the input channels).
+// Whether the weight gradient runs directly (the output channels a multiple of 8, at most 64); the forward
+// (the same, and at least 8 input channels: with one, a stem's, each tap is a single float and im2col's
+// transposed patches run faster); the input gradient (the input channels a multiple of 8, at most 64).
+bool direct_conv_weight_grad_fits(const ConvShape& s);
 bool direct_conv_forward_fits(const ConvShape& s);
 bool direct_conv_input_grad_fits(const ConvShape& s);
 
