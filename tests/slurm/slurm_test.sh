@@ -97,4 +97,20 @@ scontrol -o show job "$merge_job" | grep -q 'JobState=COMPLETED' || fail "the me
 [ "$(cd "$work/resumed/pairs" && md5sum $done_before)" = "$sums_before" ] || fail "a pair finished before the cancel changed"
 grep -h 'skipped (a valid result exists)' "$work"/resumed/logs/sweep-"$sweep_job"_*.out | sed 's/^/  /'
 echo "the resubmitted sweep finished every pair and recomputed none of the $(echo "$done_before" | wc -w) finished before the cancel"
+echo "== 3. train_seeds.sbatch trains one CNN per array task, the task id as its seed"
+seeds=$work/cnn-seeds
+job=$(cd "$work" && sbatch --parsable --array=1-2 --cpus-per-task=1 "$repo/scripts/slurm/train_seeds.sbatch" "$seeds" \
+  --data builtin:fashion-mnist --arch vgg:4 --epochs 1)
+job=${job%%;*}
+wait_job "$job" 300
+for s in 1 2; do
+  [ -f "$seeds/seed$s.safetensors" ] || { cat "$work"/modeconn-train-"$job"_*.out; fail "array task $s wrote no model"; }
+done
+"$modeconn" inspect "$seeds/seed1.safetensors" | grep -q conv2d || fail "seed1.safetensors is not a convolutional graph"
+cmp -s "$seeds/seed1.safetensors" "$seeds/seed2.safetensors" && fail "both array tasks trained the same model"
+# The task ran with its id as the seed and one thread: the same training here gives the same bytes.
+"$modeconn" train -q --threads 1 --seed 2 --data builtin:fashion-mnist --arch vgg:4 --epochs 1 --out "$work/seed2-here.safetensors"
+cmp "$seeds/seed2.safetensors" "$work/seed2-here.safetensors" || fail "array task 2 did not train seed 2"
+echo "two array tasks trained vgg:4 with seeds 1 and 2, task 2's model byte for byte the one seed 2 trains here"
+
 echo "SLURM tests passed"
