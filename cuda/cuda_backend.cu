@@ -175,11 +175,12 @@ std::vector<float> CudaBackend::outputs(const Model& model, const Split& split, 
   return out;
 }
 
-std::vector<PointMetrics> CudaBackend::evaluate(const Path& path, std::span<const double> ts,
-                                                const Split& split) {
+std::vector<PointMetrics> CudaBackend::evaluate_at(const Path& path,
+                                                   std::span<const std::vector<double>> coefs,
+                                                   const Split& split) {
   const Architecture& arch = path.arch;
   const int64_t num_cp = static_cast<int64_t>(path.points.size());
-  const int64_t num_pts = static_cast<int64_t>(ts.size());
+  const int64_t num_pts = static_cast<int64_t>(coefs.size());
   const int64_t np = static_cast<int64_t>(arch.num_params());
   const std::size_t num_layers = arch.layers.size();
   MODECONN_EXPECTS(num_cp >= 1 && split.features == arch.input_width(), "a path that fits the data");
@@ -195,8 +196,8 @@ std::vector<PointMetrics> CudaBackend::evaluate(const Path& path, std::span<cons
     d_points.upload(path.points[static_cast<std::size_t>(k)].data(), static_cast<std::size_t>(np), s,
                     static_cast<std::size_t>(k * np));
   std::vector<double> coef;
-  for (double t : ts) {
-    const auto c = path.coefficients(t);
+  for (const auto& c : coefs) {
+    MODECONN_EXPECTS(static_cast<int64_t>(c.size()) == num_cp, "a coefficient per control point");
     coef.insert(coef.end(), c.begin(), c.end());
   }
   DeviceBuffer<double> d_coef(coef.size());

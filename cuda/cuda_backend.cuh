@@ -33,8 +33,8 @@ class CudaBackend final : public Backend {
   std::string name() const override {
     return "cuda (" + ctx_.device_name() + (ctx_.tf32() ? ", tf32)" : ")");
   }
-  std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts,
-                                     const Split& split) override;
+  std::vector<PointMetrics> evaluate_at(const Path& path, std::span<const std::vector<double>> coefs,
+                                        const Split& split) override;
   PointMetrics metrics_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
                                 std::span<const int64_t> rows, std::span<float> grad) override;
   ActivationStats activation_stats(const Model& a, const Model& b, const Split& split,

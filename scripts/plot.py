@@ -2,7 +2,8 @@
 """Draws loss and error along every path of a modeconn report: train and test, endpoints marked, barriers
 drawn. Reads the JSON of `modeconn analyze` (every path) or of `modeconn path` (one path, and the naive one
 beside it when it was aligned); for the JSON of `modeconn merge` it draws the N x N barrier matrices as
-heatmaps; for the JSON of bench/compare/path_vs_torch.py it draws how time grows with the work, and the ratio.
+heatmaps; for the JSON of `modeconn plane` the loss (contours) and error (heatmap) over the grid with the models
+marked; for the JSON of bench/compare/path_vs_torch.py it draws how time grows with the work, and the ratio.
 
 Errors are drawn as modeconn reports them, unscaled: the fraction misclassified (0.1 is 10 %) for
 classification, the mean absolute error for regression. A barrier's gap is the largest height of the curve
@@ -351,8 +352,65 @@ def plot_benchmark(report, plt):
     return fig
 
 
+def plot_plane(report, plt):
+    """A `modeconn plane` grid: per split, the loss as filled contours on a logarithmic scale and the error as a
+    heatmap, the models (and a projected path, when the report has one) marked."""
+    import numpy as np
+    from matplotlib.colors import LogNorm
+
+    plane = report["plane"]
+    alpha, beta = np.array(plane["alpha"], dtype=float), np.array(plane["beta"], dtype=float)
+    splits = [s for s in ("test", "train") if s in report["splits"]] or list(report["splits"])
+    if not splits:
+        raise ReportError("the plane report has no splits")
+    task = task_of(report)
+    fig, axes = plt.subplots(len(splits), 2, figsize=(11, 4.6 * len(splits)), squeeze=False)
+    for row, split in enumerate(splits):
+        for col, metric in enumerate(("loss", "error")):
+            ax = axes[row][col]
+            z = np.array(report["splits"][split][metric], dtype=float)  # [beta][alpha]
+            if z.shape != (len(beta), len(alpha)):
+                raise ReportError(f"{split} {metric} is {z.shape}, not {len(beta)} x {len(alpha)}")
+            shown = np.where(np.isfinite(z), z, np.nan)
+            positive = shown[np.isfinite(shown) & (shown > 0)]
+            if metric == "loss" and positive.size and len(alpha) > 1 and len(beta) > 1:
+                lo = positive.min()
+                hi = max(positive.max(), lo * 1.0001)
+                levels = np.geomspace(lo, hi, 24)
+                cs = ax.contourf(alpha, beta, np.clip(shown, lo, hi), levels=levels, norm=LogNorm(lo, hi),
+                                 cmap="viridis")
+                ax.contour(alpha, beta, np.clip(shown, lo, hi), levels=levels[::3], colors="white",
+                           linewidths=0.5, alpha=0.6)
+            else:
+                cs = ax.pcolormesh(alpha, beta, shown, shading="nearest", cmap="magma")
+            fig.colorbar(cs, ax=ax, label=axis_label(metric, task), format="%.3g")
+            path = plane.get("path")
+            if isinstance(path, dict) and path.get("alpha"):
+                ax.plot(path["alpha"], path["beta"], color="white", linewidth=1.8, label=path.get("name", "path"))
+            for m in plane.get("markers", []):
+                ax.plot([m["alpha"]], [m["beta"]], marker="o", color="white", markeredgecolor="black",
+                        markersize=8)
+                ax.annotate(f"{m['name']}: {base_name(m.get('file'))}", (m["alpha"], m["beta"]),
+                            textcoords="offset points", xytext=(6, 6), color="white", fontsize=8,
+                            bbox={"boxstyle": "round,pad=0.2", "fc": "black", "alpha": 0.5})
+            ax.set_title(f"{split} {metric}")
+            ax.set_xlabel("alpha" + (" (distance from A towards B)" if plane.get("kind") == "models" else
+                                     " (first direction)"))
+            ax.set_ylabel("beta" + (" (towards C, orthogonal)" if plane.get("kind") == "models" else
+                                    " (second direction)"))
+            ax.set_aspect("equal" if plane.get("kind") == "models" else "auto")
+    what = ("the plane through three models" if plane.get("kind") == "models" else
+            "the plane around " + base_name((plane.get("markers") or [{}])[0].get("file")) + " along " +
+            str(plane.get("directions", {}).get("norm", "")) + "-normalised directions")
+    fig.suptitle(f"{what}\n{report.get('model', '')}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def build_figure(report, name, plt):
     """The Figure for any report plot.py knows."""
+    if "plane" in report:
+        return plot_plane(report, plt)
     if "matrices" in report:
         return plot_matrices(report, plt)
     if "benchmark" in report:

@@ -17,8 +17,8 @@ class CpuBackend final : public Backend {
  public:
   std::string name() const override { return "cpu"; }
 
-  std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts,
-                                     const Split& split) override;
+  std::vector<PointMetrics> evaluate_at(const Path& path, std::span<const std::vector<double>> coefs,
+                                        const Split& split) override;
   ActivationStats activation_stats(const Model& a, const Model& b, const Split& split,
                                    std::size_t layer) override;
   std::vector<float> outputs(const Model& model, const Split& split, int64_t first, int64_t count) override;
@@ -35,16 +35,19 @@ class CpuBackend final : public Backend {
 
 // The MLP is a graph like any other here: the graph executor runs it (all points per block of rows, the first
 // layer factorised over the control points).
-std::vector<PointMetrics> CpuBackend::evaluate(const Path& path, std::span<const double> ts,
-                                               const Split& split) {
+std::vector<PointMetrics> CpuBackend::evaluate_at(const Path& path,
+                                                  std::span<const std::vector<double>> coefs,
+                                                  const Split& split) {
   const Architecture& arch = path.arch;
   MODECONN_EXPECTS(!path.points.empty() && !arch.layers.empty(), "a path with control points and layers");
   MODECONN_EXPECTS(split.features == arch.input_width(), "data width matches the model");
   MODECONN_EXPECTS(split.task == arch.task, "data of the model's task");
   for (const auto& p : path.points) MODECONN_EXPECTS(p.size() == arch.num_params(), "control point size");
-  if (ts.empty()) return {};
+  for (const auto& c : coefs)
+    MODECONN_EXPECTS(c.size() == path.points.size(), "a coefficient per control point");
+  if (coefs.empty()) return {};
   const Graph mlp = mlp_graph(arch);
-  return make_cpu_graph_runner()->metrics(mlp_graph_points(mlp, path, ts), split);
+  return make_cpu_graph_runner()->metrics(mlp_graph_points(mlp, path, coefs), split);
 }
 
 ActivationStats CpuBackend::activation_stats(const Model& a, const Model& b, const Split& split,

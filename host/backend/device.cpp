@@ -11,6 +11,14 @@
 
 namespace modeconn {
 
+std::vector<PointMetrics> Backend::evaluate(const Path& path, std::span<const double> ts,
+                                            const Split& split) {
+  std::vector<std::vector<double>> coefs;
+  coefs.reserve(ts.size());
+  for (double t : ts) coefs.push_back(path.coefficients(t));
+  return evaluate_at(path, coefs, split);
+}
+
 PointMetrics evaluate_model(Backend& backend, const Model& model, const Split& split) {
   const double t = 0.0;
   return backend.evaluate(Path{PathKind::linear, model.arch, {model.params}}, {&t, 1}, split)[0];

@@ -11,6 +11,7 @@ using Args = std::vector<std::string>;
 int run_inspect(const Args& args);
 int run_train(const Args& args);
 int run_path(const Args& args);
+int run_plane(const Args& args);
 int run_demo(const Args& args);
 int run_align(const Args& args);
 int run_symmetry(const Args& args);

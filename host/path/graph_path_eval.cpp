@@ -81,7 +81,7 @@ void fold_kept(const GraphPath& path, const TensorPlaces& places, const std::vec
   }
 }
 
-GraphPoints points_at(const GraphPath& path, std::span<const double> ts) {
+GraphPoints points_at(const GraphPath& path, std::span<const std::vector<double>> coefs) {
   const Graph& g = *path.graph;
   MODECONN_EXPECTS(path.buffers.size() == path.params.points.size(), "buffers for every control point");
   int64_t channels = 0;
@@ -90,8 +90,9 @@ GraphPoints points_at(const GraphPath& path, std::span<const double> ts) {
   pts.graph = &g;
   pts.task = path.task;
   pts.control = &path.params;
-  for (double t : ts) {
-    pts.coef.push_back(path.params.coefficients(t));
+  for (const auto& c : coefs) {
+    MODECONN_EXPECTS(c.size() == path.params.points.size(), "a coefficient per control point");
+    pts.coef.push_back(c);
     pts.params.emplace_back(static_cast<std::size_t>(g.num_params()));
     path.params.interpolate(pts.coef.back(), 0, pts.params.back().size(), pts.params.back().data());
     pts.scale.emplace_back(static_cast<std::size_t>(channels));
@@ -124,21 +125,28 @@ void measure_layer_by_layer(GraphRunner& runner, GraphPoints& pts, const BnOptio
 
 }  // namespace
 
-GraphPoints graph_points(GraphRunner& runner, const GraphPath& path, std::span<const double> ts,
-                         const BnOptions& bn) {
+namespace {
+
+std::vector<std::vector<double>> coefficients_at(const Path& path, std::span<const double> ts) {
+  std::vector<std::vector<double>> coefs;
+  coefs.reserve(ts.size());
+  for (double t : ts) coefs.push_back(path.coefficients(t));
+  return coefs;
+}
+
+}  // namespace
+
+GraphPoints graph_points_at(GraphRunner& runner, const GraphPath& path,
+                            std::span<const std::vector<double>> coefs, const BnOptions& bn) {
+  MODECONN_EXPECTS(bn.mode != BnMode::repair, "REPAIR's targets are a path's endpoints: graph_points");
   const Graph& g = *path.graph;
   const TensorPlaces places = tensor_places(g);
   const std::vector<int64_t> bn_offset = batch_norm_offsets(g);
-  if (bn.mode == BnMode::keep) {
-    GraphPoints pts = points_at(path, ts);
-    fold_kept(path, places, bn_offset, pts);
-    return pts;
-  }
-  MODECONN_EXPECTS(bn.split && bn.rows >= 1 && bn.rows <= bn.split->rows, "rows to measure BatchNorm on");
-
+  GraphPoints pts = points_at(path, coefs);
+  fold_kept(path, places, bn_offset,
+            pts);  // recompute: later BatchNorms are never read before they are settled
   if (bn.mode == BnMode::recompute) {
-    GraphPoints pts = points_at(path, ts);
-    fold_kept(path, places, bn_offset, pts);  // later BatchNorms are never read before they are settled
+    MODECONN_EXPECTS(bn.split && bn.rows >= 1 && bn.rows <= bn.split->rows, "rows to measure BatchNorm on");
     measure_layer_by_layer(runner, pts, bn, [&](std::size_t i, const std::vector<std::vector<Moments>>& m) {
       const Node& n = g.nodes[i];
       const TensorPlace& w = places[i][static_cast<std::size_t>(TensorRole::weight)];
@@ -153,15 +161,24 @@ GraphPoints graph_points(GraphRunner& runner, const GraphPath& path, std::span<c
               static_cast<float>(beta - m[p][c].mean * scale);
         }
     });
-    return pts;
   }
+  return pts;
+}
+
+GraphPoints graph_points(GraphRunner& runner, const GraphPath& path, std::span<const double> ts,
+                         const BnOptions& bn) {
+  if (bn.mode != BnMode::repair) return graph_points_at(runner, path, coefficients_at(path.params, ts), bn);
+  const Graph& g = *path.graph;
+  const TensorPlaces places = tensor_places(g);
+  const std::vector<int64_t> bn_offset = batch_norm_offsets(g);
+  MODECONN_EXPECTS(bn.split && bn.rows >= 1 && bn.rows <= bn.split->rows, "rows to measure BatchNorm on");
 
   // REPAIR: the endpoints ride along as two extra points, as trained, so that their channel statistics come
   // from the same pass.
   std::vector<double> extended(ts.begin(), ts.end());
   extended.push_back(0.0);
   extended.push_back(1.0);
-  GraphPoints pts = points_at(path, extended);
+  GraphPoints pts = points_at(path, coefficients_at(path.params, extended));
   fold_kept(path, places, bn_offset, pts);
   // The folded statistics as kept, which every point is repaired from (the parameters need no copy).
   const std::vector<std::vector<float>> kept_scale = pts.scale, kept_shift = pts.shift;
@@ -203,18 +220,23 @@ std::vector<PointMetrics> evaluate_graph_path(GraphRunner& runner, const GraphPa
 }
 
 GraphPoints mlp_graph_points(const Graph& mlp, const Path& path, std::span<const double> ts) {
+  return mlp_graph_points(mlp, path, coefficients_at(path, ts));
+}
+
+GraphPoints mlp_graph_points(const Graph& mlp, const Path& path, std::span<const std::vector<double>> coefs) {
   MODECONN_EXPECTS(mlp.num_params() == static_cast<int64_t>(path.arch.num_params()), "the path's MLP graph");
   GraphPoints pts;
   pts.graph = &mlp;
   pts.task = path.arch.task;
   pts.control = &path;
-  for (double t : ts) {
-    pts.coef.push_back(path.coefficients(t));
+  for (const auto& c : coefs) {
+    MODECONN_EXPECTS(c.size() == path.points.size(), "a coefficient per control point");
+    pts.coef.push_back(c);
     pts.params.emplace_back(path.arch.num_params());
     path.interpolate(pts.coef.back(), 0, pts.params.back().size(), pts.params.back().data());
   }
-  pts.scale.resize(ts.size());
-  pts.shift.resize(ts.size());
+  pts.scale.resize(coefs.size());
+  pts.shift.resize(coefs.size());
   return pts;
 }
 

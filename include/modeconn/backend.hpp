@@ -57,8 +57,12 @@ class Backend {
   virtual std::string name() const = 0;
 
   // Loss and error of the model at every t of the path on the split, in one pass over the data.
-  virtual std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts,
-                                             const Split& split) = 0;
+  std::vector<PointMetrics> evaluate(const Path& path, std::span<const double> ts, const Split& split);
+  // The same at points given by their coefficients over the path's control points, θ = Σ_k coef[k]·θ_k (one
+  // vector of num_control_points() per point): any affine combination, such as a plane's points, which
+  // reach outside the control points' hull.
+  virtual std::vector<PointMetrics> evaluate_at(const Path& path, std::span<const std::vector<double>> coefs,
+                                                const Split& split) = 0;
 
   // Post-activation statistics of hidden layer `layer` of A and B (same shape) over the split, one pass.
   virtual ActivationStats activation_stats(const Model& a, const Model& b, const Split& split,

@@ -94,6 +94,11 @@ std::unique_ptr<GraphRunner> make_cpu_graph_runner();
 GraphPoints graph_points(GraphRunner& runner, const GraphPath& path, std::span<const double> ts,
                          const BnOptions& bn);
 
+// The same at points given by their coefficients over the path's control points (a plane's points); BatchNorm
+// kept or recomputed (REPAIR's targets interpolate a path's endpoints along t).
+GraphPoints graph_points_at(GraphRunner& runner, const GraphPath& path,
+                            std::span<const std::vector<double>> coefs, const BnOptions& bn);
+
 // Loss and error at every t of the path on `split`.
 std::vector<PointMetrics> evaluate_graph_path(GraphRunner& runner, const GraphPath& path,
                                               std::span<const double> ts, const Split& split,
@@ -105,6 +110,7 @@ GraphPoints model_graph_points(GraphRunner& runner, const GraphModel& model);
 // An MLP's path as the executor's points: `mlp` is mlp_graph(path.arch), whose tensors lie in the order of
 // the MLP's parameters, so each point's parameters are the path's interpolation as they are; no BatchNorm.
 GraphPoints mlp_graph_points(const Graph& mlp, const Path& path, std::span<const double> ts);
+GraphPoints mlp_graph_points(const Graph& mlp, const Path& path, std::span<const std::vector<double>> coefs);
 // Models of `mlp`'s shape as points 0, 1, ... (not a path: nothing to factorise).
 GraphPoints mlp_model_points(const Graph& mlp, std::span<const Model* const> models);
 // The node of `mlp` whose output is hidden layer `layer`'s activations.

@@ -145,6 +145,22 @@ def benchmark_report():
             "runs": 1, "rows": rows}
 
 
+def plane_report(loss_nan=False):
+    """A 4 x 3 plane through three models: loss a bowl around A, one value not finite when asked."""
+    alpha, beta = [-1.0, 0.0, 1.0, 2.0], [-1.0, 0.0, 1.5]
+    loss = [[0.3 + 0.2 * (a * a + b * b) for a in alpha] for b in beta]
+    error = [[min(1.0, 0.1 + 0.05 * (a * a + b * b)) for a in alpha] for b in beta]
+    if loss_nan:
+        loss[2][3] = "nan"
+    markers = [{"name": "A", "file": "/x/a.safetensors", "alpha": 0.0, "beta": 0.0},
+               {"name": "B", "file": "/x/b.safetensors", "alpha": 1.7, "beta": 0.0},
+               {"name": "C", "file": "/x/c.safetensors", "alpha": 0.4, "beta": 1.2}]
+    split = {"rows": 10, "loss": loss, "error": error}
+    return {"plane": {"kind": "models", "grid": [4, 3], "alpha": alpha, "beta": beta, "markers": markers},
+            "model": "6-8-3 relu classification", "data": "d", "device": "cpu", "seconds": 0.1,
+            "splits": {"test": split, "train": split}}
+
+
 def load_plot_module():
     spec = importlib.util.spec_from_file_location("modeconn_plot", PLOT)
     module = importlib.util.module_from_spec(spec)
@@ -212,7 +228,8 @@ class PlotTest(unittest.TestCase):
 
     def test_every_report_draws_a_png(self):
         for name, report in [("analyze", analyze_report()), ("path", path_report()), ("merge", merge_report()),
-                             ("nan", nan_report()), ("bench", benchmark_report())]:
+                             ("nan", nan_report()), ("bench", benchmark_report()), ("plane", plane_report()),
+                             ("plane-nan", plane_report(loss_nan=True))]:
             with self.subTest(report=name):
                 src = self.write(f"{name}.json", report)
                 out = os.path.join(self.dir, f"{name}.png")
@@ -408,6 +425,38 @@ class PlotTest(unittest.TestCase):
         self.assertIn("nan", [t.get_text() for t in naive.texts])
         self.assertIn("'nan'", fig._supxlabel.get_text())
         self.assertEqual(len(naive.texts), 9 - 2)  # 9 cells, pair (0, 2) blank both ways
+
+
+class PlaneTest(unittest.TestCase):
+    def tearDown(self):
+        plt.close("all")
+
+    def test_a_loss_and_an_error_panel_per_split_with_the_models_marked(self):
+        plot = load_plot_module()
+        fig = plot.build_figure(plot.numbers(plane_report()), "plane", plt)
+        panels = [ax for ax in fig.axes if ax.get_title()]
+        self.assertEqual(sorted(ax.get_title() for ax in panels),
+                         ["test error", "test loss", "train error", "train loss"])
+        for ax in panels:
+            marked = sorted((round(l.get_xdata()[0], 6), round(l.get_ydata()[0], 6)) for l in ax.lines
+                            if len(l.get_xdata()) == 1)
+            self.assertEqual(marked, [(0.0, 0.0), (0.4, 1.2), (1.7, 0.0)], ax.get_title())
+            names = {t.get_text() for t in ax.texts}
+            self.assertIn("B: b.safetensors", names)
+
+    def test_a_grid_of_the_wrong_shape_is_one_line_and_exit_2(self):
+        report = plane_report()
+        report["splits"]["test"]["loss"] = report["splits"]["test"]["loss"][:2]
+        with tempfile.TemporaryDirectory() as d:
+            src = os.path.join(d, "bad-plane.json")
+            with open(src, "w") as f:
+                json.dump(report, f)
+            r = subprocess.run([sys.executable, PLOT, src, "-o", os.path.join(d, "x.png")], capture_output=True,
+                               text=True, timeout=300)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertIn("test loss", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(d, "x.png")))
 
 
 def legend_texts_of(ax):
