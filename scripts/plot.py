@@ -390,15 +390,20 @@ def plot_plane(report, plt):
             for m in plane.get("markers", []):
                 ax.plot([m["alpha"]], [m["beta"]], marker="o", color="white", markeredgecolor="black",
                         markersize=8)
+                right_half = m["alpha"] > (alpha[0] + alpha[-1]) / 2  # labels lean inwards, off the edge
                 ax.annotate(f"{m['name']}: {base_name(m.get('file'))}", (m["alpha"], m["beta"]),
-                            textcoords="offset points", xytext=(6, 6), color="white", fontsize=8,
+                            textcoords="offset points", xytext=(-6 if right_half else 6, 6),
+                            ha="right" if right_half else "left", color="white", fontsize=8,
                             bbox={"boxstyle": "round,pad=0.2", "fc": "black", "alpha": 0.5})
             ax.set_title(f"{split} {metric}")
             ax.set_xlabel("alpha" + (" (distance from A towards B)" if plane.get("kind") == "models" else
                                      " (first direction)"))
             ax.set_ylabel("beta" + (" (towards C, orthogonal)" if plane.get("kind") == "models" else
                                     " (second direction)"))
-            ax.set_aspect("equal" if plane.get("kind") == "models" else "auto")
+            # Distances in parameter space drawn to scale, unless that would flatten the panel to a strip.
+            spans = (alpha[-1] - alpha[0], beta[-1] - beta[0])
+            to_scale = plane.get("kind") == "models" and min(spans) > 0 and max(spans) / min(spans) <= 3
+            ax.set_aspect("equal" if to_scale else "auto")
     what = ("the plane through three models" if plane.get("kind") == "models" else
             "the plane around " + base_name((plane.get("markers") or [{}])[0].get("file")) + " along " +
             str(plane.get("directions", {}).get("norm", "")) + "-normalised directions")

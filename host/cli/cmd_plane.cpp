@@ -80,6 +80,50 @@ struct Subjects {
   std::size_t size() const { return graph ? graphs.size() : mlps.size(); }
 };
 
+// A curve between the first two subjects whose bend becomes the third (Garipov et al.'s plane), with the
+// curve's own coefficients kept to draw it in the plane.
+struct Bend {
+  std::vector<double> ts;
+  std::vector<std::vector<double>> coefs;  // over (A, bend, B)
+};
+
+Bend add_curve_bend(Subjects& s, const std::string& curve_path, const std::string& activation,
+                    const std::array<std::string, 2>& ends) {
+  Path points;
+  std::vector<float> bend_buffers;
+  if (s.graph) {
+    GraphPath g = graph_curve_from_tensors(read_safetensors(curve_path), curve_path, s.graphs[0], ends[0]);
+    points = g.params;
+    if (g.buffers.size() == 3) bend_buffers = g.buffers[1];
+  } else {
+    points = load_curve(curve_path, activation);
+    if (!points.arch.same_shape(s.mlps[0].arch))
+      throw input_error(curve_path, "architecture " + points.arch.widths() + " differs from " + ends[0] +
+                                        " (" + s.mlps[0].arch.widths() + ")");
+  }
+  if (points.points.size() != 3)
+    throw input_error(curve_path, "has " + std::to_string(points.points.size()) +
+                                      " control points; a plane holds a curve of three (one bend)");
+  if (points.points.front() != std::vector<float>(s.params(0).begin(), s.params(0).end()))
+    throw input_error(curve_path, "its first control point is not " + ends[0]);
+  if (points.points.back() != std::vector<float>(s.params(1).begin(), s.params(1).end()))
+    throw input_error(curve_path, "its last control point is not " + ends[1]);
+  if (s.graph) {
+    GraphModel bend = s.graphs[0];
+    bend.params = points.points[1];
+    bend.buffers = bend_buffers;
+    s.graphs.push_back(std::move(bend));
+  } else {
+    Model bend = s.mlps[0];
+    bend.params = points.points[1];
+    s.mlps.push_back(std::move(bend));
+  }
+  Bend b;
+  b.ts = plane_axis(0, 1, 101);
+  for (double t : b.ts) b.coefs.push_back(points.coefficients(t));
+  return b;
+}
+
 Subjects load_subjects(const std::vector<std::string>& files, const std::string& activation,
                        const std::string& data_spec) {
   Subjects s;
@@ -169,7 +213,9 @@ int run_plane(const Args& args) {
   cl.options().add_options()("a", po::value<std::string>(), "through three models: the origin")(
       "b", po::value<std::string>(), "through three models: the first axis points from A to B")(
       "c", po::value<std::string>(), "through three models: the second axis, C's part orthogonal to it")(
-      "model", po::value<std::string>(), "around one model: the centre of the plane")(
+      "curve", po::value<std::string>(),
+      "instead of --c: a curve between A and B with one bend (fit-curve), the bend as C and the curve drawn "
+      "in the plane")("model", po::value<std::string>(), "around one model: the centre of the plane")(
       "directions", po::value<std::string>()->default_value("random"),
       "around one model: random (Gaussian, --seed) or a safetensors file with x.NAME and y.NAME for every "
       "parameter NAME (as --save-directions writes)")("seed", po::value<std::string>()->default_value("0"),
@@ -196,11 +242,12 @@ int run_plane(const Args& args) {
   add_bn_options(cl);
   if (!cl.parse(args)) return 0;
 
-  const bool three = cl.has("a") || cl.has("b") || cl.has("c");
+  const bool three = cl.has("a") || cl.has("b") || cl.has("c") || cl.has("curve");
   if (three && cl.has("model"))
     throw usage_error("give --a --b --c (three models) or --model (one), not both");
-  if (three && !(cl.has("a") && cl.has("b") && cl.has("c")))
-    throw usage_error("a plane through three models needs --a, --b and --c");
+  if (cl.has("c") && cl.has("curve")) throw usage_error("give --c or --curve (its bend is C), not both");
+  if (three && !(cl.has("a") && cl.has("b") && (cl.has("c") || cl.has("curve"))))
+    throw usage_error("a plane through three models needs --a, --b and --c (or --curve)");
   if (!three && !cl.has("model"))
     throw usage_error("give --a --b --c (a plane through three models) or --model");
   if (three)
@@ -222,11 +269,13 @@ int run_plane(const Args& args) {
   const DirectionNorm norm = parse_direction_norm(cl.get<std::string>("norm"));
   const uint64_t seed = parse_seed(cl.get<std::string>("seed"), "--seed");
 
-  const std::vector<std::string> files =
-      three ? std::vector{cl.get<std::string>("a"), cl.get<std::string>("b"), cl.get<std::string>("c")}
-            : std::vector{cl.get<std::string>("model")};
+  const std::string curve = cl.has("curve") ? cl.get<std::string>("curve") : "";
+  std::vector<std::string> files = three ? std::vector{cl.get<std::string>("a"), cl.get<std::string>("b")}
+                                         : std::vector{cl.get<std::string>("model")};
+  if (three && curve.empty()) files.push_back(cl.get<std::string>("c"));
   Outputs& outputs = cl.outputs();
   for (const auto& f : files) outputs.input(f);
+  if (!curve.empty()) outputs.input(curve);
   if (!three && !random) outputs.input(directions);
   outputs.data_inputs(cl.get<std::string>("data"));
   const std::string json = cl.has("json") ? cl.get<std::string>("json") : "";
@@ -237,7 +286,12 @@ int run_plane(const Args& args) {
   outputs.output("--save-directions", save);
   outputs.check();
 
-  const Subjects s = load_subjects(files, cl.get<std::string>("activation"), cl.get<std::string>("data"));
+  Subjects s = load_subjects(files, cl.get<std::string>("activation"), cl.get<std::string>("data"));
+  std::optional<Bend> bend;
+  if (!curve.empty()) {
+    bend = add_curve_bend(s, curve, cl.get<std::string>("activation"), {files[0], files[1]});
+    files.push_back(curve);
+  }
   PlaneReport report;
   report.data = s.data.source;
   report.architecture = s.graph ? describe(s.graphs.front()) : describe(s.mlps.front().arch);
@@ -253,8 +307,20 @@ int run_plane(const Args& args) {
     map = p.map;
     for (std::size_t k = 0; k < 3; ++k) {
       points.emplace_back(s.params(k).begin(), s.params(k).end());
-      report.markers.push_back(
-          {std::string(1, static_cast<char>('A' + k)), files[k], p.coords[k][0], p.coords[k][1], {}});
+      report.markers.push_back({k == 2 && bend ? "bend" : std::string(1, static_cast<char>('A' + k)),
+                                files[k],
+                                p.coords[k][0],
+                                p.coords[k][1],
+                                {}});
+    }
+    if (bend) {
+      // The curve lies in the plane (an affine combination of A, the bend and B): its coordinates are the
+      // same combination of theirs.
+      report.path_name = "bezier curve";
+      for (const auto& c : bend->coefs) {
+        report.path_alpha.push_back(c[0] * p.coords[0][0] + c[1] * p.coords[2][0] + c[2] * p.coords[1][0]);
+        report.path_beta.push_back(c[0] * p.coords[0][1] + c[1] * p.coords[2][1] + c[2] * p.coords[1][1]);
+      }
     }
   } else {
     report.kind = "directions";

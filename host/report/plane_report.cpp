@@ -67,6 +67,9 @@ std::string plane_report_json(const PlaneReport& r) {
     markers.push_back(at);
   }
   plane["markers"] = markers;
+  if (!r.path_alpha.empty())
+    plane["path"] = {
+        {"name", r.path_name}, {"alpha", numbers_json(r.path_alpha)}, {"beta", numbers_json(r.path_beta)}};
   nlohmann::json splits = nlohmann::json::object();
   for (std::size_t s = 0; s < r.split_names.size(); ++s)
     splits[r.split_names[s]] = {

@@ -80,6 +80,9 @@ struct PlaneReport {
   // Per split, the grid row-major over β then α: grid[s][j·alpha.size() + i] is at (alpha[i], beta[j]).
   std::vector<std::vector<PointMetrics>> grid;
   std::vector<PlaneMarker> markers;
+  // A curve drawn in the plane (--curve): its points' coordinates, t from 0 to 1.
+  std::string path_name;
+  std::vector<double> path_alpha, path_beta;
   // Directions around one model: how they were made.
   std::string directions;  // "random" or the file they came from
   uint64_t seed = 0;

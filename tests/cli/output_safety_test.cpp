@@ -139,6 +139,29 @@ TEST_F(OutputSafety, AlignAnalyzeFitCurveSymmetryAndTrainNeverWriteOverAnInput) 
                               {"--out"}, {"--out"}, with(data_files(), {cfg}));
 }
 
+TEST_F(OutputSafety, PlaneNeverWritesOverAnInput) {
+  const std::string a = dir_.file("a.safetensors"), b = dir_.file("b.safetensors"), cfg = dir_.file("c.cfg");
+  expect_all_pairings_refused("plane -q --grid 2 --model " + a + " --data " + data_ + " --config " + cfg,
+                              {"--json", "--csv", "--save-directions"}, {}, with(data_files(), {a, cfg}));
+  // A directions file is an input too.
+  const std::string dirs = dir_.file("dirs.safetensors");
+  ASSERT_EQ(test::run_modeconn(
+                dir_, "plane -q --grid 2 --model " + a + " --data " + data_ + " --save-directions " + dirs)
+                .code,
+            0);
+  expect_all_pairings_refused("plane -q --grid 2 --model " + a + " --directions " + dirs + " --data " + data_,
+                              {"--json"}, {}, {dirs});
+  const std::string c = dir_.file("third.safetensors");
+  save_model(test::random_model({6, 8, 3}, Activation::relu, Task::classification, 3), c);
+  const std::string three = "plane -q --grid 2 --a " + a + " --b " + b + " --c " + c + " --data " + data_;
+  ASSERT_EQ(test::run_modeconn(dir_, three).code, 0);  // runs as it is: the refusals below are the outputs'
+  expect_all_pairings_refused(three, {"--csv"}, {}, {a, b, c});
+  const std::string curve = dir_.file("curve.safetensors");
+  expect_all_pairings_refused(
+      "plane -q --grid 2 --a " + a + " --b " + b + " --curve " + curve + " --data " + data_, {"--json"}, {},
+      {curve});
+}
+
 TEST_F(OutputSafety, MergeNeverWritesOverItsSweep) {
   const std::string sweep = dir_.file("sweep"), cfg = dir_.file("c.cfg");
   expect_all_pairings_refused("merge -q --in-dir " + sweep + " --config " + cfg, {"--json", "--csv"}, {},

@@ -7,7 +7,11 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "graph/graph_models.hpp"
+#include "modeconn/graph_model.hpp"
 #include "modeconn/model.hpp"
+#include "modeconn/npy.hpp"
+#include "modeconn/path.hpp"
 #include "modeconn/tensor_file.hpp"
 #include "support/fixtures.hpp"
 #include "support/run_cli.hpp"
@@ -117,6 +121,86 @@ TEST_F(Plane, ThroughThreeModelsMatchesPathOnItsAxisAndTheModelsCoordinates) {
   const std::string text = slurp(csv);
   EXPECT_EQ(text.rfind("split,alpha,beta,loss,error\n", 0), 0u);
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 41);
+}
+
+TEST_F(Plane, ThroughACurvesEndsAndBendDrawsTheCurveInThePlane) {
+  Path curve{PathKind::bezier, models_[0].arch, {models_[0].params, models_[2].params, models_[1].params}};
+  save_curve(curve, dir_.file("curve.safetensors"));
+  const std::string out = dir_.file("plane.json");
+  const RunResult r = run("plane -q --a " + file(0) + " --b " + file(1) + " --curve " +
+                          dir_.file("curve.safetensors") + " --data " + data_ + " --grid 4x3 --json " + out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = json_of(out);
+  const auto& m = j["plane"]["markers"];
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[2]["name"], "bend");
+  // The bend is c of the plane through a, b, c.
+  const RunResult same = run("plane -q --a " + file(0) + " --b " + file(1) + " --c " + file(2) + " --data " +
+                             data_ + " --grid 4x3 --json " + dir_.file("abc.json"));
+  ASSERT_EQ(same.code, 0) << same.err;
+  const auto abc = json_of(dir_.file("abc.json"));
+  EXPECT_EQ(abc["splits"], j["splits"]);
+  EXPECT_EQ(abc["plane"]["markers"][2]["alpha"], m[2]["alpha"]);
+  // The curve from a (t = 0) through (a + 2·bend + b)/4 (t = 1/2) to b (t = 1), 101 points.
+  const auto& path = j["plane"]["path"];
+  ASSERT_EQ(path["alpha"].size(), 101u);
+  EXPECT_NEAR(path["alpha"][0].get<double>(), 0.0, 1e-12);
+  EXPECT_NEAR(path["beta"][0].get<double>(), 0.0, 1e-12);
+  expect_near_rel(path["alpha"][100], m[1]["alpha"], "t = 1");
+  EXPECT_NEAR(path["beta"][100].get<double>(), 0.0, 1e-12);
+  expect_near_rel(path["alpha"][50], (m[1]["alpha"].get<double>() + 2 * m[2]["alpha"].get<double>()) / 4,
+                  "t = 1/2");
+  expect_near_rel(path["beta"][50], m[2]["beta"].get<double>() / 2, "t = 1/2");
+  // A curve that does not end at b is refused.
+  expect_refused("plane --a " + file(0) + " --b " + file(2) + " --curve " + dir_.file("curve.safetensors") +
+                     " --data " + data_,
+                 "curve.safetensors");
+  expect_refused("plane --a " + file(0) + " --b " + file(1) + " --c " + file(2) + " --curve " +
+                     dir_.file("curve.safetensors") + " --data " + data_,
+                 "--curve");
+}
+
+const char* const kGraphFiles[] = {"g0.safetensors", "g1.safetensors", "g2.safetensors"};
+
+// Layer graphs with BatchNorm recomputed at every point: the plane's axis against path on the same segment.
+TEST_F(Plane, ThroughThreeGraphsRecomputesBatchNormAsPathDoes) {
+  const std::string images = dir_.file("images");
+  std::filesystem::create_directories(images);
+  std::vector<GraphModel> g;
+  for (int k = 0; k < 3; ++k) {
+    g.push_back(test::random_graph_model(test::kNarrow, 21 + static_cast<uint64_t>(k)));
+    g.back().task = Task::classification;
+    g.back().task_known = true;
+    write_safetensors(graph_model_to_tensors(g.back()), dir_.file(kGraphFiles[static_cast<std::size_t>(k)]));
+  }
+  for (const std::string split : {"train", "test"}) {
+    const Split s = test::random_graph_split(g[0].graph, 40, 3, split == "train" ? 1 : 2);
+    write_npy(make_npy(s.x, {s.rows, 2, 9, 7}),
+              (std::filesystem::path(images) / ("x_" + split + ".npy")).string());
+    write_npy(make_npy(s.labels, {s.rows}),
+              (std::filesystem::path(images) / ("y_" + split + ".npy")).string());
+  }
+  const auto gf = [&](int k) { return dir_.file(kGraphFiles[static_cast<std::size_t>(k)]); };
+  const std::string out = dir_.file("gplane.json");
+  const RunResult r = run("plane -q --a " + gf(0) + " --b " + gf(1) + " --c " + gf(2) + " --data " + images +
+                          " --grid 5x2 --margin 0 --bn-rows 30 --json " + out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = json_of(out);
+  EXPECT_EQ(j["plane"]["bn"], "recompute");
+  EXPECT_EQ(j["plane"]["bn_rows"], 30);
+  const std::string line_out = dir_.file("gpath.json");
+  const RunResult p = run("path -q --align none --a " + gf(0) + " --b " + gf(1) + " --data " + images +
+                          " --points 5 --bn-rows 30 --json " + line_out);
+  ASSERT_EQ(p.code, 0) << p.err;
+  const auto line = json_of(line_out);
+  for (const char* split : {"test", "train"})
+    for (int i = 0; i < 5; ++i)
+      expect_near_rel(j["splits"][split]["loss"][0][i], line["splits"][split]["loss"][i],
+                      std::string(split) + " at alpha index " + std::to_string(i));
+  // --bn repair interpolates a path's endpoints: refused for a plane.
+  expect_refused(
+      "plane --a " + gf(0) + " --b " + gf(1) + " --c " + gf(2) + " --data " + images + " --bn repair",
+      "repair");
 }
 
 TEST_F(Plane, AroundOneModelMatchesPathToTheModelMovedAlongItsDirection) {

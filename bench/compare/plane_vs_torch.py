@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""modeconn plane (whole process) against the PyTorch loop loss-landscape scripts write (Li et al.'s
+plot_surface: for each grid point, set the weights to θ + α·d1 + β·d2, forward the split, loss and error),
+same threads, same filter-normalised directions (modeconn's, saved once with --save-directions and read by the
+loop). Checks that both grids agree, then prints the times and the ratio.
+
+usage: plane_vs_torch.py [--modeconn BIN] [--threads N] [--runs 3] [--grid 21] [--widths 784,256,256,10]
+                         [--rows 10000]
+"""
+import argparse
+import json
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    return {k: np.frombuffer(data[v["data_offsets"][0]:v["data_offsets"][1]], dtype="<f4").reshape(v["shape"])
+            for k, v in header.items() if k != "__metadata__"}
+
+
+def torch_plane(widths, model, dirs, folder, threads, axis):
+    """The loop, timed without loading: returns (seconds, loss grid [beta][alpha])."""
+    import torch
+
+    torch.set_num_threads(threads)
+    layers = []
+    for l in range(len(widths) - 1):
+        layers.append(torch.nn.Linear(widths[l], widths[l + 1]))
+        if l + 2 < len(widths):
+            layers.append(torch.nn.ReLU())
+    net = torch.nn.Sequential(*layers)
+    theta = {k: torch.from_numpy(v) for k, v in model.items()}
+    d1 = {k: torch.from_numpy(dirs["x." + k].copy()) for k in model}
+    d2 = {k: torch.from_numpy(dirs["y." + k].copy()) for k in model}
+    x = torch.from_numpy(np.load(f"{folder}/x_test.npy"))
+    y = torch.from_numpy(np.load(f"{folder}/y_test.npy"))
+    grid = np.zeros((len(axis), len(axis)))
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        for j, b in enumerate(axis):
+            for i, a in enumerate(axis):
+                net.load_state_dict({k: theta[k] + a * d1[k] + b * d2[k] for k in theta})
+                logits = net(x)
+                grid[j, i] = torch.nn.functional.cross_entropy(logits, y).item()
+                (logits.argmax(1) != y).float().mean().item()
+    return time.perf_counter() - t0, grid
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--modeconn", help="the executable (default: build/host/modeconn, built if missing)")
+    p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--grid", type=int, default=21)
+    p.add_argument("--widths", default="784,256,256,10")
+    p.add_argument("--rows", type=int, default=10000)
+    a = p.parse_args()
+    a.modeconn = a.modeconn or common.built("host/modeconn")
+    widths = [int(w) for w in a.widths.split(",")]
+    work = common.workdir()
+    folder = f"{work}/data"
+    common.random_data(folder, widths[0], 100, a.rows)
+    model = common.random_mlp(widths, 1)
+    common.write_safetensors(f"{work}/m.safetensors", model)
+    cmd = [a.modeconn, "plane", "-q", "--threads", str(a.threads), "--model", f"{work}/m.safetensors",
+           "--data", folder, "--split", "test", "--grid", f"{a.grid}x{a.grid}", "--seed", "1",
+           "--json", f"{work}/plane.json", "--save-directions", f"{work}/dirs.safetensors"]
+    common.time_process(cmd)  # the directions for the loop, and a warm start for both
+    dirs = read_safetensors(f"{work}/dirs.safetensors")
+    report = json.load(open(f"{work}/plane.json"))
+    axis = report["plane"]["alpha"]
+    _, grid = torch_plane(widths, model, dirs, folder, a.threads, axis)
+    ours = np.array(report["splits"]["test"]["loss"], dtype=float)
+    diff = np.abs(ours - grid).max() / max(1.0, np.abs(grid).max())
+    if diff > 1e-4:
+        sys.exit(f"plane_vs_torch.py: the grids differ by {diff:.3g} relative: not the same computation")
+    tm, tt = common.alternate(a.runs, lambda: common.time_process(cmd),
+                              lambda: torch_plane(widths, model, dirs, folder, a.threads, axis)[0])
+    print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; median of {a.runs} alternated "
+          f"runs; grids agree to {diff:.1e} relative")
+    print(f"{'model':<20} {'rows':>6} {'grid':>7} {'modeconn s':>11} {'torch loop s':>13} {'ratio':>7}")
+    print(f"{a.widths.replace(',', '-'):<20} {a.rows:>6} {a.grid:>3}x{a.grid:<3} {tm:>11.3f} {tt:>13.3f} "
+          f"{tt / tm:>6.2f}x")
+
+
+if __name__ == "__main__":
+    main()
