@@ -12,6 +12,7 @@ int run_inspect(const Args& args);
 int run_train(const Args& args);
 int run_path(const Args& args);
 int run_plane(const Args& args);
+int run_hessian(const Args& args);
 int run_demo(const Args& args);
 int run_align(const Args& args);
 int run_symmetry(const Args& args);

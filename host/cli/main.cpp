@@ -23,7 +23,7 @@ const std::map<std::string, int (*)(const Args&)> kCommands = {
     {"symmetry", modeconn::cli::run_symmetry}, {"fit-curve", modeconn::cli::run_fit_curve},
     {"analyze", modeconn::cli::run_analyze},   {"sweep", modeconn::cli::run_sweep},
     {"merge", modeconn::cli::run_merge},       {"demo", modeconn::cli::run_demo},
-    {"plane", modeconn::cli::run_plane},
+    {"plane", modeconn::cli::run_plane},       {"hessian", modeconn::cli::run_hessian},
 };
 
 void usage(std::ostream& out) {
@@ -33,6 +33,8 @@ void usage(std::ostream& out) {
          "  train     train an MLP minimum\n"
          "  path      loss and error along a path between two minima, with barrier heights\n"
          "  plane     loss and error on a 2-D grid through three models or around one\n"
+         "  hessian   extremal Hessian eigenvalues and trace at a model or along a path (saddles, "
+         "sharpness)\n"
          "  align     permute B's hidden units onto A's (weight or activation matching)\n"
          "  symmetry  a model's weight-space symmetries; with --b, what alignment removes\n"
          "  fit-curve fit a low-loss Bezier curve or polygonal chain between two minima\n"

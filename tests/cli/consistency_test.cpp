@@ -31,8 +31,8 @@ namespace {
 namespace fs = std::filesystem;
 using test::TempDir;
 
-const std::vector<std::string> kCommands = {"inspect",   "train",   "path",  "plane", "align", "symmetry",
-                                            "fit-curve", "analyze", "sweep", "merge", "demo"};
+const std::vector<std::string> kCommands = {"inspect",  "train",     "path",    "plane", "hessian", "align",
+                                            "symmetry", "fit-curve", "analyze", "sweep", "merge",   "demo"};
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
