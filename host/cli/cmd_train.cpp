@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
 #include "cli/optimizer_options.hpp"
+#include "cli/option_ranges.hpp"
 #include "cli/training_run.hpp"
 #include "modeconn/error.hpp"
 #include "modeconn/file_util.hpp"
@@ -17,6 +18,12 @@
 
 namespace modeconn::cli {
 namespace {
+
+// "3 epochs", or "at most 3 epochs, 500 steps" when --steps cut them short.
+std::string training_length(const TrainOptions& o) {
+  const std::string epochs = std::to_string(o.epochs) + " epochs";
+  return o.max_steps ? "at most " + epochs + ", " + std::to_string(*o.max_steps) + " steps" : epochs;
+}
 
 // "256,256": widths of 1 to kMaxWidth, at most kMaxLayers - 1 of them; "" is a linear model. An empty item
 // ("8," or "8,,8") is a mistake, not a width.
@@ -61,7 +68,7 @@ int train_graph_model(CommandLine& cl, const TrainOptions& o, const std::string&
   run_graph_training(*runner, model, data, o, !cl.common().quiet);
   cl.outputs().stage(out, serialize_safetensors(graph_model_to_tensors(model)));
   cl.outputs().commit();
-  cl.summary("trained " + spec + " for " + std::to_string(o.epochs) + " epochs");
+  cl.summary("trained " + spec + " for " + training_length(o));
   return 0;
 }
 
@@ -83,11 +90,22 @@ int run_train(const Args& args) {
       "init", po::value<std::string>(),
       "start from this model (safetensors: an MLP or a layer graph, its architecture with it) instead of a "
       "fresh initialisation")("out", po::value<std::string>()->required(),
-                              "where to write the model (safetensors)");
+                              "where to write the model (safetensors)")(
+      "data-seed", po::value<std::string>(),
+      "seed of the minibatch order alone (default: --seed's): with --init, copies that differ only in data "
+      "order")("steps", po::value<int64_t>(),
+               "stop after this many minibatch steps in all, 0 (the initialisation itself) to 2^40 (default: "
+               "every epoch)");
   add_optimizer_options(cl, 10);
   if (!cl.parse(args)) return 0;
 
-  const TrainOptions o = read_optimizer_options(cl);
+  TrainOptions o = read_optimizer_options(cl);
+  if (cl.has("data-seed")) o.data_seed = parse_seed(cl.get<std::string>("data-seed"), "--data-seed");
+  if (cl.has("steps")) {
+    o.max_steps = cl.get<int64_t>("steps");
+    if (*o.max_steps < 0 || *o.max_steps > (int64_t{1} << 40))
+      throw usage_error("--steps must be 0 to 2^40, not " + std::to_string(*o.max_steps));
+  }
   if (cl.has("arch") && (cl.has("hidden") || cl.has("activation")))
     throw usage_error("--arch describes the whole network; drop --hidden and --activation");
   if (cl.has("init") && (cl.has("arch") || cl.has("hidden") || cl.has("activation")))
@@ -140,7 +158,7 @@ int run_train(const Args& args) {
   const auto bytes = serialize_safetensors(model_to_tensors(model));
   cl.outputs().stage(out, bytes);
   cl.outputs().commit();
-  cl.summary("trained " + describe(model.arch) + " for " + std::to_string(o.epochs) + " epochs");
+  cl.summary("trained " + describe(model.arch) + " for " + training_length(o));
   return 0;
 }
 

@@ -24,8 +24,9 @@ void run_minibatches(int64_t num_rows, const TrainOptions& o,
   if (!(o.lr > 0)) throw usage_error("--lr must be positive");
   std::vector<int64_t> order(static_cast<std::size_t>(num_rows));
   std::iota(order.begin(), order.end(), int64_t{0});
-  Rng rng(o.seed ^ 0x5DEECE66Dull);  // a stream distinct from initialisation's
+  Rng rng(o.data_seed.value_or(o.seed) ^ 0x5DEECE66Dull);  // a stream distinct from initialisation's
   const int64_t steps = (num_rows + o.batch - 1) / o.batch;
+  int64_t taken = 0;
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
     for (std::size_t i = order.size(); i > 1; --i)
       std::swap(order[i - 1], order[rng.below(i)]);  // Fisher–Yates
@@ -33,6 +34,8 @@ void run_minibatches(int64_t num_rows, const TrainOptions& o,
     double loss_sum = 0, error_sum = 0;
     int64_t seen = 0;
     for (int64_t s = 0; s < steps; ++s) {
+      if (o.max_steps && taken == *o.max_steps) break;
+      ++taken;
       const int64_t begin = s * o.batch;
       const int64_t count = std::min(o.batch, num_rows - begin);
       const PointMetrics m =
@@ -48,8 +51,9 @@ void run_minibatches(int64_t num_rows, const TrainOptions& o,
         progress({epoch, o.epochs, s + 1, steps, loss_sum / static_cast<double>(seen),
                   error_sum / static_cast<double>(seen),
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-                  s + 1 == steps});
+                  s + 1 == steps || (o.max_steps && taken == *o.max_steps)});
     }
+    if (o.max_steps && taken == *o.max_steps) break;
   }
 }
 

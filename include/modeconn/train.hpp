@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "modeconn/backend.hpp"
@@ -24,6 +25,12 @@ struct TrainOptions {
   double weight_decay = 0.0;  // L2, added to the gradient as PyTorch's optimizers do
   int64_t batch = 128;
   uint64_t seed = 0;
+  // The minibatch order's own seed when set (otherwise `seed`'s): two runs from one --init that differ only
+  // in the order they see the data (Frankle et al. 2020's instability analysis).
+  std::optional<uint64_t> data_seed;
+  // Stop after this many minibatch steps in all, mid-epoch if need be (0: none, the model as it starts);
+  // unset: every epoch to the end.
+  std::optional<int64_t> max_steps;
 };
 
 struct EpochReport {
