@@ -9,16 +9,18 @@
 #SBATCH --output=%x-%j.out
 #SBATCH --cpus-per-task=4
 set -euo pipefail
-usage="usage: instability.sh OUT [--data D] [--hidden 256] [--ks 0,10,50,200,1000] [--epochs 3] [--seed 1] [--points 9]"
+usage="usage: instability.sh OUT [--data D] [--hidden 256] [--ks 0,10,50,200,1000] [--epochs 3] [--pairs 3] [--seed 1] [--points 9] [--train-args \"...\"]"
 help() {
   cat <<HELP
 $usage
 With T the steps of --epochs epochs (batch 128): for each k of --ks (at most T), modeconn train --seed S --steps k
-writes the parent OUT/k<k>/parent.safetensors (k = 0: the initialisation itself); two children continue from it
-(train --init, --steps T − k) with --data-seed 1001 and 1002, so that they differ only in data order (their
-momentum starts at zero, as from any saved model); modeconn path (no alignment) measures the line between them.
-OUT/instability.csv holds one line per k and split: the loss and error gaps and the children's own loss and
-error; OUT/instability.png draws the gaps against k (Debian's /usr/bin/python3 with matplotlib). --data
+writes the parent OUT/k<k>/parent.safetensors (k = 0: the initialisation itself); --pairs P pairs of children
+continue from it (train --init, --steps T − k), pair p with --data-seeds 1000 + 2p − 1 and 1000 + 2p, so that
+the two of a pair differ only in data order (their momentum starts at zero, as from any saved model); modeconn
+path (no alignment) measures the line between them.
+--train-args passes more modeconn train options to the parent and both children (e.g. "--lr 0.1").
+OUT/instability.csv holds one line per k and split: the mean and standard deviation over the pairs of the loss
+and error gaps, and the children's mean loss and error; OUT/instability.png draws the gaps against k (Debian's /usr/bin/python3 with matplotlib). --data
 defaults to builtin:fashion-mnist. The binary is \$MODECONN, else this checkout's build/host/modeconn, else
 modeconn on PATH. --threads is \$SLURM_CPUS_PER_TASK when set.
 HELP
@@ -30,7 +32,7 @@ for arg in "$@"; do case "$arg" in -h|--help) help; exit 0 ;; esac; done
 case "$1" in -*) die "OUT comes first" ;; esac
 out=$1
 shift
-data=builtin:fashion-mnist hidden=256 ks=0,10,50,200,1000 epochs=3 seed=1 points=9
+data=builtin:fashion-mnist hidden=256 ks=0,10,50,200,1000 epochs=3 pairs=3 seed=1 points=9 train_args=""
 while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || die "$1 needs a value"
   case "$1" in
@@ -38,15 +40,18 @@ while [ $# -gt 0 ]; do
     --hidden) hidden=$2 ;;
     --ks) ks=$2 ;;
     --epochs) epochs=$2 ;;
+    --pairs) pairs=$2 ;;
     --seed) seed=$2 ;;
     --points) points=$2 ;;
+    --train-args) train_args=$2 ;;
     *) die "unknown option $1" ;;
   esac
   shift 2
 done
 [[ $ks =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--ks must be a comma-separated list of steps, not '$ks'"
 [[ $hidden =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--hidden must be comma-separated widths, not '$hidden'"
-for n in "$epochs" "$seed" "$points"; do [[ $n =~ ^[0-9]+$ ]] || die "'$n' is not a number"; done
+for n in "$epochs" "$pairs" "$seed" "$points"; do [[ $n =~ ^[0-9]+$ ]] || die "'$n' is not a number"; done
+[ "$pairs" -ge 1 ] || die "--pairs must be at least 1"
 [ "$epochs" -ge 1 ] || die "--epochs must be at least 1"
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -86,34 +91,53 @@ total=$(( epochs * ((rows + 127) / 128) ))
 IFS=, read -r -a k_list <<<"$ks"
 for k in "${k_list[@]}"; do [ "$k" -le "$total" ] || die "k = $k is past the run's $total steps (--epochs $epochs)"; done
 
-train=("$modeconn" train -q --threads "$threads" --data "$data" --batch 128)
+case " $train_args " in *" --batch"* | *" --hidden"* | *" --init"* | *" --steps"* | *" --data-seed"* | *" --out"*)
+  die "--train-args may not set --batch, --hidden, --init, --steps, --data-seed or --out (the study sets them)" ;;
+esac
+read -r -a extra <<<"$train_args"
+train=("$modeconn" train -q --threads "$threads" --data "$data" --batch 128 "${extra[@]}")
 for k in "${k_list[@]}"; do
   dir=$out/k$k
   mkdir -p "$dir"
   [ -f "$dir/parent.safetensors" ] || "${train[@]}" --hidden "$hidden" --seed "$seed" --epochs "$epochs" --steps "$k" \
     --out "$dir/parent.safetensors"
-  for child in 1 2; do
-    [ -f "$dir/child$child.safetensors" ] || "${train[@]}" --init "$dir/parent.safetensors" --epochs "$epochs" \
-      --steps $((total - k)) --data-seed $((1000 + child)) --out "$dir/child$child.safetensors"
+  for ((p = 1; p <= pairs; p++)); do
+    for child in $((2 * p - 1)) $((2 * p)); do
+      [ -f "$dir/child$child.safetensors" ] || "${train[@]}" --init "$dir/parent.safetensors" --epochs "$epochs" \
+        --steps $((total - k)) --data-seed $((1000 + child)) --out "$dir/child$child.safetensors"
+    done
+    [ -f "$dir/path$p.json" ] || "$modeconn" path -q --threads "$threads" --align none \
+      --a "$dir/child$((2 * p - 1)).safetensors" --b "$dir/child$((2 * p)).safetensors" --data "$data" \
+      --points "$points" --json "$dir/path$p.json" >/dev/null
   done
-  [ -f "$dir/path.json" ] || "$modeconn" path -q --threads "$threads" --align none --a "$dir/child1.safetensors" \
-    --b "$dir/child2.safetensors" --data "$data" --points "$points" --json "$dir/path.json" >/dev/null
-  echo "k = $k: children trained and their line measured" >&2
+  echo "k = $k: $pairs pairs of children trained and their lines measured" >&2
 done
 
-/usr/bin/python3 - "$out" "$ks" "$total" <<'PY'
-import csv, json, os, sys
-out, ks, total = sys.argv[1], [int(k) for k in sys.argv[2].split(",")], int(sys.argv[3])
+/usr/bin/python3 - "$out" "$ks" "$total" "$pairs" <<'PY'
+import csv, json, math, os, sys
+out, ks, total, pairs = sys.argv[1], [int(k) for k in sys.argv[2].split(",")], int(sys.argv[3]), int(sys.argv[4])
+
+
+def mean_sd(v):
+    m = sum(v) / len(v)
+    return m, (math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else 0.0)
+
+
 rows = []
 for k in ks:
-    r = json.load(open(os.path.join(out, f"k{k}", "path.json")))
-    for split, s in r["splits"].items():
-        rows.append({"k": k, "total_steps": total, "split": split,
-                     "loss_gap": s["barrier"]["loss"]["gap"], "error_gap": s["barrier"]["error"]["gap"],
-                     "child_loss": (s["loss"][0] + s["loss"][-1]) / 2, "child_error": (s["error"][0] + s["error"][-1]) / 2})
+    reports = [json.load(open(os.path.join(out, f"k{k}", f"path{p}.json"))) for p in range(1, pairs + 1)]
+    for split in reports[0]["splits"]:
+        s = [r["splits"][split] for r in reports]
+        loss_gap, loss_sd = mean_sd([x["barrier"]["loss"]["gap"] for x in s])
+        error_gap, error_sd = mean_sd([x["barrier"]["error"]["gap"] for x in s])
+        rows.append({"k": k, "total_steps": total, "split": split, "pairs": pairs, "loss_gap": loss_gap,
+                     "loss_gap_sd": loss_sd, "error_gap": error_gap, "error_gap_sd": error_sd,
+                     "child_loss": sum(x["loss"][0] + x["loss"][-1] for x in s) / (2 * pairs),
+                     "child_error": sum(x["error"][0] + x["error"][-1] for x in s) / (2 * pairs)})
 tmp = os.path.join(out, "instability.csv.tmp")
 with open(tmp, "w", newline="") as f:
-    w = csv.DictWriter(f, ["k", "total_steps", "split", "loss_gap", "error_gap", "child_loss", "child_error"])
+    w = csv.DictWriter(f, ["k", "total_steps", "split", "pairs", "loss_gap", "loss_gap_sd", "error_gap",
+                           "error_gap_sd", "child_loss", "child_error"])
     w.writeheader()
     w.writerows(rows)
 os.replace(tmp, os.path.join(out, "instability.csv"))

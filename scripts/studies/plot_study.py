@@ -56,18 +56,21 @@ def instability_figure(rows, plt):
     total = rows[0]["total_steps"] if rows else "?"
     for ax, metric in zip(axes, ("error", "loss")):
         for split, style in (("test", "-"), ("train", "--")):
-            pts = sorted((int(r["k"]), float(r[f"{metric}_gap"])) for r in rows if r["split"] == split)
+            pts = sorted((int(r["k"]), float(r[f"{metric}_gap"]), float(r[f"{metric}_gap_sd"])) for r in rows
+                         if r["split"] == split)
             if not pts:
                 continue
-            k, g = zip(*pts)
-            ax.plot([max(x, 0.5) for x in k], g, style, marker="o", label=split)  # k = 0 drawn at 0.5 on the log axis
+            k, g, sd = zip(*pts)
+            ax.errorbar([max(x, 0.5) for x in k], g, yerr=sd, linestyle=style, marker="o", capsize=3,
+                        label=split)  # k = 0 drawn at 0.5 on the log axis
         ax.set_xscale("log")
         ax.set_xlabel("k: the step the two copies were spawned at (k = 0 drawn at 0.5)")
         ax.set_ylabel(f"{metric} barrier between the copies" + (" (fraction)" if metric == "error" else ""))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(f"instability analysis: copies from step k trained to step {total} on different data orders",
-                 fontsize=10)
+    pairs = rows[0].get("pairs", "?") if rows else "?"
+    fig.suptitle(f"instability analysis: copies from step k trained to step {total} on different data orders "
+                 f"(mean ± sd over {pairs} pairs)", fontsize=10)
     fig.tight_layout()
     return fig
 

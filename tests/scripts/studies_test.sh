@@ -42,23 +42,25 @@ stamps=$(stat -c '%n %Y %s' w/w4/*.safetensors w/w8/sweep/pairs/*)
 [ "$(stat -c '%n %Y %s' w/w4/*.safetensors w/w8/sweep/pairs/*)" = "$stamps" ] || fail "a second width.sh run redid finished work"
 
 echo "== instability.sh"
-"$studies/instability.sh" i --data data --hidden 8 --ks 0,2,6 --epochs 2 --points 5 2>/dev/null || fail "instability.sh exited $?"
+"$studies/instability.sh" i --data data --hidden 8 --ks 0,2,6 --epochs 2 --pairs 2 --points 5 2>/dev/null || fail "instability.sh exited $?"
 [ -s i/instability.png ] || fail "instability.sh wrote no instability.png"
 [ "$(wc -l <i/instability.csv)" -eq 7 ] || fail "instability.csv: not a header and 3 ks x 2 splits"
 # 384 rows in batches of 128 for 2 epochs: T = 6, so the children spawned at k = 6 train no further: each is
 # its parent, and their barrier is nothing.
 cmp -s i/k6/child1.safetensors i/k6/parent.safetensors || fail "a child spawned at the last step is not its parent"
 # (The path's points combine the first layer's products over the endpoints, so identical ends give rounding.)
-awk -F, '$1 == 6 && ($4 > 1e-6 || $5 > 1e-6) {bad = 1} END {exit bad}' i/instability.csv ||
+awk -F, '$1 == 6 && ($5 > 1e-6 || $7 > 1e-6) {bad = 1} END {exit bad}' i/instability.csv ||
   fail "the copies spawned at k = T = 6 have a barrier between them"
-# The k = 2 line's test error gap is the path's own.
-want=$(/usr/bin/python3 -c "import json; print(json.load(open('i/k2/path.json'))['splits']['test']['barrier']['error']['gap'])")
-grep -q "^2,6,test,[^,]*,$want," i/instability.csv || fail "k = 2's test error gap is not the path's $want"
+# The k = 2 line's test error gap is the mean of its two paths' own.
+want=$(/usr/bin/python3 -c "import json; g = [json.load(open(f'i/k2/path{p}.json'))['splits']['test']['barrier']['error']['gap'] for p in (1, 2)]; print(repr((g[0] + g[1]) / 2))")
+got=$(awk -F, '$1 == 2 && $3 == "test" {print $7}' i/instability.csv)
+/usr/bin/python3 -c "import sys; sys.exit(abs($got - $want) > 1e-12)" || fail "k = 2's test error gap $got is not its paths' mean $want"
+[ "$(ls i/k2/child*.safetensors | wc -l)" -eq 4 ] || fail "k = 2 does not have two pairs of children"
 # The children of k = 2 differ (different data orders) and share their parent.
 cmp -s i/k2/child1.safetensors i/k2/child2.safetensors && fail "the two children of k = 2 are the same model"
-stamps=$(stat -c '%n %Y %s' i/k*/*.safetensors i/k*/path.json)
-"$studies/instability.sh" i --data data --hidden 8 --ks 0,2,6 --epochs 2 --points 5 2>/dev/null || fail "the second instability.sh run exited $?"
-[ "$(stat -c '%n %Y %s' i/k*/*.safetensors i/k*/path.json)" = "$stamps" ] || fail "a second instability.sh run redid finished work"
+stamps=$(stat -c '%n %Y %s' i/k*/*.safetensors i/k*/path*.json)
+"$studies/instability.sh" i --data data --hidden 8 --ks 0,2,6 --epochs 2 --pairs 2 --points 5 2>/dev/null || fail "the second instability.sh run exited $?"
+[ "$(stat -c '%n %Y %s' i/k*/*.safetensors i/k*/path*.json)" = "$stamps" ] || fail "a second instability.sh run redid finished work"
 
 echo "== bad arguments"
 for args in "--widths 4,x" "--seeds 1" "--bogus 3"; do
