@@ -27,6 +27,31 @@ def write_safetensors(path, tensors, activation="relu"):
         f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
+def read_safetensors(path):
+    """The tensors of an F32 safetensors file (as modeconn writes them), by name."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    return {k: np.frombuffer(data[v["data_offsets"][0]:v["data_offsets"][1]], dtype="<f4").reshape(v["shape"])
+            for k, v in header.items() if k != "__metadata__"}
+
+
+def torch_mlp(widths, state=None):
+    """nn.Sequential of Linear layers with ReLU between them (the names random_mlp writes), loaded with `state`."""
+    import torch
+
+    layers = []
+    for l in range(len(widths) - 1):
+        layers.append(torch.nn.Linear(widths[l], widths[l + 1]))
+        if l + 2 < len(widths):
+            layers.append(torch.nn.ReLU())
+    net = torch.nn.Sequential(*layers)
+    if state is not None:
+        net.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    return net
+
+
 def random_mlp(widths, seed):
     """PyTorch-style names (nn.Sequential: Linear at even indices) and PyTorch's default init range."""
     rng = np.random.default_rng(seed)

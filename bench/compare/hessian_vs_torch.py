@@ -25,13 +25,7 @@ def torch_lanczos(widths, model, folder, rows, threads, steps, top, seed=0):
     import torch
 
     torch.set_num_threads(threads)
-    layers = []
-    for l in range(len(widths) - 1):
-        layers.append(torch.nn.Linear(widths[l], widths[l + 1]))
-        if l + 2 < len(widths):
-            layers.append(torch.nn.ReLU())
-    net = torch.nn.Sequential(*layers)
-    net.load_state_dict({k: torch.from_numpy(v) for k, v in model.items()})
+    net = common.torch_mlp(widths, model)
     x = torch.from_numpy(np.load(f"{folder}/x_train.npy")[:rows])
     y = torch.from_numpy(np.load(f"{folder}/y_train.npy")[:rows])
     params = [p for p in net.parameters()]

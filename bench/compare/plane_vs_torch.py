@@ -10,7 +10,6 @@ usage: plane_vs_torch.py [--modeconn BIN] [--threads N] [--runs 3] [--grid 21] [
 import argparse
 import json
 import os
-import struct
 import sys
 import time
 
@@ -20,26 +19,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    return {k: np.frombuffer(data[v["data_offsets"][0]:v["data_offsets"][1]], dtype="<f4").reshape(v["shape"])
-            for k, v in header.items() if k != "__metadata__"}
-
-
 def torch_plane(widths, model, dirs, folder, threads, axis):
     """The loop, timed without loading: returns (seconds, loss grid [beta][alpha])."""
     import torch
 
     torch.set_num_threads(threads)
-    layers = []
-    for l in range(len(widths) - 1):
-        layers.append(torch.nn.Linear(widths[l], widths[l + 1]))
-        if l + 2 < len(widths):
-            layers.append(torch.nn.ReLU())
-    net = torch.nn.Sequential(*layers)
+    net = common.torch_mlp(widths)
     theta = {k: torch.from_numpy(v) for k, v in model.items()}
     d1 = {k: torch.from_numpy(dirs["x." + k].copy()) for k in model}
     d2 = {k: torch.from_numpy(dirs["y." + k].copy()) for k in model}
@@ -77,7 +62,7 @@ def main():
            "--data", folder, "--split", "test", "--grid", f"{a.grid}x{a.grid}", "--seed", "1",
            "--json", f"{work}/plane.json", "--save-directions", f"{work}/dirs.safetensors"]
     common.time_process(cmd)  # the directions for the loop, and a warm start for both
-    dirs = read_safetensors(f"{work}/dirs.safetensors")
+    dirs = common.read_safetensors(f"{work}/dirs.safetensors")
     report = json.load(open(f"{work}/plane.json"))
     axis = report["plane"]["alpha"]
     _, grid = torch_plane(widths, model, dirs, folder, a.threads, axis)

@@ -20,18 +20,6 @@ namespace {
 constexpr double kLanczosTolerance = 1e-6;
 constexpr int64_t kDefaultRows = 10000;
 
-// The first `rows` training rows, as a split of its own.
-Split first_rows(const Split& s, int64_t rows) {
-  if (rows >= s.rows) return s;
-  Split out = s;
-  out.rows = rows;
-  out.x.resize(static_cast<std::size_t>(rows * s.features));
-  if (!s.labels.empty()) out.labels.resize(static_cast<std::size_t>(rows));
-  if (!s.targets.empty()) out.targets.resize(static_cast<std::size_t>(rows * s.target_width));
-  out.uid = next_split_uid();
-  return out;
-}
-
 struct Settings {
   int top = 5, bottom = 5, probes = 20, max_steps = 200;
   uint64_t seed = 0;

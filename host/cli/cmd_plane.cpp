@@ -57,18 +57,6 @@ std::array<std::array<double, 2>, 2> parse_range(const std::string& text) {
   return {one(text.substr(0, comma)), one(text.substr(comma + 1))};
 }
 
-// The first `rows` rows of a split (all when rows is 0 or more than it has).
-Split first_rows(const Split& s, int64_t rows) {
-  if (rows <= 0 || rows >= s.rows) return s;
-  Split out = s;
-  out.rows = rows;
-  out.x.resize(static_cast<std::size_t>(rows * s.features));
-  if (!s.labels.empty()) out.labels.resize(static_cast<std::size_t>(rows));
-  if (!s.targets.empty()) out.targets.resize(static_cast<std::size_t>(rows * s.target_width));
-  out.uid = next_split_uid();
-  return out;
-}
-
 // The models the plane is drawn from, MLPs or layer graphs: their parameters (and BatchNorm buffers).
 struct Subjects {
   bool graph = false;

@@ -114,4 +114,15 @@ std::vector<const Split*> chosen_splits(const Dataset& data, const std::string& 
   throw usage_error("--split: expected test, train or both, not '" + which + "'");
 }
 
+Split first_rows(const Split& s, int64_t rows) {
+  if (rows <= 0 || rows >= s.rows) return s;
+  Split out = s;
+  out.rows = rows;
+  out.x.resize(static_cast<std::size_t>(rows * s.features));
+  if (!s.labels.empty()) out.labels.resize(static_cast<std::size_t>(rows));
+  if (!s.targets.empty()) out.targets.resize(static_cast<std::size_t>(rows * s.target_width));
+  out.uid = next_split_uid();  // other contents: a device's cached copy of the whole split must not serve it
+  return out;
+}
+
 }  // namespace modeconn::cli

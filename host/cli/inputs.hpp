@@ -52,6 +52,9 @@ Graph arch_graph(const std::string& spec, const Dataset& data);
 // "784-256-256-10 relu classification"
 std::string describe(const Architecture& arch);
 
+// The first `rows` rows of a split, as a split of its own (the split itself when rows is 0 or not fewer than
+// it has).
+Split first_rows(const Split& split, int64_t rows);
 // The splits named by --split: test, train or both (test first).
 std::vector<const Split*> chosen_splits(const Dataset& data, const std::string& which);
 

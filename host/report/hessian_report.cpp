@@ -5,16 +5,11 @@
 
 #include "modeconn/hessian.hpp"
 #include "modeconn/json_read.hpp"
+#include "report/number_text.hpp"
 #include "report/report_json.hpp"
 
 namespace modeconn {
 namespace {
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 nlohmann::json point_json(const HessianPoint& p) {
   nlohmann::json j = {

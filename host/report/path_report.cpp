@@ -6,19 +6,10 @@
 
 #include "modeconn/json_read.hpp"
 #include "modeconn/report.hpp"
+#include "report/number_text.hpp"
 #include "report/report_json.hpp"
 
 namespace modeconn {
-namespace {
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
-}  // namespace
-
 nlohmann::json numbers_json(const std::vector<double>& v) {
   nlohmann::json a = nlohmann::json::array();
   for (double x : v) a.push_back(number_json(x));

@@ -8,16 +8,11 @@
 #include "modeconn/json_read.hpp"
 #include "modeconn/plane.hpp"
 #include "report/csv.hpp"
+#include "report/number_text.hpp"
 #include "report/report_json.hpp"
 
 namespace modeconn {
 namespace {
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 // `text` padded to `width` columns, left-aligned when width is negative.
 std::string pad(const std::string& text, int width) {
