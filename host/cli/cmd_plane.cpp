@@ -140,16 +140,6 @@ Subjects load_subjects(const std::vector<std::string>& files, const std::string&
   return s;
 }
 
-// Shapes of a model's parameter tensors, for the directions file.
-std::vector<int64_t> tensor_shape(const Subjects& s, const ParamTensor& t) {
-  if (t.rows == 0) return {t.size};
-  if (!s.graph) return {t.rows, t.size / t.rows};
-  for (const Node& n : s.graphs.front().graph.nodes)
-    for (const auto& [role, name] : n.tensors)
-      if (name == t.name) return s.graphs.front().graph.tensor_shape(n, role);
-  return {t.rows, t.size / t.rows};
-}
-
 // Directions files hold x.NAME and y.NAME for every parameter tensor NAME of the model.
 std::array<std::vector<float>, 2> read_directions(const std::string& file, const Subjects& s) {
   const TensorFile f = read_safetensors(file);
@@ -163,9 +153,9 @@ std::array<std::vector<float>, 2> read_directions(const std::string& file, const
       if (!found)
         throw input_error(file, "has no tensor " + name +
                                     " (a direction holds x.NAME and y.NAME for every parameter NAME)");
-      if (found->shape != tensor_shape(s, t))
+      if (found->shape != t.shape)
         throw input_error(file, "tensor " + name + " is " + shape_text(found->shape) + ", the model's is " +
-                                    shape_text(tensor_shape(s, t)));
+                                    shape_text(t.shape));
       for (float v : found->values)
         if (!std::isfinite(v))
           throw input_error(file, "tensor " + name + " holds a value that is not finite");
@@ -182,7 +172,7 @@ TensorFile directions_file(const std::array<std::vector<float>, 2>& d, const Sub
   for (int axis = 0; axis < 2; ++axis)
     for (const ParamTensor& t : s.tensors) {
       const auto& v = d[static_cast<std::size_t>(axis)];
-      f.tensors.push_back({std::string(axis == 0 ? "x." : "y.") + t.name, tensor_shape(s, t),
+      f.tensors.push_back({std::string(axis == 0 ? "x." : "y.") + t.name, t.shape,
                            std::vector<float>(v.begin() + t.offset, v.begin() + t.offset + t.size)});
     }
   f.metadata["modeconn.directions"] = r.directions;

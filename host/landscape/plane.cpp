@@ -78,8 +78,9 @@ std::vector<ParamTensor> mlp_param_tensors(const Architecture& arch) {
   std::vector<ParamTensor> t;
   for (std::size_t l = 0; l < arch.layers.size(); ++l) {
     const LayerShape& s = arch.layers[l];
-    t.push_back({s.weight_name, static_cast<int64_t>(arch.weight_offset(l)), s.out * s.in, s.out});
-    t.push_back({s.bias_name, static_cast<int64_t>(arch.bias_offset(l)), s.out, 0});
+    t.push_back(
+        {s.weight_name, static_cast<int64_t>(arch.weight_offset(l)), s.out * s.in, s.out, {s.out, s.in}});
+    t.push_back({s.bias_name, static_cast<int64_t>(arch.bias_offset(l)), s.out, 0, {s.out}});
   }
   return t;
 }
@@ -92,10 +93,11 @@ std::vector<ParamTensor> graph_param_tensors(const Graph& graph) {
     for (TensorRole role : {TensorRole::weight, TensorRole::bias}) {
       const TensorPlace& p = places[i][static_cast<std::size_t>(role)];
       if (!p.present || p.buffer) continue;
-      const std::vector<int64_t> shape = graph.tensor_shape(n, role);
+      std::vector<int64_t> shape = graph.tensor_shape(n, role);
       const auto name = n.tensors.find(role);
-      t.push_back({name != n.tensors.end() ? name->second : n.name, p.offset, p.size,
-                   shape.size() > 1 ? shape.front() : 0});
+      const int64_t rows = shape.size() > 1 ? shape.front() : 0;
+      t.push_back(
+          {name != n.tensors.end() ? name->second : n.name, p.offset, p.size, rows, std::move(shape)});
     }
   }
   return t;

@@ -38,12 +38,13 @@ struct ThreeModelPlane {
 ThreeModelPlane plane_through(std::span<const float> a, std::span<const float> b, std::span<const float> c,
                               const std::array<std::string, 3>& names);
 
-// The tensors of a model's parameters, as direction normalisation sees them: `rows` slices along the first
-// dimension (a linear layer's output units, a convolution's filters), or 0 for a one-dimensional tensor (a
-// bias, BatchNorm's weight and bias).
+// The tensors of a model's parameters, as direction normalisation sees them and direction files store them:
+// `rows` slices along the first dimension of `shape` (a linear layer's output units, a convolution's
+// filters), or 0 for a one-dimensional tensor (a bias, BatchNorm's weight and bias).
 struct ParamTensor {
   std::string name;
   int64_t offset = 0, size = 0, rows = 0;
+  std::vector<int64_t> shape;
 };
 std::vector<ParamTensor> mlp_param_tensors(const Architecture& arch);
 std::vector<ParamTensor> graph_param_tensors(const Graph& graph);
