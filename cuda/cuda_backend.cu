@@ -1,21 +1,19 @@
-// The CUDA backend: every path point in one pass over device-resident data (strided-batched GEMMs over
-// points), activation statistics, and backpropagation with cuBLAS. Host code reaches it only through the
+// The CUDA backend: the device-resident splits, and the MLP's evaluation, activation statistics, outputs and
+// gradient as its layer graph's (graph_runner.cu, graph_backward.cu). Host code reaches it only through the
 // Backend interface.
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <limits>
 #include <memory>
 
 #include "cuda_backend.cuh"
 #include "gemm.cuh"
 #include "graph_backward.cuh"
-#include "kernels.cuh"
 #include "launch.cuh"
 #include "modeconn/backend.hpp"
 #include "modeconn/cuda_module.hpp"
-#include "row_stream.cuh"
+#include "modeconn/graph.hpp"
+#include "modeconn/graph_eval.hpp"
 
 namespace modeconn {
 namespace cuda {
@@ -66,207 +64,40 @@ const ResidentSplit& CudaBackend::resident(const Split& split) {
   return slot;
 }
 
-float* CudaBackend::forward_to(const Architecture& arch, const float* d_theta, const float* d_x, int64_t rows,
-                               std::size_t last, DeviceBuffer<float>& ping, DeviceBuffer<float>& pong) {
-  const float* input = d_x;
-  float* out = ping.data();
-  for (std::size_t l = 0; l <= last; ++l) {
-    const auto& layer = arch.layers[l];
-    gemm(ctx_, rows, layer.out, layer.in, 1.f, input, false, d_theta + arch.weight_offset(l), true, 0.f, out);
-    bias_activation(out, 1, rows, layer.out, d_theta + arch.bias_offset(l), 0, arch.activation,
-                    l + 1 < arch.layers.size(), ctx_.stream());
-    input = out;
-    out = out == ping.data() ? pong.data() : ping.data();
-  }
-  return const_cast<float*>(input);
+// The MLP is a graph like any other here, as on the CPU: the graph runner (graph_runner.cu) is the only loop
+// over layers on the device (all points per block of rows, the first layer factorised over the control points).
+std::vector<PointMetrics> CudaBackend::evaluate_at(const Path& path,
+                                                   std::span<const std::vector<double>> coefs,
+                                                   const Split& split) {
+  const Architecture& arch = path.arch;
+  MODECONN_EXPECTS(!path.points.empty() && !arch.layers.empty(), "a path with control points and layers");
+  MODECONN_EXPECTS(split.features == arch.input_width(), "data width matches the model");
+  MODECONN_EXPECTS(split.task == arch.task, "data of the model's task");
+  for (const auto& p : path.points) MODECONN_EXPECTS(p.size() == arch.num_params(), "control point size");
+  for (const auto& c : coefs)
+    MODECONN_EXPECTS(c.size() == path.points.size(), "a coefficient per control point");
+  if (coefs.empty()) return {};
+  const Graph mlp = mlp_graph(arch);
+  return graph_runner()->metrics(mlp_graph_points(mlp, path, coefs), split);
 }
 
 ActivationStats CudaBackend::activation_stats(const Model& a, const Model& b, const Split& split,
                                               std::size_t layer) {
   MODECONN_EXPECTS(a.arch.same_shape(b.arch) && layer + 1 < a.arch.layers.size(),
                    "a hidden layer of one shape");
-  MODECONN_EXPECTS(split.features == a.arch.input_width(), "data that fits the models");
-  const cudaStream_t s = ctx_.stream();
-  const ResidentSplit& data = resident(split);
-  const Architecture& arch = a.arch;
-  const int64_t n = arch.layers[layer].out, d = arch.input_width(), maxw = arch.max_width();
-  const auto un = static_cast<std::size_t>(n);
-  DeviceBuffer<float> d_a(a.params.size()), d_b(b.params.size());
-  d_a.upload(a.params.data(), a.params.size(), s);
-  d_b.upload(b.params.data(), b.params.size(), s);
-
-  // Row chunks sized so the float64 copies and the running sums stay a small part of the card.
-  const int64_t per_row = 4 * 4 * maxw + 8 * 2 * n + (data.streamed ? 4 * 2 * d : 0);
-  const int64_t budget = static_cast<int64_t>(ctx_.free_memory() / 4) - 8 * (6 * n + n * n);
-  const int64_t chunk = std::clamp<int64_t>(
-      budget / per_row, 1, std::max<int64_t>(1, std::min<int64_t>({split.rows, 16384, max_chunk_rows_})));
-  DeviceBuffer<float> ping_a = buffer<float>(static_cast<std::size_t>(chunk * maxw)),
-                      pong_a = buffer<float>(ping_a.size());
-  DeviceBuffer<float> ping_b = buffer<float>(ping_a.size()), pong_b = buffer<float>(ping_a.size());
-  DeviceBuffer<double> wide_a = buffer<double>(static_cast<std::size_t>(chunk * n)),
-                       wide_b = buffer<double>(wide_a.size()),
-                       scratch = buffer<double>(static_cast<std::size_t>(column_stats_scratch(chunk, n)));
-
-  // Running sums: [sum_a, sq_a, max_a, sum_b, sq_b, max_b], then Σ a·bᵀ.
-  std::vector<double> init(6 * un, 0.0);
-  std::fill(init.begin() + 2 * un, init.begin() + 3 * un, -INFINITY);
-  std::fill(init.begin() + 5 * un, init.end(), -INFINITY);
-  DeviceBuffer<double> d_sums(init.size()), d_cross(un * un);
-  d_sums.upload(init.data(), init.size(), s);
-  d_cross.fill_bytes(0, s);
-  double* sums = d_sums.data();
-  std::unique_ptr<RowStream> stream;
-  if (data.streamed) stream = std::make_unique<RowStream>(split.x.data(), split.rows, d, chunk, s);
-  for (int64_t r0 = 0; r0 < split.rows; r0 += chunk) {
-    const int64_t rows = std::min(chunk, split.rows - r0);
-    const float* x = stream ? stream->chunk(r0) : data.x.data() + r0 * d;
-    const float* h_a = forward_to(arch, d_a.data(), x, rows, layer, ping_a, pong_a);
-    const float* h_b = forward_to(arch, d_b.data(), x, rows, layer, ping_b, pong_b);
-    column_stats(h_a, rows, n, sums, sums + n, sums + 2 * n, scratch.data(), s);
-    column_stats(h_b, rows, n, sums + 3 * n, sums + 4 * n, sums + 5 * n, scratch.data(), s);
-    widen(h_a, wide_a.data(), rows * n, s);  // for the float64 cross product
-    widen(h_b, wide_b.data(), rows * n, s);
-    gemm_f64(ctx_, n, n, rows, 1.0, wide_a.data(), true, wide_b.data(), false, 1.0, d_cross.data());
-    if (stream) stream->consumed();
-  }
-  std::vector<double> host(6 * un);
-  ActivationSums out;
-  out.rows = split.rows;
-  out.cross.resize(un * un);
-  d_sums.download(host.data(), host.size(), s);
-  d_cross.download(out.cross.data(), out.cross.size(), s);
-  ctx_.synchronize();
-  auto part = [&](std::size_t k) {
-    return std::vector<double>(host.begin() + k * un, host.begin() + (k + 1) * un);
-  };
-  out.sum_a = part(0);
-  out.sq_a = part(1);
-  out.max_a = part(2);
-  out.sum_b = part(3);
-  out.sq_b = part(4);
-  out.max_b = part(5);
-  return out.finish();
+  const Graph mlp = mlp_graph(a.arch);
+  const Model* models[] = {&a, &b};
+  return graph_runner()
+      ->cross_sums(mlp_model_points(mlp, models), mlp_activation_node(mlp, layer), split, split.rows)
+      .finish();
 }
 
 std::vector<float> CudaBackend::outputs(const Model& model, const Split& split, int64_t first,
                                         int64_t count) {
   MODECONN_EXPECTS(first >= 0 && count >= 0 && first + count <= split.rows, "rows inside the split");
-  MODECONN_EXPECTS(split.features == model.arch.input_width(), "data that fits the model");
-  const Architecture& arch = model.arch;
-  std::vector<float> out(static_cast<std::size_t>(count * arch.output_width()));
-  if (count == 0) return out;
-  const cudaStream_t s = ctx_.stream();
-  const ResidentSplit& data = resident(split);
-  DeviceBuffer<float> d_theta(model.params.size());
-  d_theta.upload(model.params.data(), model.params.size(), s);
-  DeviceBuffer<float> ping = buffer<float>(static_cast<std::size_t>(count * arch.max_width())),
-                      pong = buffer<float>(ping.size());
-  DeviceBuffer<float> rows_up;
-  const float* x = data.x.data() + first * arch.input_width();
-  if (data.streamed) {
-    rows_up = DeviceBuffer<float>(static_cast<std::size_t>(count * arch.input_width()));
-    rows_up.upload(split.x.data() + first * arch.input_width(), rows_up.size(), s);
-    x = rows_up.data();
-  }
-  const float* logits = forward_to(arch, d_theta.data(), x, count, arch.layers.size() - 1, ping, pong);
-  MODECONN_CUDA_CHECK(
-      cudaMemcpyAsync(out.data(), logits, out.size() * sizeof(float), cudaMemcpyDeviceToHost, s));
-  ctx_.synchronize();
-  return out;
-}
-
-std::vector<PointMetrics> CudaBackend::evaluate_at(const Path& path,
-                                                   std::span<const std::vector<double>> coefs,
-                                                   const Split& split) {
-  const Architecture& arch = path.arch;
-  const int64_t num_cp = static_cast<int64_t>(path.points.size());
-  const int64_t num_pts = static_cast<int64_t>(coefs.size());
-  const int64_t np = static_cast<int64_t>(arch.num_params());
-  const std::size_t num_layers = arch.layers.size();
-  MODECONN_EXPECTS(num_cp >= 1 && split.features == arch.input_width(), "a path that fits the data");
-  MODECONN_EXPECTS(split.task == arch.task, "data of the model's task");
-  for (const auto& p : path.points) MODECONN_EXPECTS(p.size() == arch.num_params(), "control point size");
-  if (num_pts == 0) return {};
-  const cudaStream_t s = ctx_.stream();
-  const ResidentSplit& data = resident(split);
-
-  // Control points and coefficients up once; all points' weights generated on the device in one launch.
-  DeviceBuffer<float> d_points(static_cast<std::size_t>(num_cp * np));
-  for (int64_t k = 0; k < num_cp; ++k)
-    d_points.upload(path.points[static_cast<std::size_t>(k)].data(), static_cast<std::size_t>(np), s,
-                    static_cast<std::size_t>(k * np));
-  std::vector<double> coef;
-  for (const auto& c : coefs) {
-    MODECONN_EXPECTS(static_cast<int64_t>(c.size()) == num_cp, "a coefficient per control point");
-    coef.insert(coef.end(), c.begin(), c.end());
-  }
-  DeviceBuffer<double> d_coef(coef.size());
-  d_coef.upload(coef.data(), coef.size(), s);
-  const bool factorise = num_cp < num_pts;
-  const int64_t tail =
-      factorise ? static_cast<int64_t>(arch.bias_offset(0)) : 0;  // first-layer weights stay factored
-  DeviceBuffer<float> d_params = buffer<float>(static_cast<std::size_t>(num_pts * np));
-  interpolate(d_points.data(), num_cp, np, d_coef.data(), num_pts, tail, np - tail, d_params.data() + tail,
-              np, s);
-  const auto W = [&](std::size_t l) { return d_params.data() + arch.weight_offset(l); };
-  const auto B = [&](std::size_t l) { return d_params.data() + arch.bias_offset(l); };
-
-  // Rows per chunk, sized from the free memory up front: a split too big for the card is chunked.
-  const int64_t h1 = arch.layers[0].out, maxw = arch.max_width();
-  const int64_t d = arch.input_width();
-  const int64_t per_row_bytes =
-      4 * ((factorise ? num_cp * h1 : 0) + 2 * num_pts * maxw + (data.streamed ? 4 * d : 0));
-  const int64_t budget = static_cast<int64_t>(ctx_.free_memory() / 2) - 8 * 2 * num_pts * split.rows;
-  const int64_t chunk = std::clamp<int64_t>(budget / std::max<int64_t>(per_row_bytes, 1), 1,
-                                            std::max<int64_t>(1, std::min(split.rows, max_chunk_rows_)));
-  DeviceBuffer<float> d_parts = buffer<float>(factorise ? static_cast<std::size_t>(num_cp * chunk * h1) : 0);
-  DeviceBuffer<float> d_h = buffer<float>(static_cast<std::size_t>(num_pts * chunk * maxw));
-  DeviceBuffer<float> d_next = buffer<float>(d_h.size());
-  DeviceBuffer<double> d_loss = buffer<double>(static_cast<std::size_t>(num_pts * split.rows));
-  DeviceBuffer<double> d_err = buffer<double>(d_loss.size());
-  std::unique_ptr<RowStream> stream;
-  if (data.streamed) stream = std::make_unique<RowStream>(split.x.data(), split.rows, d, chunk, s);
-
-  for (int64_t r0 = 0; r0 < split.rows; r0 += chunk) {
-    const int64_t rows = std::min(chunk, split.rows - r0);
-    const float* x = stream ? stream->chunk(r0) : data.x.data() + r0 * d;
-    float* h = d_h.data();
-    float* next = d_next.data();
-    const bool last0 = num_layers == 1;
-    if (factorise) {
-      // K products X·W_kᵀ, then every point's first layer as their weighted sum.
-      gemm(ctx_, rows, h1, d, 1.f, x, false, d_points.data(), true, 0.f, d_parts.data(),
-           {num_cp, 0, np, rows * h1});
-      combine_bias_activation(d_parts.data(), num_cp, d_coef.data(), num_pts, rows, h1, B(0), np,
-                              last0 ? Activation::identity : arch.activation, h, s);
-    } else {
-      gemm(ctx_, rows, h1, d, 1.f, x, false, W(0), true, 0.f, h, {num_pts, 0, np, rows * h1});
-      bias_activation(h, num_pts, rows, h1, B(0), np, arch.activation, !last0, s);
-    }
-    for (std::size_t l = 1; l < num_layers; ++l) {
-      const auto& layer = arch.layers[l];
-      gemm(ctx_, rows, layer.out, layer.in, 1.f, h, false, W(l), true, 0.f, next,
-           {num_pts, rows * layer.in, np, rows * layer.out});
-      bias_activation(next, num_pts, rows, layer.out, B(l), np, arch.activation, l + 1 < num_layers, s);
-      std::swap(h, next);
-    }
-    row_losses(h, num_pts, rows, arch.output_width(), split.task, data.labels.data(), data.targets.data(), r0,
-               d_loss.data(), d_err.data(), split.rows, s);
-    if (stream) stream->consumed();
-  }
-
-  DeviceBuffer<double> d_sums(static_cast<std::size_t>(2 * num_pts));
-  segmented_sum(d_loss.data(), num_pts, split.rows, d_sums.data(), s);
-  segmented_sum(d_err.data(), num_pts, split.rows, d_sums.data() + num_pts, s);
-  std::vector<double> sums(static_cast<std::size_t>(2 * num_pts));
-  d_sums.download(sums.data(), sums.size(), s);
-  ctx_.synchronize();  // the only wait: once per evaluation
-  std::vector<PointMetrics> out(static_cast<std::size_t>(num_pts));
-  for (int64_t p = 0; p < num_pts; ++p)
-    out[static_cast<std::size_t>(p)] = {
-        sums[static_cast<std::size_t>(p)] / static_cast<double>(split.rows),
-        sums[static_cast<std::size_t>(num_pts + p)] / static_cast<double>(split.rows)};
-  return out;
+  const Graph mlp = mlp_graph(model.arch);
+  const Model* models[] = {&model};
+  return graph_runner()->outputs(mlp_model_points(mlp, models), split, first, count);
 }
 
 void CudaBackend::product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,

@@ -67,11 +67,6 @@ class CudaBackend final : public Backend {
   const ResidentSplit& resident(const Split& split);
 
  private:
-  // Layers 0..last of one model over `rows` rows of d_x (activated where hidden), through the two buffers of
-  // rows × max_width floats; returns the one holding layer `last`.
-  float* forward_to(const Architecture& arch, const float* d_theta, const float* d_x, int64_t rows,
-                    std::size_t last, DeviceBuffer<float>& ping, DeviceBuffer<float>& pong);
-
   Context ctx_;
   std::unique_ptr<DeviceBackpropWorkspace> backprop_;  // metrics_and_grad's buffers, kept between calls
   ResidentSplit cache_[2];                             // train and test stay resident together

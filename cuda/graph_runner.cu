@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "cuda_backend.cuh"
@@ -19,6 +20,7 @@
 #include "modeconn/error.hpp"
 #include "modeconn/graph_eval.hpp"
 #include "modeconn/graph_plan.hpp"
+#include "row_stream.cuh"
 
 namespace modeconn::cuda {
 namespace {
@@ -242,15 +244,12 @@ class CudaGraphRunner final : public GraphRunner {
     const auto num = static_cast<int64_t>(pts.params.size());
     const int64_t width = g.output_size();
     const cudaStream_t s = ctx().stream();
-    DeviceBuffer<int32_t> d_labels = backend_.buffer<int32_t>(split.labels.size());
-    DeviceBuffer<float> d_targets = backend_.buffer<float>(split.targets.size());
-    d_labels.upload(split.labels.data(), split.labels.size(), s);
-    d_targets.upload(split.targets.data(), split.targets.size(), s);
+    const ResidentSplit& data = backend_.resident(split);  // the labels or targets stay with the inputs
     DeviceBuffer<double> d_loss = backend_.buffer<double>(static_cast<std::size_t>(num * split.rows));
     DeviceBuffer<double> d_err = backend_.buffer<double>(d_loss.size());
     run(pts, make_plan(g), split, 0, split.rows, [&](int64_t r0, int64_t n, std::size_t p, const float* out) {
       const auto at = static_cast<std::ptrdiff_t>(p) * split.rows;
-      row_losses(out, 1, n, width, split.task, d_labels.data(), d_targets.data(), r0, d_loss.data() + at,
+      row_losses(out, 1, n, width, split.task, data.labels.data(), data.targets.data(), r0, d_loss.data() + at,
                  d_err.data() + at, split.rows, s);
     });
     DeviceBuffer<double> d_sums(static_cast<std::size_t>(2 * num));
@@ -340,6 +339,9 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
   MODECONN_EXPECTS(first >= 0 && first + count <= split.rows, "rows inside the split");
   if (num_pts == 0 || count == 0) return;
   const cudaStream_t s = ctx().stream();
+  // The split's inputs stay on the device from one call to the next (a path's evaluation, its BatchNorm
+  // passes, the next command on the same split); a split too big for the card goes up block by block.
+  const ResidentSplit& data = backend_.resident(split);
   const TensorPlaces places = tensor_places(g);
   int64_t bn_total = 0;
   const std::vector<int64_t> bn_offset = batch_norm_offsets(g, &bn_total);
@@ -402,14 +404,17 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
   // first-layer products.
   int64_t per_point = scratch;
   for (int64_t v : plan.slot_size) per_point += v;
-  const int64_t per_row = split.features + input_copies * plan.size[0] + pts_count * per_point +
+  const int64_t per_row = (data.streamed ? 2 * split.features : 0) + input_copies * plan.size[0] +
+                          pts_count * per_point +
                           static_cast<int64_t>(num_cp) * first_size;
   const int64_t budget = static_cast<int64_t>(ctx().free_memory() / 4 / sizeof(float));
   const int64_t block = std::clamp<int64_t>(budget / std::max<int64_t>(per_row, 1), 1,
                                             std::min<int64_t>({count, 8192, backend_.max_chunk_rows()}));
   const auto sized = [&](int64_t per_block_row) { return static_cast<std::size_t>(block * per_block_row); };
 
-  DeviceBuffer<float> d_x = backend_.buffer<float>(sized(split.features));
+  std::unique_ptr<RowStream> stream;
+  if (data.streamed)
+    stream = std::make_unique<RowStream>(split.x.data() + first * split.features, count, split.features, block, s);
   DeviceBuffer<float> d_input = backend_.buffer<float>(sized(input_copies * plan.size[0]));
   DeviceBuffer<float> d_scratch = backend_.buffer<float>(sized(pts_count * scratch));
   DeviceBuffer<float> d_parts = backend_.buffer<float>(num_cp * sized(first_size));
@@ -423,9 +428,9 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
   for (int64_t r0 = first; r0 < first + count; r0 += block) {
     const int64_t rows = std::min(block, first + count - r0);
     const int64_t input_floats = rows * plan.size[0];
-    d_x.upload(split.x.data() + r0 * split.features, static_cast<std::size_t>(rows * split.features), s);
-    op_table()[static_cast<std::size_t>(Op::input)](
-        {ctx(), g, g.nodes[0], d_x.data(), nullptr, d_input.data(), rows});
+    const float* x = stream ? stream->chunk(r0 - first) : data.x.data() + r0 * split.features;
+    op_table()[static_cast<std::size_t>(Op::input)]({ctx(), g, g.nodes[0], x, nullptr, d_input.data(), rows});
+    if (stream) stream->consumed();  // the input op made the block's own copy
     for (int64_t p = 1; p < input_copies; ++p)
       MODECONN_CUDA_CHECK(cudaMemcpyAsync(d_input.data() + p * input_floats, d_input.data(),
                                           static_cast<std::size_t>(input_floats) * sizeof(float),
