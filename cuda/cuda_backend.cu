@@ -65,7 +65,8 @@ const ResidentSplit& CudaBackend::resident(const Split& split) {
 }
 
 // The MLP is a graph like any other here, as on the CPU: the graph runner (graph_runner.cu) is the only loop
-// over layers on the device (all points per block of rows, the first layer factorised over the control points).
+// over layers on the device (all points per block of rows, the first layer factorised over the control
+// points).
 std::vector<PointMetrics> CudaBackend::evaluate_at(const Path& path,
                                                    std::span<const std::vector<double>> coefs,
                                                    const Split& split) {

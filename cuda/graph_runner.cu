@@ -249,8 +249,8 @@ class CudaGraphRunner final : public GraphRunner {
     DeviceBuffer<double> d_err = backend_.buffer<double>(d_loss.size());
     run(pts, make_plan(g), split, 0, split.rows, [&](int64_t r0, int64_t n, std::size_t p, const float* out) {
       const auto at = static_cast<std::ptrdiff_t>(p) * split.rows;
-      row_losses(out, 1, n, width, split.task, data.labels.data(), data.targets.data(), r0, d_loss.data() + at,
-                 d_err.data() + at, split.rows, s);
+      row_losses(out, 1, n, width, split.task, data.labels.data(), data.targets.data(), r0,
+                 d_loss.data() + at, d_err.data() + at, split.rows, s);
     });
     DeviceBuffer<double> d_sums(static_cast<std::size_t>(2 * num));
     segmented_sum(d_loss.data(), num, split.rows, d_sums.data(), s);
@@ -405,8 +405,7 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
   int64_t per_point = scratch;
   for (int64_t v : plan.slot_size) per_point += v;
   const int64_t per_row = (data.streamed ? 2 * split.features : 0) + input_copies * plan.size[0] +
-                          pts_count * per_point +
-                          static_cast<int64_t>(num_cp) * first_size;
+                          pts_count * per_point + static_cast<int64_t>(num_cp) * first_size;
   const int64_t budget = static_cast<int64_t>(ctx().free_memory() / 4 / sizeof(float));
   const int64_t block = std::clamp<int64_t>(budget / std::max<int64_t>(per_row, 1), 1,
                                             std::min<int64_t>({count, 8192, backend_.max_chunk_rows()}));
@@ -414,7 +413,8 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
 
   std::unique_ptr<RowStream> stream;
   if (data.streamed)
-    stream = std::make_unique<RowStream>(split.x.data() + first * split.features, count, split.features, block, s);
+    stream =
+        std::make_unique<RowStream>(split.x.data() + first * split.features, count, split.features, block, s);
   DeviceBuffer<float> d_input = backend_.buffer<float>(sized(input_copies * plan.size[0]));
   DeviceBuffer<float> d_scratch = backend_.buffer<float>(sized(pts_count * scratch));
   DeviceBuffer<float> d_parts = backend_.buffer<float>(num_cp * sized(first_size));
