@@ -11,8 +11,12 @@ With --device cuda both sides run on the GPU (modeconn's CUDA backend, PyTorch's
 Fashion-MNIST is not installed (the GPU machine), the rows are uniform random images of the same shape: the
 cost of either side does not depend on the pixel values.
 
+The PyTorch loop runs in the interpreter --python names (default: this one), e.g. PyPI's PyTorch in the
+virtual environment bench/compare/make-peer-venv.sh makes; it is timed inside that process, which is kept
+between runs. The header gives its versions as that interpreter reports them.
+
 usage: cnn_path_vs_torch.py [--modeconn BIN] [--threads N] [--runs 3] [--width 16] [--points 25]
-                            [--device cpu|cuda] [--precision fp32|tf32] [--test-rows 10000]
+                            [--device cpu|cuda] [--precision fp32|tf32] [--test-rows 10000] [--python PATH]
 """
 import argparse
 import os
@@ -59,6 +63,19 @@ def torch_loop_seconds(cls, width, states, x_bn, x, y, threads, points, device, 
     return time.perf_counter() - t0
 
 
+def peer_loop(width, states, rows, threads, points, device, precision):
+    """torch_loop_seconds on cnns.ResNet, from the driver's files: the two state_dicts (.npz) and the BatchNorm
+    rows, test rows and labels (.npy)."""
+    import numpy as np
+    import torch
+
+    import cnns
+
+    states = [{k: torch.from_numpy(v) for k, v in np.load(s).items()} for s in states]
+    x_bn, x, y = (torch.from_numpy(np.load(r)) for r in rows)
+    return torch_loop_seconds(cnns.ResNet, width, states, x_bn, x, y, threads, points, device, precision)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--modeconn", help="the executable (default: build/host/modeconn, built if missing)")
@@ -69,7 +86,10 @@ def main():
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--test-rows", type=int, default=10000)
     p.add_argument("--precision", choices=("fp32", "tf32"), default="fp32")
+    common.add_peer_option(p)
     a = p.parse_args()
+    if a.peer_serve:
+        return common.serve({"loop": peer_loop, "cuda": common.cuda_missing})
     a.modeconn = a.modeconn or common.built("host/modeconn")
     import numpy as np
     import torch
@@ -77,9 +97,13 @@ def main():
     import cnns
     import fashion_data
 
-    if a.device == "cuda" and not torch.cuda.is_available():
-        print("cnn_path_vs_torch.py --device cuda: skipped, PyTorch has no usable CUDA device")
-        return
+    versions = common.peer_versions(a.python, ("torch", "numpy"))
+    peer = common.Peer(a.python, __file__)
+    if a.device == "cuda":
+        why = peer("cuda")
+        if why:
+            print(f"cnn_path_vs_torch.py --device cuda: skipped, {why} (--python {a.python})")
+            return
     work = common.workdir()
     if os.path.isdir(fashion_data.FASHION) and a.test_rows <= 10000:
         data = fashion_data.load(BN_ROWS, a.test_rows)
@@ -90,10 +114,11 @@ def main():
                 for split, n in (("train", BN_ROWS), ("test", a.test_rows))}
         fashion_data.save_npy_folder(data, f"{work}/data")
         data_arg, source = f"{work}/data", "random 1x28x28 images"
-    x_bn = torch.from_numpy(data["train"][0].reshape(-1, 1, 28, 28))
-    x = torch.from_numpy(data["test"][0].reshape(-1, 1, 28, 28))
-    y = torch.from_numpy(data["test"][1])
-    states, files = [], []
+    rows = [f"{work}/peer_{name}.npy" for name in ("x_bn", "x", "y")]
+    for path, array in zip(rows, (data["train"][0].reshape(-1, 1, 28, 28), data["test"][0].reshape(-1, 1, 28, 28),
+                                  data["test"][1])):
+        np.save(path, array)
+    states, files, peer_states = [], [], []
     for seed in (1, 2):
         torch.manual_seed(seed)
         model = cnns.ResNet(width=a.width)
@@ -101,6 +126,8 @@ def main():
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.running_var.uniform_(0.5, 2)
         states.append(model.state_dict())
+        peer_states.append(f"{work}/m{seed}.npz")
+        np.savez(peer_states[-1], **{k: v.numpy() for k, v in model.state_dict().items()})
         ckpt, out = f"{work}/m{seed}.pt", f"{work}/m{seed}.safetensors"
         torch.save(model.state_dict(), ckpt)
         subprocess.run([sys.executable, os.path.join(ROOT, "scripts/export_torch.py"), ckpt, out, "--model",
@@ -110,13 +137,14 @@ def main():
     cmd = [a.modeconn, "path", "-q", "--threads", str(a.threads), "--a", files[0], "--b", files[1], "--data",
            data_arg, "--split", "test", "--points", str(a.points), "--align", "none", "--bn", "recompute",
            "--bn-rows", str(BN_ROWS), "--device", a.device, "--precision", a.precision, "--json", f"{work}/p.json"]
-    print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; device {a.device} {a.precision}; median of "
-          f"{a.runs} alternated runs")
+    print(f"{common.machine()}; threads {a.threads}; device {a.device} {a.precision}; median of {a.runs} "
+          "alternated runs")
+    print(f"peer: {versions}")
     print(f"ResNet width {a.width}/{2 * a.width}, {sum(v.numel() for k, v in states[0].items() if 'running' not in k and 'num_batches' not in k)} "
           f"parameters; {a.points} points, BatchNorm recomputed on {BN_ROWS} train rows, {a.test_rows} test rows ({source})")
     tm, tt = common.alternate(a.runs, lambda: common.time_process(cmd),
-                              lambda: torch_loop_seconds(cnns.ResNet, a.width, states, x_bn, x, y, a.threads,
-                                                         a.points, a.device, a.precision))
+                              lambda: peer("loop", width=a.width, states=peer_states, rows=rows, threads=a.threads,
+                                           points=a.points, device=a.device, precision=a.precision))
     print(f"{'modeconn path s':>16} {'torch loop s':>13} {'ratio':>7}")
     print(f"{tm:>16.2f} {tt:>13.2f} {tt / tm:>6.2f}x")
 

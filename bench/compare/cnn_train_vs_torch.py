@@ -4,8 +4,12 @@ and `modeconn fit-curve` (whole processes) against the same loops in PyTorch on 
 data, batch 128, SGD with momentum, BatchNorm in train mode. The PyTorch networks are the twins the end-to-end
 tests load modeconn's files into (tests/e2e/cnn_train.py); the PyTorch curve step draws t, forms each parameter
 from the Bernstein basis and runs the network functionally at those parameters (Garipov et al.'s loop).
+The PyTorch loops run in the interpreter --python names (default: this one), e.g. PyPI's PyTorch in the virtual
+environment bench/compare/make-peer-venv.sh makes; each epoch is timed inside that process, which is kept
+between runs. The header gives its versions as that interpreter reports them.
 
 usage: cnn_train_vs_torch.py [--modeconn BIN] [--arch resnet:8,16 vgg:8,16] [--rows 60000] [--runs 1]
+                             [--python PATH]
 """
 import argparse
 import os
@@ -78,7 +82,10 @@ def torch_train_epoch(spec, folder, threads, batch):
 def torch_curve_epoch(spec, folder, threads, batch):
     import torch
     import torch.nn.functional as F
-    from torch.nn.utils.stateless import functional_call
+    try:
+        from torch.func import functional_call  # PyTorch 2: torch.nn.utils.stateless's is deprecated there
+    except ImportError:
+        from torch.nn.utils.stateless import functional_call
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     a, b = twin(spec), twin(spec)
@@ -106,14 +113,19 @@ def main():
     p.add_argument("--rows", type=int, default=60000)
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     p.add_argument("--runs", type=int, default=1)
+    common.add_peer_option(p)
     a = p.parse_args()
+    if a.peer_serve:
+        return common.serve({"train": torch_train_epoch, "curve": torch_curve_epoch})
     a.modeconn = a.modeconn or common.built("host/modeconn")
+    versions = common.peer_versions(a.python, ("torch", "numpy"))
+    peer = common.Peer(a.python, __file__)
     work = common.workdir()
     folder = f"{work}/data"
     images(folder, a.rows)
     base = [a.modeconn]
-    print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; median of {a.runs} "
-          f"alternated runs; {a.rows} rows, batch 128")
+    print(f"{common.machine()}; threads {a.threads}; median of {a.runs} alternated runs; {a.rows} rows, batch 128")
+    print(f"peer: {versions}")
     print(f"{'job':<10} {'network':<14} {'modeconn s':>11} {'torch s':>9} {'ratio':>7}")
     for spec in a.arch:
         ends = []
@@ -125,12 +137,12 @@ def main():
         train = base + ["train", "-q", "--data", folder, "--arch", spec, "--epochs", "1", "--batch", "128",
                         "--threads", str(a.threads), "--out", f"{work}/t.safetensors"]
         tm, tt = common.alternate(a.runs, lambda: common.time_process(train),
-                                  lambda: torch_train_epoch(spec, folder, a.threads, 128))
+                                  lambda: peer("train", spec=spec, folder=folder, threads=a.threads, batch=128))
         print(f"{'train':<10} {spec:<14} {tm:>11.2f} {tt:>9.2f} {tt / tm:>6.2f}x", flush=True)
         curve = base + ["fit-curve", "-q", "--a", ends[0], "--b", ends[1], "--data", folder, "--epochs", "1",
                         "--batch", "128", "--threads", str(a.threads), "--out", f"{work}/c.safetensors"]
         tm, tt = common.alternate(a.runs, lambda: common.time_process(curve),
-                                  lambda: torch_curve_epoch(spec, folder, a.threads, 128))
+                                  lambda: peer("curve", spec=spec, folder=folder, threads=a.threads, batch=128))
         print(f"{'fit-curve':<10} {spec:<14} {tm:>11.2f} {tt:>9.2f} {tt / tm:>6.2f}x", flush=True)
 
 

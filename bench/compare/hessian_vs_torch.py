@@ -3,10 +3,13 @@
 Lanczos with full reorthogonalisation, each Hessian-vector product by double backward (PyHessian's
 hessian_vector_product: the gradient with create_graph, then the gradient of its dot product with v), the
 same number of Lanczos steps modeconn took, plus the one Hutchinson probe modeconn also runs; same threads.
-Checks that both find the same top eigenvalues.
+Checks that both find the same top eigenvalues. The PyTorch side runs in the interpreter --python names
+(default: this one), e.g. PyPI's PyTorch in the virtual environment bench/compare/make-peer-venv.sh makes; it
+is timed inside that process, which is kept between runs. The header gives its versions as that interpreter
+reports them.
 
 usage: hessian_vs_torch.py [--modeconn BIN] [--threads N] [--runs 3] [--top 5] [--widths 784,256,256,10]
-                           [--rows 10000]
+                           [--rows 10000] [--python PATH]
 """
 import argparse
 import json
@@ -63,6 +66,11 @@ def torch_lanczos(widths, model, folder, rows, threads, steps, top, seed=0):
     return time.perf_counter() - t0, values
 
 
+def peer_lanczos(widths, model, folder, rows, threads, steps, top):
+    """torch_lanczos on the model modeconn reads (a safetensors file)."""
+    return torch_lanczos(widths, common.read_safetensors(model), folder, rows, threads, steps, top)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--modeconn", help="the executable (default: build/host/modeconn, built if missing)")
@@ -71,29 +79,38 @@ def main():
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--widths", default="784,256,256,10")
     p.add_argument("--rows", type=int, default=10000)
+    common.add_peer_option(p)
     a = p.parse_args()
+    if a.peer_serve:
+        return common.serve({"lanczos": peer_lanczos})
     a.modeconn = a.modeconn or common.built("host/modeconn")
+    versions = common.peer_versions(a.python, ("torch", "numpy"))
+    peer = common.Peer(a.python, __file__)
     widths = [int(w) for w in a.widths.split(",")]
     work = common.workdir()
     folder = f"{work}/data"
     common.random_data(folder, widths[0], a.rows, 100)
-    model = common.random_mlp(widths, 1)
-    common.write_safetensors(f"{work}/m.safetensors", model)
+    common.write_safetensors(f"{work}/m.safetensors", common.random_mlp(widths, 1))
     cmd = [a.modeconn, "hessian", "-q", "--threads", str(a.threads), "--model", f"{work}/m.safetensors", "--data",
            folder, "--rows", str(a.rows), "--top", str(a.top), "--bottom", "0", "--probes", "1", "--json",
            f"{work}/h.json"]
     common.time_process(cmd)
     report = json.load(open(f"{work}/h.json"))["hessian"]
     steps = report["lanczos"]["steps"]
-    _, values = torch_lanczos(widths, model, folder, a.rows, a.threads, steps, a.top)
+
+    def lanczos():
+        return peer("lanczos", widths=widths, model=f"{work}/m.safetensors", folder=folder, rows=a.rows,
+                    threads=a.threads, steps=steps, top=a.top)
+
+    values = np.array(lanczos()[1])
     ours = np.array(report["top"])
     diff = np.abs(ours - values).max() / np.abs(values).max()
     if diff > 1e-3:
         sys.exit(f"hessian_vs_torch.py: top eigenvalues differ by {diff:.3g}: {ours} vs {values}")
-    tm, tt = common.alternate(a.runs, lambda: common.time_process(cmd),
-                              lambda: torch_lanczos(widths, model, folder, a.rows, a.threads, steps, a.top)[0])
-    print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; median of {a.runs} alternated "
-          f"runs; {steps} Lanczos steps; top eigenvalues agree to {diff:.1e}: {np.round(ours, 5).tolist()}")
+    tm, tt = common.alternate(a.runs, lambda: common.time_process(cmd), lambda: lanczos()[0])
+    print(f"{common.machine()}; threads {a.threads}; median of {a.runs} alternated runs; {steps} Lanczos steps; "
+          f"top eigenvalues agree to {diff:.1e}: {np.round(ours, 5).tolist()}")
+    print(f"peer: {versions}")
     print(f"{'model':<20} {'rows':>6} {'top':>4} {'modeconn s':>11} {'torch s':>9} {'ratio':>7}")
     print(f"{a.widths.replace(',', '-'):<20} {a.rows:>6} {a.top:>4} {tm:>11.3f} {tt:>9.3f} {tt / tm:>6.2f}x")
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The assignment solver alone (build/bench/lap_bench, Google Benchmark, dense uniform costs maximised) against
 scipy.optimize.linear_sum_assignment(maximize=True) on the same kind of matrix, one process each, same sizes.
+SciPy runs in the interpreter --python names (default: this one) and times itself there; the header gives its
+versions as that interpreter reports them.
 
-usage: lap_vs_scipy.py [--lap-bench BIN] [--sizes 512,1024,2048,4096] [--runs 3]
+usage: lap_vs_scipy.py [--lap-bench BIN] [--sizes 512,1024,2048,4096] [--runs 3] [--python PATH]
 """
 import argparse
 import json
@@ -46,12 +48,18 @@ def main():
     p.add_argument("--lap-bench", help="the benchmark (default: build/bench/lap_bench, built if missing)")
     p.add_argument("--sizes", default="512,1024,2048,4096")
     p.add_argument("--runs", type=int, default=3)
+    common.add_peer_option(p)
     a = p.parse_args()
+    if a.peer_serve:
+        return common.serve({"scipy": scipy_seconds})
     a.lap_bench = a.lap_bench or common.built("bench/lap_bench")
-    print(f"{common.machine()}; versions: {common.versions()}; single-threaded solvers; median of {a.runs}")
+    versions = common.peer_versions(a.python, ("numpy", "scipy"))
+    print(f"{common.machine()}; single-threaded solvers; median of {a.runs}")
+    print(f"peer: {versions}")
+    peer = common.Peer(a.python, __file__)
     print(f"{'n':>6} {'modeconn s':>11} {'scipy s':>9} {'ratio':>7}")
     for n in map(int, a.sizes.split(",")):
-        tm, ts = modeconn_seconds(a.lap_bench, n, a.runs), scipy_seconds(n, a.runs)
+        tm, ts = modeconn_seconds(a.lap_bench, n, a.runs), peer("scipy", n=n, runs=a.runs)
         print(f"{n:>6} {tm:>11.4f} {ts:>9.4f} {ts / tm:>6.2f}x", flush=True)
 
 

@@ -11,8 +11,12 @@ exits 0. On the GPU the loop alone (data already on the device) is a small part 
 third column times the PyTorch script as a whole process too (interpreter, import, CUDA start-up, reading the
 data, the loop), the same way modeconn is timed; the ratio is taken against it, and against the loop alone.
 
+The PyTorch side runs in the interpreter --python names (default: this one), e.g. PyPI's PyTorch in the
+virtual environment bench/compare/make-peer-venv.sh makes; the loop is timed inside that process, which is
+kept between runs. The header, and --json's "peer", give its versions as that interpreter reports them.
+
 usage: path_vs_torch.py [--modeconn BIN] [--threads N] [--runs 3] [--quick] [--json OUT.json]
-                        [--device cpu|cuda] [--precision fp32|tf32]
+                        [--device cpu|cuda] [--precision fp32|tf32] [--python PATH]
 """
 import argparse
 import json
@@ -59,6 +63,12 @@ def torch_loop_seconds(widths, files, folder, threads, points, device="cpu", pre
     return time.perf_counter() - t0
 
 
+def peer_loop(widths, models, folder, threads, points, device, precision):
+    """torch_loop_seconds on the two models modeconn reads (safetensors files)."""
+    files = [common.read_safetensors(m) for m in models]
+    return torch_loop_seconds(widths, files, folder, threads, points, device, precision)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--modeconn", help="the executable (default: build/host/modeconn, built if missing)")
@@ -69,20 +79,21 @@ def main():
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--precision", choices=("fp32", "tf32"), default="fp32")
     p.add_argument("--peer-process", help=argparse.SUPPRESS)  # JSON: run the PyTorch loop alone, then exit
+    common.add_peer_option(p)
     a = p.parse_args()
+    if a.peer_serve:
+        return common.serve({"loop": peer_loop, "cuda": common.cuda_missing})
     if a.peer_process:
         c = json.loads(a.peer_process)
-        files = [common.random_mlp(c["widths"], s) for s in (1, 2)]  # the same seeds: the same models
-        torch_loop_seconds(c["widths"], files, c["folder"], a.threads, c["points"], a.device, a.precision)
+        peer_loop(c["widths"], c["models"], c["folder"], a.threads, c["points"], a.device, a.precision)
         return
     a.modeconn = a.modeconn or common.built("host/modeconn")
+    info = common.peer_info(a.python, ("torch", "numpy"))
+    peer = common.Peer(a.python, __file__)
     if a.device == "cuda":
-        try:
-            import torch
-            if not torch.cuda.is_available():
-                raise ImportError("PyTorch has no usable CUDA device")
-        except ImportError as e:
-            print(f"path_vs_torch.py --device cuda: skipped, no PyTorch peer on the GPU ({e})")
+        why = peer("cuda")
+        if why:
+            print(f"path_vs_torch.py --device cuda: skipped, no PyTorch peer on the GPU ({why}; --python {a.python})")
             return
         cases = [([784, 128, 128, 10], 10000, POINTS), ([784, 512, 512, 512, 10], 60000, POINTS),
                  ([784, 1024, 1024, 10], 60000, POINTS)]
@@ -98,8 +109,9 @@ def main():
         for widths in ([784, 1024, 10], [784, 512, 512, 512, 10]):
             for points in (5, 100):
                 cases.append((widths, 10000, points))
-    print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; device {a.device} {a.precision}; "
-          f"median of {a.runs} alternated runs")
+    print(f"{common.machine()}; threads {a.threads}; device {a.device} {a.precision}; median of {a.runs} "
+          "alternated runs")
+    print(f"peer: {common.format_peer(info)}")
     print(f"{'model':<26} {'samples':>8} {'points':>6} {'modeconn s':>11} {'torch loop s':>13} {'ratio':>7}"
           + (f" {'torch process s':>15} {'ratio':>7}" if a.device == "cuda" else ""))
     rows = []
@@ -107,32 +119,34 @@ def main():
         work = common.workdir()
         folder = f"{work}/data"
         common.random_data(folder, widths[0], 100, n)
-        files = [common.random_mlp(widths, s) for s in (1, 2)]
-        for i, f in enumerate(files):
-            common.write_safetensors(f"{work}/m{i}.safetensors", f)
-        cmd = [a.modeconn, "path", "-q", "--threads", str(a.threads), "--a", f"{work}/m0.safetensors", "--b",
-               f"{work}/m1.safetensors", "--data", folder, "--split", "test", "--points", str(points), "--align", "none",
-               "--device", a.device, "--precision", a.precision, "--json", f"{work}/p.json"]
+        models = [f"{work}/m{i}.safetensors" for i in (0, 1)]
+        for s, m in zip((1, 2), models):
+            common.write_safetensors(m, common.random_mlp(widths, s))
+        cmd = [a.modeconn, "path", "-q", "--threads", str(a.threads), "--a", models[0], "--b", models[1], "--data",
+               folder, "--split", "test", "--points", str(points), "--align", "none", "--device", a.device,
+               "--precision", a.precision, "--json", f"{work}/p.json"]
         tm, tt = common.alternate(a.runs, lambda: common.time_process(cmd),
-                                  lambda: torch_loop_seconds(widths, files, folder, a.threads, points, a.device,
-                                                             a.precision))
+                                  lambda: peer("loop", widths=widths, models=models, folder=folder,
+                                               threads=a.threads, points=points, device=a.device,
+                                               precision=a.precision))
         name = "-".join(map(str, widths))
         row = {"model": name, "widths": widths, "samples": n, "points": points, "modeconn_s": tm, "peer_s": tt,
                "ratio": tt / tm}
         line = f"{name:<26} {n:>8} {points:>6} {tm:>11.3f} {tt:>13.3f} {tt / tm:>6.2f}x"
         if a.device == "cuda":
-            peer = [sys.executable, os.path.abspath(__file__), "--device", a.device, "--precision", a.precision,
-                    "--threads", str(a.threads), "--peer-process",
-                    json.dumps({"widths": widths, "folder": folder, "points": points})]
-            tp = statistics.median(common.time_process(peer) for _ in range(a.runs))
+            whole = common.peer_command(a.python, __file__, [
+                "--device", a.device, "--precision", a.precision, "--threads", a.threads, "--peer-process",
+                json.dumps({"widths": widths, "models": models, "folder": folder, "points": points})])
+            tp = statistics.median(common.time_process(whole) for _ in range(a.runs))
             row.update(peer_process_s=tp, process_ratio=tp / tm)
             line += f" {tp:>15.3f} {tp / tm:>6.2f}x"
         print(line, flush=True)
         rows.append(row)
     if a.json:
-        common.write_json(a.json, {"benchmark": f"path_vs_torch ({a.device}, {a.precision})", "peer": "PyTorch loop",
-                                   "machine": common.machine(),
-                                   "threads": a.threads, "runs": a.runs, "versions": common.versions(), "rows": rows})
+        common.write_json(a.json, {"benchmark": f"path_vs_torch ({a.device}, {a.precision})",
+                                   "peer": {"name": "PyTorch loop", "description": common.format_peer(info), **info},
+                                   "machine": common.machine(), "threads": a.threads, "runs": a.runs,
+                                   "versions": {k: info[k] for k in ("torch", "numpy")}, "rows": rows})
 
 
 if __name__ == "__main__":

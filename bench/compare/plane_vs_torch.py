@@ -2,10 +2,13 @@
 """modeconn plane (whole process) against the PyTorch loop loss-landscape scripts write (Li et al.'s
 plot_surface: for each grid point, set the weights to θ + α·d1 + β·d2, forward the split, loss and error),
 same threads, same filter-normalised directions (modeconn's, saved once with --save-directions and read by the
-loop). Checks that both grids agree, then prints the times and the ratio.
+loop). Checks that both grids agree, then prints the times and the ratio. The PyTorch loop runs in the
+interpreter --python names (default: this one), e.g. PyPI's PyTorch in the virtual environment
+bench/compare/make-peer-venv.sh makes; it is timed inside that process, which is kept between runs. The header
+gives its versions as that interpreter reports them.
 
 usage: plane_vs_torch.py [--modeconn BIN] [--threads N] [--runs 3] [--grid 21] [--widths 784,256,256,10]
-                         [--rows 10000]
+                         [--rows 10000] [--python PATH]
 """
 import argparse
 import json
@@ -42,6 +45,11 @@ def torch_plane(widths, model, dirs, folder, threads, axis):
     return time.perf_counter() - t0, grid
 
 
+def peer_plane(widths, model, dirs, folder, threads, axis):
+    """torch_plane on the model and directions modeconn reads and writes (safetensors files)."""
+    return torch_plane(widths, common.read_safetensors(model), common.read_safetensors(dirs), folder, threads, axis)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--modeconn", help="the executable (default: build/host/modeconn, built if missing)")
@@ -50,30 +58,38 @@ def main():
     p.add_argument("--grid", type=int, default=21)
     p.add_argument("--widths", default="784,256,256,10")
     p.add_argument("--rows", type=int, default=10000)
+    common.add_peer_option(p)
     a = p.parse_args()
+    if a.peer_serve:
+        return common.serve({"plane": peer_plane})
     a.modeconn = a.modeconn or common.built("host/modeconn")
+    versions = common.peer_versions(a.python, ("torch", "numpy"))
+    peer = common.Peer(a.python, __file__)
     widths = [int(w) for w in a.widths.split(",")]
     work = common.workdir()
     folder = f"{work}/data"
     common.random_data(folder, widths[0], 100, a.rows)
-    model = common.random_mlp(widths, 1)
-    common.write_safetensors(f"{work}/m.safetensors", model)
+    common.write_safetensors(f"{work}/m.safetensors", common.random_mlp(widths, 1))
     cmd = [a.modeconn, "plane", "-q", "--threads", str(a.threads), "--model", f"{work}/m.safetensors",
            "--data", folder, "--split", "test", "--grid", f"{a.grid}x{a.grid}", "--seed", "1",
            "--json", f"{work}/plane.json", "--save-directions", f"{work}/dirs.safetensors"]
     common.time_process(cmd)  # the directions for the loop, and a warm start for both
-    dirs = common.read_safetensors(f"{work}/dirs.safetensors")
     report = json.load(open(f"{work}/plane.json"))
     axis = report["plane"]["alpha"]
-    _, grid = torch_plane(widths, model, dirs, folder, a.threads, axis)
+
+    def plane():
+        return peer("plane", widths=widths, model=f"{work}/m.safetensors", dirs=f"{work}/dirs.safetensors",
+                    folder=folder, threads=a.threads, axis=axis)
+
+    grid = np.array(plane()[1])
     ours = np.array(report["splits"]["test"]["loss"], dtype=float)
     diff = np.abs(ours - grid).max() / max(1.0, np.abs(grid).max())
     if diff > 1e-4:
         sys.exit(f"plane_vs_torch.py: the grids differ by {diff:.3g} relative: not the same computation")
-    tm, tt = common.alternate(a.runs, lambda: common.time_process(cmd),
-                              lambda: torch_plane(widths, model, dirs, folder, a.threads, axis)[0])
-    print(f"{common.machine()}; versions: {common.versions()}; threads {a.threads}; median of {a.runs} alternated "
-          f"runs; grids agree to {diff:.1e} relative")
+    tm, tt = common.alternate(a.runs, lambda: common.time_process(cmd), lambda: plane()[0])
+    print(f"{common.machine()}; threads {a.threads}; median of {a.runs} alternated runs; grids agree to {diff:.1e} "
+          "relative")
+    print(f"peer: {versions}")
     print(f"{'model':<20} {'rows':>6} {'grid':>7} {'modeconn s':>11} {'torch loop s':>13} {'ratio':>7}")
     print(f"{a.widths.replace(',', '-'):<20} {a.rows:>6} {a.grid:>3}x{a.grid:<3} {tm:>11.3f} {tt:>13.3f} "
           f"{tt / tm:>6.2f}x")
