@@ -15,7 +15,7 @@ namespace modeconn::cpu {
 // Calls f with the activation as a compile-time constant, so that the switch inside activate() folds away
 // and the loops around it vectorise.
 template <typename F>
-inline void with_activation(Activation a, F&& f) {
+[[gnu::always_inline]] inline void with_activation(Activation a, F&& f) {
   using A = Activation;
   switch (a) {
     case A::relu:
