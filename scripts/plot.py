@@ -322,8 +322,8 @@ def plot_benchmark(report, plt):
     if not rows:
         raise ReportError("benchmark report without rows")
     peer = report.get("peer", "peer")
-    if isinstance(peer, dict):  # path_vs_torch.py's description of the peer: its name labels the plot
-        peer = peer.get("name", "peer")
+    if isinstance(peer, dict):  # path_vs_torch.py's description of the peer: its name and version label the plot
+        peer = peer.get("name", "peer") + (f" (torch {peer['torch']})" if "torch" in peer else "")
 
     def loop_gflop(r):
         w = r["widths"]
