@@ -6,6 +6,7 @@
 //   R{∂W_l} = R{g_l}ᵀ·h_{l−1} + g_lᵀ·R{h_{l−1}},   R{∂b_l} = Σ_rows R{g_l}
 //   R{g_{l−1}} = σ'(z_{l−1})⊙(R{g_l}·W_l + g_l·V_l) + σ''(z_{l−1})⊙R{z_{l−1}}⊙(g_l·W_l)  (R-backward)
 // and H·v = (R{∂W_l}, R{∂b_l}). The pass at θ (z_l, h_l, g_l and g_l·W_l) is kept from construction.
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <numbers>
@@ -69,7 +70,7 @@ struct MlpHessian::State {
 
 MlpHessian::MlpHessian(const Architecture& arch, std::span<const float> params, const Split& split,
                        int64_t rows)
-    : s_(std::make_unique<State>()) {
+    : s_(std::make_unique<State>()), w_(std::make_unique<Workspace>()) {
   State* s = s_.get();
   MODECONN_EXPECTS(params.size() == arch.num_params(), "parameters of the architecture");
   MODECONN_EXPECTS(rows >= 1 && rows <= split.rows && split.features == arch.input_width(),
@@ -161,24 +162,57 @@ MlpHessian::MlpHessian(const Architecture& arch, std::span<const float> params, 
   }
 }
 
+// apply()'s buffers, kept from one product to the next (a Lanczos run makes dozens of products).
+struct MlpHessian::Workspace {
+  std::vector<float> vf, rg, dw, rd, next;
+  std::vector<std::vector<float>> rz, rh;
+};
+
 MlpHessian::~MlpHessian() = default;
 
 int64_t MlpHessian::size() const { return static_cast<int64_t>(s_->arch.num_params()); }
 double MlpHessian::loss() const { return s_->loss; }
 std::vector<double> MlpHessian::gradient() const { return s_->grad; }
 
+namespace {
+
+// Σ over rows of each column of a rows × cols matrix, in float64: columns in blocks of 16 across the threads,
+// each block's rows summed in order, so the sums do not depend on the thread count.
+void column_sums(const float* m, int64_t rows, int64_t cols, double* out) {
+  constexpr int64_t kBlock = 16;
+  const int64_t blocks = (cols + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t c0 = b * kBlock, width = std::min(kBlock, cols - c0);
+    double acc[kBlock] = {};
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < width; ++j) acc[j] += m[r * cols + c0 + j];
+    for (int64_t j = 0; j < width; ++j) out[c0 + j] = acc[j];
+  }
+}
+
+}  // namespace
+
 std::vector<double> MlpHessian::apply(std::span<const double> v) const {
   const State& s = *s_;
+  Workspace& w = *w_;
   const Architecture& arch = s.arch;
   MODECONN_EXPECTS(v.size() == arch.num_params(), "a vector of the parameters' size");
   const std::size_t L = arch.layers.size();
   const int64_t n = s.n;
-  const std::vector<float> vf(v.begin(), v.end());
-  const auto V = [&](std::size_t l) { return vf.data() + arch.weight_offset(l); };
-  const auto c = [&](std::size_t l) { return vf.data() + arch.bias_offset(l); };
+  const auto np = static_cast<int64_t>(v.size());
+  w.vf.resize(v.size());
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < np; ++i)
+    w.vf[static_cast<std::size_t>(i)] = static_cast<float>(v[static_cast<std::size_t>(i)]);
+  const auto V = [&](std::size_t l) { return w.vf.data() + arch.weight_offset(l); };
+  const auto c = [&](std::size_t l) { return w.vf.data() + arch.bias_offset(l); };
 
-  // R-forward.
-  std::vector<std::vector<float>> rz(L), rh(L);
+  // R-forward. The elementwise passes run on every thread between the GEMMs (the GEMMs thread themselves).
+  std::vector<std::vector<float>>& rz = w.rz;
+  std::vector<std::vector<float>>& rh = w.rh;
+  rz.resize(L);
+  rh.resize(L);
   for (std::size_t l = 0; l < L; ++l) {
     const LayerShape& ls = arch.layers[l];
     rz[l].resize(static_cast<std::size_t>(n * ls.out));
@@ -188,14 +222,21 @@ std::vector<double> MlpHessian::apply(std::span<const double> v) const {
     cpu::add_bias(rz[l].data(), n, ls.out, c(l));
     if (l + 1 < L) {
       rh[l].resize(rz[l].size());
-      for (std::size_t i = 0; i < rz[l].size(); ++i) rh[l][i] = s.sigma1[l][i] * rz[l][i];
+      const auto count = static_cast<int64_t>(rz[l].size());
+      const float* s1 = s.sigma1[l].data();
+      const float* in = rz[l].data();
+      float* out = rh[l].data();
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < count; ++i) out[i] = s1[i] * in[i];
     }
   }
   // R{g} at the output.
   const int64_t k = arch.layers.back().out;
-  std::vector<float> rg(rz.back().size());
+  std::vector<float>& rg = w.rg;
+  rg.resize(rz.back().size());
   if (arch.task == Task::classification) {
     // R{p} = p⊙(R{z} − Σ_j p_j R{z_j}), R{g} = R{p}/n.
+#pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < n; ++r) {
       const float* pr = s.p[0].data() + r * k;
       const float* rzr = rz.back().data() + r * k;
@@ -206,33 +247,42 @@ std::vector<double> MlpHessian::apply(std::span<const double> v) const {
             static_cast<float>(pr[j] * (rzr[j] - dot) / static_cast<double>(n));
     }
   } else {
-    for (std::size_t i = 0; i < rg.size(); ++i)
-      rg[i] = static_cast<float>(2.0 * rz.back()[i] / static_cast<double>(n * k));
+    const auto count = static_cast<int64_t>(rg.size());
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < count; ++i)
+      rg[static_cast<std::size_t>(i)] =
+          static_cast<float>(2.0 * rz.back()[static_cast<std::size_t>(i)] / static_cast<double>(n * k));
   }
   // R-backward.
-  std::vector<double> out(arch.num_params(), 0.0);
-  std::vector<float> dw, rd;
+  std::vector<double> out(arch.num_params());
+  std::vector<float>& dw = w.dw;
+  std::vector<float>& rd = w.rd;
+  std::vector<float>& next = w.next;
   for (std::size_t l = L; l-- > 0;) {
     const LayerShape& ls = arch.layers[l];
-    dw.assign(static_cast<std::size_t>(ls.out * ls.in), 0.f);
+    dw.resize(static_cast<std::size_t>(ls.out * ls.in));
     cpu::parallel_gemm(ls.out, ls.in, n, 1.f, rg.data(), true, s.input(l), false, 0.f, dw.data());
     if (l > 0)
       cpu::parallel_gemm(ls.out, ls.in, n, 1.f, s.g[l].data(), true, rh[l - 1].data(), false, 1.f, dw.data());
-    for (std::size_t i = 0; i < dw.size(); ++i) out[arch.weight_offset(l) + i] = dw[i];
-    std::vector<double> db(static_cast<std::size_t>(ls.out), 0.0);
-    for (int64_t r = 0; r < n; ++r)
-      for (int64_t o = 0; o < ls.out; ++o)
-        db[static_cast<std::size_t>(o)] += rg[static_cast<std::size_t>(r * ls.out + o)];
-    for (int64_t o = 0; o < ls.out; ++o)
-      out[arch.bias_offset(l) + static_cast<std::size_t>(o)] = db[static_cast<std::size_t>(o)];
+    const auto weights = static_cast<int64_t>(dw.size());
+    double* ow = out.data() + arch.weight_offset(l);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < weights; ++i) ow[i] = dw[static_cast<std::size_t>(i)];
+    column_sums(rg.data(), n, ls.out, out.data() + arch.bias_offset(l));
     if (l == 0) break;
     rd.resize(static_cast<std::size_t>(n * ls.in));
     cpu::parallel_gemm(n, ls.in, ls.out, 1.f, rg.data(), false, s.W(l), false, 0.f, rd.data());
     cpu::parallel_gemm(n, ls.in, ls.out, 1.f, s.g[l].data(), false, V(l), false, 1.f, rd.data());
-    std::vector<float> next(rd.size());
-    for (std::size_t i = 0; i < rd.size(); ++i)
-      next[i] = s.sigma1[l - 1][i] * rd[i] + s.sigma2[l - 1][i] * rz[l - 1][i] * s.d[l][i];
-    rg = std::move(next);
+    next.resize(rd.size());
+    const auto count = static_cast<int64_t>(rd.size());
+    const float* s1 = s.sigma1[l - 1].data();
+    const float* s2 = s.sigma2[l - 1].data();
+    const float* z1 = rz[l - 1].data();
+    const float* d = s.d[l].data();
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < count; ++i)
+      next[static_cast<std::size_t>(i)] = s1[i] * rd[static_cast<std::size_t>(i)] + s2[i] * z1[i] * d[i];
+    std::swap(rg, next);
   }
   return out;
 }

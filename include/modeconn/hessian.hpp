@@ -28,11 +28,14 @@ class MlpHessian {
   int64_t size() const;
   double loss() const;  // the mean loss at θ over the rows
   std::vector<double> gradient() const;
+  // H·v. Not for concurrent calls on one object: the products share buffers.
   std::vector<double> apply(std::span<const double> v) const;
 
  private:
   struct State;
+  struct Workspace;
   std::unique_ptr<State> s_;
+  std::unique_ptr<Workspace> w_;
 };
 
 // Extremal eigenpairs' values of a symmetric operator of dimension n, by Lanczos with full
