@@ -8,6 +8,8 @@
 #include <cmath>
 #include <type_traits>
 
+#include "backend/cpu/vector_clones.hpp"
+
 namespace modeconn::cpu {
 
 BlasThreadsGuard::BlasThreadsGuard(int threads) : previous_(openblas_get_num_threads()) {
@@ -66,17 +68,7 @@ void parallel_gemm(int64_t m, int64_t n, int64_t k, float alpha, const float* a,
 }
 
 // The passes over every point's activations (25 copies of a hidden layer on a 25-point path) run at the
-// vector width of the CPU at hand: the build targets the baseline x86-64, whose 128-bit vectors left these
-// loops at a fifth of a path's time on an AVX-512 machine. Without FMA contraction (the build's default),
-// every variant computes the same values bit for bit.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define MODECONN_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MODECONN_VECTOR_CLONES
-#endif
-// The loops sit in lambdas (one per activation); inlined, they are compiled for each clone's target.
-#define MODECONN_INLINE __attribute__((always_inline))
-
+// CPU's vector width (vector_clones.hpp): at the baseline's they were a fifth of a path's time on AVX-512.
 MODECONN_VECTOR_CLONES
 void bias_activation(float* z, int64_t rows, int64_t cols, const float* bias, Activation act, bool activate) {
   with_activation(activate ? act : Activation::identity, [&](auto a) MODECONN_INLINE {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "backend/cpu/vector_clones.hpp"
 #include "modeconn/error.hpp"
 
 namespace modeconn {
@@ -56,18 +57,48 @@ std::vector<double> Path::coefficients(double t) const {
   return c;
 }
 
-void Path::interpolate(std::span<const double> coef, std::size_t begin, std::size_t end, float* out) const {
-  MODECONN_EXPECTS(coef.size() == points.size() && begin <= end, "one coefficient per control point");
-  const int64_t n = static_cast<int64_t>(end - begin);
+namespace {
+
+// Elements [begin, end): each element's sum starts at 0 and adds coef[k]·θ_k in the order of k, as a scalar
+// loop would; a block at a time, so the loop over elements is the inner one and vectorises.
+MODECONN_VECTOR_CLONES
+void interpolate_range(const float* const* points, const double* coef, std::size_t k, int64_t begin,
+                       int64_t end, float* out) {
+  constexpr int64_t kBlock = 512;
+  double acc[kBlock];
+  for (int64_t b0 = begin; b0 < end; b0 += kBlock) {
+    const int64_t m = std::min(kBlock, end - b0);
+    for (int64_t i = 0; i < m; ++i) acc[i] = 0.0;
+    for (std::size_t q = 0; q < k; ++q) {
+      const double c = coef[q];
+      const float* __restrict__ p = points[q] + b0;
+      for (int64_t i = 0; i < m; ++i) acc[i] += c * static_cast<double>(p[i]);
+    }
+    for (int64_t i = 0; i < m; ++i) out[b0 + i] = static_cast<float>(acc[i]);
+  }
+}
+
+}  // namespace
+
+void interpolate_points(std::span<const float* const> points, std::span<const double> coef, int64_t n,
+                        float* out) {
+  MODECONN_EXPECTS(coef.size() == points.size() && n >= 0, "one coefficient per control point");
   // Threads only for work worth waking them for: a small model's points are interpolated one after another
   // by the thousand, and a parallel region each cost more than the arithmetic.
-#pragma omp parallel for schedule(static) if (n >= (int64_t{1} << 15))
-  for (int64_t i = 0; i < n; ++i) {
-    double v = 0;
-    for (std::size_t k = 0; k < coef.size(); ++k)
-      v += coef[k] * points[k][begin + static_cast<std::size_t>(i)];
-    out[i] = static_cast<float>(v);
+  if (n < (int64_t{1} << 15)) {
+    interpolate_range(points.data(), coef.data(), coef.size(), 0, n, out);
+    return;
   }
+  cpu::parallel_chunks(n, [&](int64_t begin, int64_t end) {
+    interpolate_range(points.data(), coef.data(), coef.size(), begin, end, out);
+  });
+}
+
+void Path::interpolate(std::span<const double> coef, std::size_t begin, std::size_t end, float* out) const {
+  MODECONN_EXPECTS(coef.size() == points.size() && begin <= end, "one coefficient per control point");
+  std::vector<const float*> from;
+  for (const auto& p : points) from.push_back(p.data() + begin);
+  interpolate_points(from, coef, static_cast<int64_t>(end - begin), out);
 }
 
 Path linear_path(const Model& a, const Model& b) {

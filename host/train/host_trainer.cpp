@@ -28,8 +28,7 @@ class HostTrainer final : public GraphTrainer {
         last_(last),
         np_(path.points.empty() ? 0 : path.points.front().size()),
         flat_((last - first) * np_),
-        grad_(flat_.size()),
-        decay_at_(path.points.size() > 1 ? flat_.size() : 0),
+        grad_(path.points.size() > 1 ? 0 : flat_.size()),
         phi_(path.points.size() > 1 ? np_ : 0),
         g_(path.points.size() > 1 ? np_ : 0),
         buffers_(buffers.begin(), buffers.end()),
@@ -39,6 +38,9 @@ class HostTrainer final : public GraphTrainer {
     for (std::size_t k = first; k < last; ++k)
       std::copy(path.points[k].begin(), path.points[k].end(),
                 flat_.begin() + static_cast<std::ptrdiff_t>((k - first) * np_));
+    // φ is made from the trained points where the optimizer keeps them, and from the path's fixed ones.
+    for (std::size_t k = 0; k < path_.points.size(); ++k)
+      points_.push_back(k >= first && k < last ? flat_.data() + (k - first) * np_ : path_.points[k].data());
   }
 
   PointMetrics step(std::span<const double> coef, std::span<const int64_t> rows) override {
@@ -48,23 +50,14 @@ class HostTrainer final : public GraphTrainer {
       optimizer_.step(flat_, grad_, flat_);
       return m;
     }
-    path_.interpolate(coef, 0, np_, phi_.data());
+    const auto n = static_cast<int64_t>(np_);
+    interpolate_points(points_, coef, n, phi_.data());
     const PointMetrics m = gradient_at_(phi_, buffers_, rows, g_);
     // ∂L(φ(t))/∂θ_k = c_k(t) ∇L(φ(t)); the decay term c_k(t) φ(t) is the gradient of ½‖φ(t)‖² with respect to
     // θ_k.
-    const auto n = static_cast<int64_t>(np_);
-    for (std::size_t k = first_; k < last_; ++k) {
-      const float ck = static_cast<float>(coef[k]);
-      float* gk = grad_.data() + (k - first_) * np_;
-      float* dk = decay_at_.data() + (k - first_) * np_;
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < n; ++i) {
-        gk[i] = ck * g_[static_cast<std::size_t>(i)];
-        dk[i] = ck * phi_[static_cast<std::size_t>(i)];
-      }
-    }
-    optimizer_.step(flat_, grad_, decay_at_);
-    copy_out(path_);  // φ at the next step is made from the updated points
+    std::vector<float> scale;
+    for (std::size_t k = first_; k < last_; ++k) scale.push_back(static_cast<float>(coef[k]));
+    optimizer_.step_curve(flat_, scale, g_, phi_);
     return m;
   }
 
@@ -85,7 +78,8 @@ class HostTrainer final : public GraphTrainer {
   Path path_;
   GradientAt gradient_at_;
   std::size_t first_, last_, np_;
-  std::vector<float> flat_, grad_, decay_at_, phi_, g_, buffers_;
+  std::vector<float> flat_, grad_, phi_, g_, buffers_;
+  std::vector<const float*> points_;  // every control point's current values: flat_'s or path_'s
   OptimizerState optimizer_;
 };
 

@@ -38,6 +38,11 @@ struct Path {
   void interpolate(std::span<const double> coef, std::size_t begin, std::size_t end, float* out) const;
 };
 
+// out[i] = Σ_k coef[k] · points[k][i] for i < n, summed in float64 in the order of k and rounded once (what
+// Path::interpolate computes), for points held elsewhere than a Path (a trainer's updated control points).
+void interpolate_points(std::span<const float* const> points, std::span<const double> coef, int64_t n,
+                        float* out);
+
 Path linear_path(const Model& a, const Model& b);
 
 // Curve files hold every control point as points.K.<tensor name>, with modeconn.curve = bezier|polychain.

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "backend/cpu/op_table.hpp"
+#include "backend/cpu/vector_clones.hpp"
 #include "backend/cpu_ops.hpp"
 
 namespace modeconn::cpu {
@@ -59,9 +60,10 @@ int64_t size_of(const Node& n) {
   return size;
 }
 
+MODECONN_VECTOR_CLONES
 void activation_backward(const GradArgs& a) {
   const int64_t n = a.rows * size_of(a.node);
-  with_activation(a.node.activation, [&](auto act) {
+  with_activation(a.node.activation, [&](auto act) MODECONN_INLINE {
     if (a.add0)
       for (int64_t i = 0; i < n; ++i) a.din0[i] += a.dout[i] * activate_grad(act, a.in0[i], a.out[i]);
     else
