@@ -8,10 +8,15 @@
 #include <algorithm>
 #include <cstdint>
 
+// MODECONN_NARROW_CLONES is for loops over a few channels (8 or 16 floats a position): GCC 12 vectorises an
+// AVX-512 loop 16 floats at a time and leaves a shorter trip count to its scalar remainder, so such loops get
+// the AVX2 variant alone, which AVX-512 machines run as well.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define MODECONN_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define MODECONN_NARROW_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define MODECONN_VECTOR_CLONES
+#define MODECONN_NARROW_CLONES
 #endif
 // For the lambdas inside a cloned function (one per activation): inlined, they are compiled for each variant.
 #define MODECONN_INLINE __attribute__((always_inline))
