@@ -1,6 +1,7 @@
-// The CUDA backend: the device-resident splits, and the MLP's evaluation, activation statistics, outputs and
-// gradient as its layer graph's (graph_runner.cu, graph_backward.cu). Host code reaches it only through the
-// Backend interface.
+// The CUDA backend: the device-resident splits; the graph runner (graph_runner.cu), on which the MLP's
+// evaluation, activation statistics and outputs run as on any backend (host/backend/mlp_on_graph_runner.cpp);
+// the MLP's gradient as its layer graph's (graph_backward.cu). Host code reaches it only through the Backend
+// interface.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -13,7 +14,6 @@
 #include "modeconn/backend.hpp"
 #include "modeconn/cuda_module.hpp"
 #include "modeconn/graph.hpp"
-#include "modeconn/graph_eval.hpp"
 
 namespace modeconn {
 namespace cuda {
@@ -62,43 +62,6 @@ const ResidentSplit& CudaBackend::resident(const Split& split) {
   }
   slot = std::move(r);
   return slot;
-}
-
-// The MLP is a graph like any other here, as on the CPU: the graph runner (graph_runner.cu) is the only loop
-// over layers on the device (all points per block of rows, the first layer factorised over the control
-// points).
-std::vector<PointMetrics> CudaBackend::evaluate_at(const Path& path,
-                                                   std::span<const std::vector<double>> coefs,
-                                                   const Split& split) {
-  const Architecture& arch = path.arch;
-  MODECONN_EXPECTS(!path.points.empty() && !arch.layers.empty(), "a path with control points and layers");
-  MODECONN_EXPECTS(split.features == arch.input_width(), "data width matches the model");
-  MODECONN_EXPECTS(split.task == arch.task, "data of the model's task");
-  for (const auto& p : path.points) MODECONN_EXPECTS(p.size() == arch.num_params(), "control point size");
-  for (const auto& c : coefs)
-    MODECONN_EXPECTS(c.size() == path.points.size(), "a coefficient per control point");
-  if (coefs.empty()) return {};
-  const Graph mlp = mlp_graph(arch);
-  return graph_runner()->metrics(mlp_graph_points(mlp, path, coefs), split);
-}
-
-ActivationStats CudaBackend::activation_stats(const Model& a, const Model& b, const Split& split,
-                                              std::size_t layer) {
-  MODECONN_EXPECTS(a.arch.same_shape(b.arch) && layer + 1 < a.arch.layers.size(),
-                   "a hidden layer of one shape");
-  const Graph mlp = mlp_graph(a.arch);
-  const Model* models[] = {&a, &b};
-  return graph_runner()
-      ->cross_sums(mlp_model_points(mlp, models), mlp_activation_node(mlp, layer), split, split.rows)
-      .finish();
-}
-
-std::vector<float> CudaBackend::outputs(const Model& model, const Split& split, int64_t first,
-                                        int64_t count) {
-  MODECONN_EXPECTS(first >= 0 && count >= 0 && first + count <= split.rows, "rows inside the split");
-  const Graph mlp = mlp_graph(model.arch);
-  const Model* models[] = {&model};
-  return graph_runner()->outputs(mlp_model_points(mlp, models), split, first, count);
 }
 
 void CudaBackend::product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,

@@ -33,13 +33,8 @@ class CudaBackend final : public Backend {
   std::string name() const override {
     return "cuda (" + ctx_.device_name() + (ctx_.tf32() ? ", tf32)" : ")");
   }
-  std::vector<PointMetrics> evaluate_at(const Path& path, std::span<const std::vector<double>> coefs,
-                                        const Split& split) override;
   PointMetrics metrics_and_grad(const Architecture& arch, std::span<const float> params, const Split& split,
                                 std::span<const int64_t> rows, std::span<float> grad) override;
-  ActivationStats activation_stats(const Model& a, const Model& b, const Split& split,
-                                   std::size_t layer) override;
-  std::vector<float> outputs(const Model& model, const Split& split, int64_t first, int64_t count) override;
   void product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                const float* b, float beta, float* c) override;
   std::unique_ptr<Trainer> make_trainer(const Path& path, std::size_t first, std::size_t last,

@@ -61,16 +61,16 @@ class Backend {
   // The same at points given by their coefficients over the path's control points, θ = Σ_k coef[k]·θ_k (one
   // vector of num_control_points() per point): any affine combination, such as a plane's points, which
   // reach outside the control points' hull.
+  // This and the next two default to the MLP's layer graph on graph_runner() (mlp_on_graph_runner.cpp).
   virtual std::vector<PointMetrics> evaluate_at(const Path& path, std::span<const std::vector<double>> coefs,
-                                                const Split& split) = 0;
+                                                const Split& split);
 
   // Post-activation statistics of hidden layer `layer` of A and B (same shape) over the split, one pass.
   virtual ActivationStats activation_stats(const Model& a, const Model& b, const Split& split,
-                                           std::size_t layer) = 0;
+                                           std::size_t layer);
 
   // The model's outputs (logits) for split rows [first, first + count), row-major.
-  virtual std::vector<float> outputs(const Model& model, const Split& split, int64_t first,
-                                     int64_t count) = 0;
+  virtual std::vector<float> outputs(const Model& model, const Split& split, int64_t first, int64_t count);
 
   // Mean loss and error over split rows `rows` at `params`, and the loss's gradient (written to `grad`,
   // num_params values).
