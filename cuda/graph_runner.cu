@@ -415,33 +415,42 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
   if (data.streamed)
     stream =
         std::make_unique<RowStream>(split.x.data() + first * split.features, count, split.features, block, s);
-  DeviceBuffer<float> d_input = backend_.buffer<float>(sized(input_copies * plan.size[0]));
+  // A flat input that every op reads as one copy needs no copy of its own: the ops read the block where it
+  // lies, in the resident split or in the stream's slot.
+  const bool input_in_place = g.nodes[0].shape.size() == 1 && input_copies == 1;
+  DeviceBuffer<float> d_input =
+      backend_.buffer<float>(input_in_place ? 0 : sized(input_copies * plan.size[0]));
   DeviceBuffer<float> d_scratch = backend_.buffer<float>(sized(pts_count * scratch));
   DeviceBuffer<float> d_parts = backend_.buffer<float>(num_cp * sized(first_size));
   std::vector<DeviceBuffer<float>> slots;
   for (int64_t v : plan.slot_size) slots.push_back(backend_.buffer<float>(sized(pts_count * v)));
   const auto output_of = [&](int node) -> float* {
-    return node == 0 ? d_input.data()
-                     : slots[static_cast<std::size_t>(plan.slot[static_cast<std::size_t>(node)])].data();
+    return slots[static_cast<std::size_t>(plan.slot[static_cast<std::size_t>(node)])].data();
   };
+  const float* input = nullptr;  // the input node's output for this block
+  const auto input_of = [&](int node) -> const float* { return node == 0 ? input : output_of(node); };
 
   for (int64_t r0 = first; r0 < first + count; r0 += block) {
     const int64_t rows = std::min(block, first + count - r0);
     const int64_t input_floats = rows * plan.size[0];
     const float* x = stream ? stream->chunk(r0 - first) : data.x.data() + r0 * split.features;
-    op_table()[static_cast<std::size_t>(Op::input)]({ctx(), g, g.nodes[0], x, nullptr, d_input.data(), rows});
-    if (stream) stream->consumed();  // the input op made the block's own copy
-    for (int64_t p = 1; p < input_copies; ++p)
-      MODECONN_CUDA_CHECK(cudaMemcpyAsync(d_input.data() + p * input_floats, d_input.data(),
-                                          static_cast<std::size_t>(input_floats) * sizeof(float),
-                                          cudaMemcpyDeviceToDevice, s));
+    if (input_in_place) {
+      input = x;
+    } else {
+      op_table()[static_cast<std::size_t>(Op::input)](
+          {ctx(), g, g.nodes[0], x, nullptr, d_input.data(), rows});
+      for (int64_t p = 1; p < input_copies; ++p)
+        MODECONN_CUDA_CHECK(cudaMemcpyAsync(d_input.data() + p * input_floats, d_input.data(),
+                                            static_cast<std::size_t>(input_floats) * sizeof(float),
+                                            cudaMemcpyDeviceToDevice, s));
+      input = d_input.data();
+    }
     if (factorise) {
       const Node& n = g.nodes[f];
       for (std::size_t k = 0; k < num_cp; ++k) {
         // Packed at this block's rows, as combine_bias_activation reads them.
-        OpArgs args{ctx(),   g,
-                    n,       d_input.data(),
-                    nullptr, d_parts.data() + k * static_cast<std::size_t>(rows * first_size),
+        OpArgs args{ctx(), g,       n,
+                    input, nullptr, d_parts.data() + k * static_cast<std::size_t>(rows * first_size),
                     rows};
         args.weight = d_first.data() + k * static_cast<std::size_t>(fw.size);
         args.scratch = d_scratch.data();
@@ -463,9 +472,8 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
             bias.present ? static_cast<int64_t>(np) : 0, fused_activation_of(g, plan, i), out, s);
         continue;
       }
-      OpArgs args{
-          ctx(), g,   n, output_of(n.inputs[0]), n.inputs.size() > 1 ? output_of(n.inputs[1]) : nullptr,
-          out,   rows};
+      OpArgs args{ctx(), g,   n, input_of(n.inputs[0]), n.inputs.size() > 1 ? input_of(n.inputs[1]) : nullptr,
+                  out,   rows};
       args.points = pts_count;
       if (n.op == Op::linear || n.op == Op::conv2d) {
         args.weight = d_params.data() + places[ui][static_cast<std::size_t>(TensorRole::weight)].offset;
@@ -482,8 +490,13 @@ void CudaGraphRunner::run(const GraphPoints& pts, const GraphPlan& plan, const S
       op_table()[static_cast<std::size_t>(n.op)](args);
     }
     const int64_t out_floats = rows * plan.size[static_cast<std::size_t>(plan.stop)];
-    for (std::size_t p = 0; p < num_pts; ++p)
-      sink(r0, rows, p, output_of(plan.stop) + static_cast<int64_t>(p) * out_floats);
+    for (std::size_t p = 0; p < num_pts; ++p) {
+      // Stopping at the input (a BatchNorm right after it): one copy serves every point unless each has its
+      // own.
+      const auto at = static_cast<int64_t>(p) * out_floats;
+      sink(r0, rows, p, plan.stop == 0 ? input + (input_copies > 1 ? at : 0) : output_of(plan.stop) + at);
+    }
+    if (stream) stream->consumed();  // every op that reads the block is queued
   }
 }
 

@@ -23,6 +23,12 @@ RowStream::RowStream(const float* host, int64_t rows, int64_t cols, int64_t chun
 }
 
 RowStream::~RowStream() {
+  // The work that reads the chunks first, then the copies: the device buffers go when this returns, and the
+  // compute stream reaches the last chunks only through its waits on their copies (were one missing, the
+  // emulation's deferred schedules would run the work before the copy and show it, instead of the copies
+  // draining first and hiding it).
+  if (cudaStreamSynchronize(compute_) != cudaSuccess)
+    std::fprintf(stderr, "modeconn: compute stream failed\n");
   if (cudaStreamSynchronize(copy_.get()) != cudaSuccess)
     std::fprintf(stderr, "modeconn: copy stream failed\n");
 }

@@ -43,7 +43,7 @@ class RowStream {
   RowStream(const float* host, int64_t rows, int64_t cols, int64_t chunk_rows, cudaStream_t compute);
   RowStream(const RowStream&) = delete;
   RowStream& operator=(const RowStream&) = delete;
-  // Waits for the copies still in flight; the caller's compute stream is synchronised by the caller.
+  // Waits for the work on the compute stream, then for the copies still in flight.
   ~RowStream();
 
   int64_t chunk_rows() const { return chunk_; }
