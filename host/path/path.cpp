@@ -83,12 +83,6 @@ void interpolate_range(const float* const* points, const double* coef, std::size
 void interpolate_points(std::span<const float* const> points, std::span<const double> coef, int64_t n,
                         float* out) {
   MODECONN_EXPECTS(coef.size() == points.size() && n >= 0, "one coefficient per control point");
-  // Threads only for work worth waking them for: a small model's points are interpolated one after another
-  // by the thousand, and a parallel region each cost more than the arithmetic.
-  if (n < (int64_t{1} << 15)) {
-    interpolate_range(points.data(), coef.data(), coef.size(), 0, n, out);
-    return;
-  }
   cpu::parallel_chunks(n, [&](int64_t begin, int64_t end) {
     interpolate_range(points.data(), coef.data(), coef.size(), begin, end, out);
   });

@@ -12,8 +12,7 @@ class OptimizerState {
  public:
   OptimizerState(const TrainOptions& options, std::size_t size);
   // One update: g += weight_decay · decay_at (PyTorch's L2 term), then the optimizer's rule on `params`.
-  // `decay_at` is the point weight decay is measured at: the parameters themselves when training a model,
-  // φ(t) scaled by c_k(t) when fitting a curve.
+  // `decay_at` is the point weight decay is measured at: the parameters themselves when training a model.
   void step(std::span<float> params, std::span<const float> grad, std::span<const float> decay_at);
   // The same update for control points trained along a curve, params holding scale.size() points of
   // g.size() values: point k's gradient is scale[k]·g and its decay is measured at scale[k]·φ, formed element

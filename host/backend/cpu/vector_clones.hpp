@@ -24,7 +24,9 @@
 namespace modeconn::cpu {
 
 // fn(begin, end) over [0, n) in chunks spread across the OpenMP threads: the chunks' work is a cloned
-// function's, which an OpenMP region's outlined body would not be. Elementwise work only (no reductions).
+// function's, which an OpenMP region's outlined body would not be. Elementwise work only (no reductions). A
+// single chunk runs on the calling thread: a small model's points are interpolated one after another by the
+// thousand, and a parallel region each would cost more than the arithmetic.
 template <typename F>
 void parallel_chunks(int64_t n, F&& fn) {
   constexpr int64_t kChunk = int64_t{1} << 14;
